@@ -1,0 +1,34 @@
+import { HttpStatus } from '@nestjs/common';
+import type { PlatformErrorCode } from '@tollgate/platform';
+import type { TenancyErrorCode } from '@tollgate/tenancy';
+
+/** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
+export type ErrorCode = PlatformErrorCode | TenancyErrorCode;
+
+/** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
+export const ERROR_STATUS = {
+  // platform
+  invalid_json: HttpStatus.BAD_REQUEST,
+  validation_failed: HttpStatus.UNPROCESSABLE_ENTITY,
+  payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unsupported_media_type: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  route_not_found: HttpStatus.NOT_FOUND,
+  method_not_allowed: HttpStatus.METHOD_NOT_ALLOWED,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  insufficient_scope: HttpStatus.FORBIDDEN,
+  idempotency_key_required: HttpStatus.BAD_REQUEST,
+  idempotency_key_invalid: HttpStatus.BAD_REQUEST,
+  idempotency_key_reused: HttpStatus.CONFLICT,
+  idempotency_request_in_progress: HttpStatus.CONFLICT,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  store_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  service_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  internal_error: HttpStatus.INTERNAL_SERVER_ERROR,
+  // tenancy
+  unknown_org: HttpStatus.NOT_FOUND,
+  org_already_exists: HttpStatus.CONFLICT,
+  unknown_key: HttpStatus.NOT_FOUND,
+  platform_key_required: HttpStatus.FORBIDDEN,
+  scope_not_grantable: HttpStatus.FORBIDDEN,
+  environment_not_allowed: HttpStatus.FORBIDDEN,
+} as const satisfies Record<ErrorCode, HttpStatus>;

@@ -1,0 +1,3 @@
+export * from './src/namespaces';
+export * from './src/load-config';
+export * from './src/config.module';

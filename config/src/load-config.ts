@@ -1,0 +1,91 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import {
+  AuthConfig,
+  DatabaseConfig,
+  ENV_NAME,
+  HttpConfig,
+  IdempotencyConfig,
+  LogConfig,
+  RedisConfig,
+  TenancyConfig,
+} from './namespaces';
+
+export class AppConfig {
+  constructor(
+    readonly http: HttpConfig,
+    readonly database: DatabaseConfig,
+    readonly redis: RedisConfig,
+    readonly auth: AuthConfig,
+    readonly idempotency: IdempotencyConfig,
+    readonly tenancy: TenancyConfig,
+    readonly log: LogConfig,
+  ) {}
+
+  /** Embedded: PGlite and in-process stores, for one-command local runs. */
+  get embedded(): boolean {
+    return this.database.embedded;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readNamespace<T extends object>(cls: new () => T, env: Env, problems: string[]): T {
+  const defaults = new cls();
+  const names: Record<string, string> = Reflect.getMetadata(ENV_NAME, defaults) ?? {};
+  const raw: Record<string, unknown> = {};
+  for (const [field, variable] of Object.entries(names)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    raw[field] = parseScalar(value, (defaults as Record<string, unknown>)[field]);
+  }
+  const instance = plainToInstance(cls, { ...defaults, ...raw });
+  // A value that failed to parse (e.g. PORT=abc) stays a string and fails validation below.
+  for (const error of validateSync(instance, { forbidUnknownValues: false })) {
+    problems.push(describe(error, names));
+  }
+  return instance;
+}
+
+function parseScalar(value: string, fallback: unknown): unknown {
+  if (typeof fallback === 'boolean') {
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    return value;
+  }
+  if (typeof fallback === 'number') return /^-?\d+$/.test(value) ? Number(value) : value;
+  return value;
+}
+
+function describe(error: ValidationError, names: Record<string, string>): string {
+  const variable = names[error.property] ?? error.property;
+  const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
+  return `${variable}: ${reasons.join('; ')} (got ${JSON.stringify(error.value)})`;
+}
+
+/** Reads and validates every namespace; throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const config = new AppConfig(
+    readNamespace(HttpConfig, env, problems),
+    readNamespace(DatabaseConfig, env, problems),
+    readNamespace(RedisConfig, env, problems),
+    readNamespace(AuthConfig, env, problems),
+    readNamespace(IdempotencyConfig, env, problems),
+    readNamespace(TenancyConfig, env, problems),
+    readNamespace(LogConfig, env, problems),
+  );
+  if (!config.embedded && !config.auth.platformKey) {
+    problems.push('TOLLGATE_PLATFORM_KEY: required when DATABASE_URL is set (only embedded mode generates one)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,100 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+/**
+ * Each namespace is a class: validated once at start-up, then injected by its class
+ * (`constructor(private readonly http: HttpConfig)`). The `@Env` name on every field is
+ * the variable it comes from, so an error names what the operator must fix.
+ */
+export const ENV_NAME = Symbol('env-name');
+function Env(name: string): PropertyDecorator {
+  return (target, key) => {
+    const names: Record<string, string> = Reflect.getMetadata(ENV_NAME, target) ?? {};
+    Reflect.defineMetadata(ENV_NAME, { ...names, [key as string]: name }, target);
+  };
+}
+
+export class HttpConfig {
+  @Env('PORT') @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  port = 3000;
+
+  @Env('HOST') @IsString() @MinLength(1)
+  host = '0.0.0.0';
+
+  /** Largest accepted request body; bigger ones get 413. */
+  @Env('HTTP_BODY_LIMIT_BYTES') @Type(() => Number) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  bodyLimitBytes = 1024 * 1024;
+
+  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  @Env('SHUTDOWN_GRACE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(600_000)
+  shutdownGraceMs = 25_000;
+}
+
+export class DatabaseConfig {
+  /** Postgres URL. Unset: embedded PGlite. */
+  @Env('DATABASE_URL') @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// or postgresql:// URL' })
+  url?: string;
+
+  /** Embedded mode only: where PGlite keeps its files; `memory://` keeps nothing. */
+  @Env('PGLITE_DATA_DIR') @IsString() @MinLength(1)
+  embeddedDataDir = '.data/pglite';
+
+  @Env('DATABASE_POOL_MAX') @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  poolMax = 10;
+
+  /** Apply pending migrations at start-up (an advisory lock serialises instances). */
+  @Env('DATABASE_MIGRATE_ON_START') @Type(() => Boolean) @IsBoolean()
+  migrateOnStart = true;
+
+  get embedded(): boolean {
+    return this.url === undefined;
+  }
+}
+
+export class RedisConfig {
+  /** Redis URL. Unset: the in-process adapters (single instance only). */
+  @Env('REDIS_URL') @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  url?: string;
+
+  @Env('REDIS_KEY_PREFIX') @IsString() @MaxLength(64)
+  keyPrefix = 'tg:';
+}
+
+export class AuthConfig {
+  /** Registered at start-up as a platform key with every scope. Required unless embedded. */
+  @Env('TOLLGATE_PLATFORM_KEY') @IsOptional() @IsString() @MinLength(24, { message: 'must be at least 24 characters' }) @MaxLength(256)
+  platformKey?: string;
+
+  /** How long a key lookup is cached in-process; a revocation is also broadcast. */
+  @Env('AUTH_KEY_CACHE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(300_000)
+  keyCacheMs = 10_000;
+}
+
+export class IdempotencyConfig {
+  /** How long a stored response is replayed; API.md promises at least 24 h. */
+  @Env('IDEMPOTENCY_TTL_HOURS') @Type(() => Number) @IsInt() @Min(24) @Max(24 * 30)
+  ttlHours = 24;
+
+  /** How long an in-flight request owns its key before a retry may take it over. */
+  @Env('IDEMPOTENCY_LOCK_SECONDS') @Type(() => Number) @IsInt() @Min(5) @Max(3600)
+  lockSeconds = 60;
+}
+
+export class TenancyConfig {
+  /** Upper bound for any organization's `max_ttl_seconds` setting. */
+  @Env('MAX_TTL_SECONDS') @Type(() => Number) @IsInt() @Min(1) @Max(86_400)
+  maxTtlSeconds = 86_400;
+
+  /** How long settings stay cached in-process; writes also invalidate across instances. */
+  @Env('SETTINGS_CACHE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(600_000)
+  settingsCacheMs = 30_000;
+}
+
+export class LogConfig {
+  @Env('LOG_LEVEL') @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  level = 'info';
+
+  /** `json` for machines (default); `pretty` is not offered: pipe through pino-pretty. */
+  @Env('LOG_FORMAT') @IsIn(['json'])
+  format = 'json';
+}

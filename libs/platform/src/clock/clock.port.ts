@@ -1,0 +1,10 @@
+/** Time, injectable so tests can move it (periods, expiry). */
+export abstract class Clock {
+  abstract now(): Date;
+}
+
+export class SystemClock extends Clock {
+  now(): Date {
+    return new Date();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './tollgate-error';
+export * from './problem';

@@ -1,0 +1,45 @@
+/**
+ * Base of every module's error class. Pure TypeScript: the HTTP status of a code is decided
+ * in one place (the composition root's exhaustive map), never by the code that throws.
+ */
+export abstract class TollgateError<Code extends string = string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    /** Extra members of the problem document (e.g. `level`, `required`, `available`). */
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type PlatformErrorCode =
+  | 'invalid_json'
+  | 'validation_failed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'unauthenticated'
+  | 'insufficient_scope'
+  | 'idempotency_key_required'
+  | 'idempotency_key_invalid'
+  | 'idempotency_key_reused'
+  | 'idempotency_request_in_progress'
+  | 'rate_limited'
+  | 'store_unavailable'
+  | 'service_unavailable'
+  | 'internal_error';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class PlatformError extends TollgateError<PlatformErrorCode> {
+  static validation(errors: FieldError[]): PlatformError {
+    const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    return new PlatformError('validation_failed', detail || 'The request is not valid.', { errors });
+  }
+}

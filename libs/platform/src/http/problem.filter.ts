@@ -1,0 +1,84 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorStatusMap, PROBLEM_CONTENT_TYPE, Problem, problemType, toProblem } from '../errors/problem';
+import { PlatformError, PlatformErrorCode, TollgateError } from '../errors/tollgate-error';
+import { ReplayResponse } from '../idempotency/replay';
+
+/**
+ * Framework exceptions we expect to see, by status. Fastify's body parser errors reach
+ * Nest as HttpException with only a status left, so the status is what we map.
+ */
+const HTTP_STATUS_CODES: Partial<Record<number, PlatformErrorCode>> = {
+  400: 'invalid_json',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+const HTTP_STATUS_DETAILS: Partial<Record<PlatformErrorCode, string>> = {
+  invalid_json: 'The request body is not valid JSON.',
+  payload_too_large: 'The request body is larger than this service accepts.',
+  unsupported_media_type: 'Send the request body as application/json.',
+};
+
+/** Turns any thrown value into the problem document and status a client sees. */
+export function resolveProblem(
+  error: unknown,
+  statusMap: ErrorStatusMap,
+  onUnknown?: (error: unknown, errorId: string) => void,
+  instance?: string,
+): Problem {
+  if (error instanceof TollgateError) return toProblem(error, statusMap, instance);
+  if (error instanceof HttpException) {
+    const code = HTTP_STATUS_CODES[error.getStatus()];
+    if (code) {
+      const detail = HTTP_STATUS_DETAILS[code] ?? error.message;
+      return toProblem(new PlatformError(code, detail), statusMap, instance);
+    }
+  }
+  const errorId = randomUUID();
+  onUnknown?.(error, errorId);
+  return {
+    type: problemType('internal_error'),
+    title: 'Internal Server Error',
+    status: 500,
+    detail: `An unexpected error occurred; quote error_id ${errorId} when reporting it.`,
+    code: 'internal_error',
+    error_id: errorId,
+    ...(instance ? { instance } : {}),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  const retryAfter = problem['retry_after_seconds'];
+  if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
+  reply.status(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly statusMap: ErrorStatusMap) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    if (error instanceof ReplayResponse) {
+      const { status, body, contentType } = error.response;
+      reply.status(status).header('Content-Type', contentType).header('Idempotent-Replayed', 'true').send(body);
+      return;
+    }
+    const problem = resolveProblem(
+      error,
+      this.statusMap,
+      (err, errorId) => request.log.error({ err, error_id: errorId }, 'unhandled error'),
+      request.url.split('?')[0],
+    );
+    if (problem.status >= 500 && problem.code !== 'internal_error') {
+      request.log.warn({ code: problem.code, detail: problem.detail }, 'request failed');
+    }
+    sendProblem(reply, problem);
+  }
+}

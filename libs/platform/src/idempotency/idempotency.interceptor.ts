@@ -1,0 +1,94 @@
+import { CallHandler, ExecutionContext, HttpStatus, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { from, lastValueFrom, Observable } from 'rxjs';
+import { ERROR_STATUS_MAP } from '../http/tokens';
+import { PROBLEM_CONTENT_TYPE, ErrorStatusMap } from '../errors/problem';
+import { PlatformError } from '../errors/tollgate-error';
+import { resolveProblem } from '../http/problem.filter';
+import { canonicalJson } from './canonical-json';
+import { IDEMPOTENCY_REQUIRED } from './idempotency.decorator';
+import { IdempotencyStore } from './idempotency.store';
+import { ReplayResponse } from './replay';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** Outcomes that say "try again later", not "this is the answer": never stored. */
+const NOT_STORED = new Set(['idempotency_request_in_progress', 'rate_limited']);
+
+/**
+ * Idempotency for every POST (API.md): first response stored per organization, environment
+ * and key; the same key and body replays it with `Idempotent-Replayed: true`; another body
+ * gets 409. 5xx outcomes are not stored, so a retry runs again (the failed request changed nothing).
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly reflector: Reflector,
+    @Inject(ERROR_STATUS_MAP) private readonly statusMap: ErrorStatusMap,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (request.method !== 'POST' || !request.principal) return next.handle();
+    const header = request.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key === undefined) {
+      if (this.reflector.get<boolean>(IDEMPOTENCY_REQUIRED, context.getHandler())) {
+        throw new PlatformError('idempotency_key_required', 'This endpoint requires an Idempotency-Key header.');
+      }
+      return next.handle();
+    }
+    if (!KEY_PATTERN.test(key)) {
+      throw new PlatformError('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
+    }
+    const successStatus = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? HttpStatus.CREATED;
+    return from(this.run(request, key, successStatus, next));
+  }
+
+  private async run(request: FastifyRequest, key: string, successStatus: number, next: CallHandler): Promise<unknown> {
+    const principal = request.principal!;
+    const params = request.params as Record<string, string> | undefined;
+    const body = request.body as Record<string, unknown> | undefined;
+    // A platform key acts for many organizations: its keys are scoped to the one it names.
+    const orgId = principal.orgId ?? params?.org ?? (typeof body?.org_id === 'string' ? body.org_id : '_platform');
+    const scope = `${orgId}:${principal.environment}`;
+    const path = request.url.split('?')[0];
+    const hash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(body ?? null)}`).digest('hex');
+
+    const claim = await this.store.claim(scope, key, hash, randomUUID());
+    switch (claim.kind) {
+      case 'replay':
+        throw new ReplayResponse(claim.response);
+      case 'mismatch':
+        throw new PlatformError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
+      case 'in_progress':
+        throw new PlatformError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed.', {
+          retry_after_seconds: 1,
+        });
+    }
+
+    let result: unknown;
+    try {
+      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+    } catch (error) {
+      const problem = resolveProblem(error, this.statusMap);
+      if (problem.status >= 500 || NOT_STORED.has(problem.code)) {
+        await this.store.abandon(scope, key, claim.owner);
+      } else {
+        await this.store.complete(scope, key, claim.owner, { status: problem.status, body: { ...problem, instance: path }, contentType: PROBLEM_CONTENT_TYPE });
+      }
+      throw error;
+    }
+    try {
+      await this.store.complete(scope, key, claim.owner, { status: successStatus, body: result ?? null, contentType: 'application/json; charset=utf-8' });
+    } catch (error) {
+      // The change is made: answering 5xx now would invite a retry. The key stays claimed
+      // until its lock lapses; a retry before then gets 409 in progress.
+      request.log.error({ err: error }, 'could not store idempotent response');
+    }
+    return result;
+  }
+}

@@ -1,0 +1,31 @@
+import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Interval } from '@nestjs/schedule';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotencyStore } from './idempotency.store';
+
+const PURGE_EVERY_MS = 10 * 60 * 1000;
+
+@Injectable()
+export class IdempotencyPurger {
+  private readonly logger = new Logger('Idempotency');
+
+  constructor(private readonly store: IdempotencyStore) {}
+
+  @Interval(PURGE_EVERY_MS)
+  async purgeExpired(): Promise<void> {
+    try {
+      const purged = await this.store.purgeExpired();
+      if (purged > 0) this.logger.log(`purged ${purged} expired idempotency keys`);
+    } catch (error) {
+      this.logger.warn(`idempotency purge failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+@Global()
+@Module({
+  providers: [IdempotencyStore, IdempotencyPurger, { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
+  exports: [IdempotencyStore],
+})
+export class IdempotencyModule {}

@@ -1,0 +1,72 @@
+import { FieldError } from '@tollgate/platform';
+
+export const PAST_DUE_POLICIES = ['refuse', 'grace'] as const;
+export type PastDuePolicy = (typeof PAST_DUE_POLICIES)[number];
+
+/**
+ * Per organization and environment. Amounts are integer micro-credits. Every field has a
+ * default, so a stored document holds only what was set and reads always see every field.
+ */
+export interface OrgSettings {
+  /** A project or user seen for the first time is created under its parent's defaults. */
+  auto_create: boolean;
+  default_ttl_seconds: number;
+  max_ttl_seconds: number;
+  /** `past_due` organizations: refuse every admission, or allow up to `past_due_grace_amount`. */
+  past_due_policy: PastDuePolicy;
+  past_due_grace_amount: number;
+  /** How far the organization's credit pool may go below zero. */
+  overdraft_limit: number;
+  /** Percentages of a limit at which a budget alert fires, ascending. */
+  budget_alert_thresholds: number[];
+}
+
+export const DEFAULT_SETTINGS: Readonly<OrgSettings> = Object.freeze({
+  auto_create: true,
+  default_ttl_seconds: 900,
+  max_ttl_seconds: 900,
+  past_due_policy: 'refuse',
+  past_due_grace_amount: 0,
+  overdraft_limit: 0,
+  budget_alert_thresholds: [80, 100],
+});
+
+/** Settings that change what an organization may spend: only a platform key sets them. */
+export const COMMERCIAL_SETTINGS: readonly (keyof OrgSettings)[] = ['overdraft_limit', 'past_due_policy', 'past_due_grace_amount'];
+
+export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+
+/** Validates a full settings document; `maxTtlCeiling` is the deployment's MAX_TTL_SECONDS. */
+export function checkSettings(settings: OrgSettings, maxTtlCeiling: number): FieldError[] {
+  const errors: FieldError[] = [];
+  const int = (field: keyof OrgSettings, min: number, max: number) => {
+    const v = settings[field];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      errors.push({ field: `settings.${field}`, message: `${field} must be an integer from ${min} to ${max}` });
+    }
+  };
+  if (typeof settings.auto_create !== 'boolean') errors.push({ field: 'settings.auto_create', message: 'auto_create must be a boolean' });
+  int('max_ttl_seconds', 1, maxTtlCeiling);
+  int('default_ttl_seconds', 1, maxTtlCeiling);
+  if (errors.length === 0 && settings.default_ttl_seconds > settings.max_ttl_seconds) {
+    errors.push({ field: 'settings.default_ttl_seconds', message: 'default_ttl_seconds must not exceed max_ttl_seconds' });
+  }
+  if (!PAST_DUE_POLICIES.includes(settings.past_due_policy)) {
+    errors.push({ field: 'settings.past_due_policy', message: `past_due_policy must be one of ${PAST_DUE_POLICIES.join(', ')}` });
+  }
+  int('past_due_grace_amount', 0, MAX_AMOUNT);
+  int('overdraft_limit', 0, MAX_AMOUNT);
+  const t = settings.budget_alert_thresholds;
+  if (
+    !Array.isArray(t) ||
+    t.length > 10 ||
+    !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))
+  ) {
+    errors.push({ field: 'settings.budget_alert_thresholds', message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100' });
+  }
+  return errors;
+}
+
+export function mergeSettings(stored: Partial<OrgSettings>): OrgSettings {
+  return { ...DEFAULT_SETTINGS, ...stored, budget_alert_thresholds: [...(stored.budget_alert_thresholds ?? DEFAULT_SETTINGS.budget_alert_thresholds)] };
+}

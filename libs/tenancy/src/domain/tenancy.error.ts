@@ -1,0 +1,16 @@
+import { TollgateError } from '@tollgate/platform';
+
+export type TenancyErrorCode =
+  | 'unknown_org'
+  | 'org_already_exists'
+  | 'unknown_key'
+  | 'platform_key_required'
+  | 'scope_not_grantable'
+  | 'environment_not_allowed';
+
+export class TenancyError extends TollgateError<TenancyErrorCode> {
+  /** The one answer for "not yours" and "not there": a caller learns nothing either way. */
+  static unknownOrg(orgId: string): TenancyError {
+    return new TenancyError('unknown_org', `Organization '${orgId}' was not found.`);
+  }
+}

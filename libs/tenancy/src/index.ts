@@ -1,0 +1,11 @@
+export * from './tenancy.module';
+export * from './domain/access';
+export * from './domain/call-context';
+export * from './domain/organization';
+export * from './domain/org-settings';
+export * from './domain/tenancy.error';
+export { TENANCY_ENTITIES } from './adapters/mikro-orm/tenancy.entities';
+export { Caller, RequireScopes } from './http/auth.decorators';
+export { GetOrganizationUseCase } from './usecases/get-organization/get-organization.usecase';
+export { GetOrgSettingsUseCase } from './usecases/get-org-settings/get-org-settings.usecase';
+export { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/register-platform-key.usecase';

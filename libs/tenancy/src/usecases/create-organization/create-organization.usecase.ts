@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Clock, PlatformError } from '@tollgate/platform';
+import { TenancyConfig } from '@tollgate/config';
+import { CallContext } from '../../domain/call-context';
+import { ENVIRONMENTS } from '../../domain/access';
+import { checkOrganization, Organization, OveragePolicy, snapshotOrganization } from '../../domain/organization';
+import { checkSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
+import { TenancyError } from '../../domain/tenancy.error';
+import { OrganizationRepository } from '../../adapters/mikro-orm/organization.repository';
+
+export interface CreateOrganizationInput {
+  id?: string;
+  name: string;
+  rateCardId?: string | null;
+  overagePolicy?: OveragePolicy;
+  overagePercent?: number | null;
+  /** Initial settings; a new organization starts with the same in `live` and `test`. */
+  settings?: Partial<OrgSettings>;
+}
+
+@Injectable()
+export class CreateOrganizationUseCase {
+  constructor(
+    private readonly organizations: OrganizationRepository,
+    private readonly config: TenancyConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(ctx: CallContext, input: CreateOrganizationInput): Promise<{ org: Organization; settings: OrgSettings }> {
+    if (!ctx.principal.isPlatform) throw new TenancyError('platform_key_required', 'Only a platform key may create organizations.');
+    const now = this.clock.now();
+    const org: Organization = {
+      id: input.id ?? 'org_' + randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'),
+      name: input.name,
+      status: 'active',
+      rateCardId: input.rateCardId ?? null,
+      overagePolicy: input.overagePolicy ?? 'cap_at_hold',
+      overagePercent: input.overagePercent ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const settings = mergeSettings(input.settings ?? {});
+    const errors = [...checkOrganization(org), ...checkSettings(settings, this.config.maxTtlSeconds)];
+    if (errors.length > 0) throw PlatformError.validation(errors);
+
+    const stored = input.settings ?? {};
+    await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
+      { orgId: org.id, environment: null, actor: ctx.principal.actor, action: 'organization.created', resourceType: 'organization', resourceId: org.id, before: null, after: snapshotOrganization(org), requestId: ctx.requestId },
+      ...ENVIRONMENTS.map((environment) => ({
+        orgId: org.id,
+        environment,
+        actor: ctx.principal.actor,
+        action: 'settings.created',
+        resourceType: 'settings',
+        resourceId: `${org.id}:${environment}`,
+        before: null,
+        after: settings,
+        requestId: ctx.requestId,
+      })),
+    ]);
+    return { org, settings };
+  }
+}

@@ -1,0 +1,28 @@
+import { Client } from 'pg';
+import { testDatabaseUrl, testRedisUrl } from './test-env';
+import Redis from 'ioredis';
+
+/** Once per `npm test`: an empty schema (migrations run as each app boots) and a reachable Redis. */
+export default async function globalSetup(): Promise<void> {
+  const url = testDatabaseUrl();
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`Integration tests need Postgres at ${url}: ${(error as Error).message}. Start it (see README) or set DATABASE_URL.`);
+  }
+  await client.query('drop schema if exists public cascade');
+  await client.query('create schema public');
+  await client.end();
+
+  const redisUrl = testRedisUrl();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new Error(`Integration tests need Redis at ${redisUrl}: ${(error as Error).message}. Start it (see README) or set REDIS_URL.`);
+  } finally {
+    redis.disconnect();
+  }
+}
