@@ -263,7 +263,7 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
       const id = await api.createOrg(uniqueId('set'));
       const bad = await api.put(`/v1/orgs/${id}/settings`, { default_ttl_seconds: 1200 });
       expect(bad.status).toBe(422);
-      expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'settings.default_ttl_seconds' })]);
+      expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'default_ttl_seconds' })]);
       const typed = await api.put(`/v1/orgs/${id}/settings`, { overdraft_limit: 1.5, auto_create: 'yes', budget_alert_thresholds: [90, 80] });
       expect(typed.status).toBe(422);
       expect(typed.body.errors.map((e: any) => e.field).sort()).toEqual(['auto_create', 'overdraft_limit']);

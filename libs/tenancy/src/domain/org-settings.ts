@@ -37,22 +37,22 @@ export const COMMERCIAL_SETTINGS: readonly (keyof OrgSettings)[] = ['overdraft_l
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 
 /** Validates a full settings document; `maxTtlCeiling` is the deployment's MAX_TTL_SECONDS. */
-export function checkSettings(settings: OrgSettings, maxTtlCeiling: number): FieldError[] {
+export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, fieldPrefix = 'settings.'): FieldError[] {
   const errors: FieldError[] = [];
   const int = (field: keyof OrgSettings, min: number, max: number) => {
     const v = settings[field];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-      errors.push({ field: `settings.${field}`, message: `${field} must be an integer from ${min} to ${max}` });
+      errors.push({ field: `${fieldPrefix}${field}`, message: `${field} must be an integer from ${min} to ${max}` });
     }
   };
-  if (typeof settings.auto_create !== 'boolean') errors.push({ field: 'settings.auto_create', message: 'auto_create must be a boolean' });
+  if (typeof settings.auto_create !== 'boolean') errors.push({ field: `${fieldPrefix}auto_create`, message: 'auto_create must be a boolean' });
   int('max_ttl_seconds', 1, maxTtlCeiling);
   int('default_ttl_seconds', 1, maxTtlCeiling);
   if (errors.length === 0 && settings.default_ttl_seconds > settings.max_ttl_seconds) {
-    errors.push({ field: 'settings.default_ttl_seconds', message: 'default_ttl_seconds must not exceed max_ttl_seconds' });
+    errors.push({ field: `${fieldPrefix}default_ttl_seconds`, message: 'default_ttl_seconds must not exceed max_ttl_seconds' });
   }
   if (!PAST_DUE_POLICIES.includes(settings.past_due_policy)) {
-    errors.push({ field: 'settings.past_due_policy', message: `past_due_policy must be one of ${PAST_DUE_POLICIES.join(', ')}` });
+    errors.push({ field: `${fieldPrefix}past_due_policy`, message: `past_due_policy must be one of ${PAST_DUE_POLICIES.join(', ')}` });
   }
   int('past_due_grace_amount', 0, MAX_AMOUNT);
   int('overdraft_limit', 0, MAX_AMOUNT);
@@ -62,9 +62,14 @@ export function checkSettings(settings: OrgSettings, maxTtlCeiling: number): Fie
     t.length > 10 ||
     !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))
   ) {
-    errors.push({ field: 'settings.budget_alert_thresholds', message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100' });
+    errors.push({ field: `${fieldPrefix}budget_alert_thresholds`, message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100' });
   }
   return errors;
+}
+
+/** Drops fields a partial document leaves out (undefined), so they never hide stored values. */
+export function definedSettings(patch: Partial<OrgSettings>): Partial<OrgSettings> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<OrgSettings>;
 }
 
 export function mergeSettings(stored: Partial<OrgSettings>): OrgSettings {

@@ -5,7 +5,7 @@ import { TenancyConfig } from '@tollgate/config';
 import { CallContext } from '../../domain/call-context';
 import { ENVIRONMENTS } from '../../domain/access';
 import { checkOrganization, Organization, OveragePolicy, snapshotOrganization } from '../../domain/organization';
-import { checkSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
+import { checkSettings, definedSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { OrganizationRepository } from '../../adapters/mikro-orm/organization.repository';
 
@@ -40,11 +40,11 @@ export class CreateOrganizationUseCase {
       createdAt: now,
       updatedAt: now,
     };
-    const settings = mergeSettings(input.settings ?? {});
+    const stored = definedSettings(input.settings ?? {});
+    const settings = mergeSettings(stored);
     const errors = [...checkOrganization(org), ...checkSettings(settings, this.config.maxTtlSeconds)];
     if (errors.length > 0) throw PlatformError.validation(errors);
 
-    const stored = input.settings ?? {};
     await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
       { orgId: org.id, environment: null, actor: ctx.principal.actor, action: 'organization.created', resourceType: 'organization', resourceId: org.id, before: null, after: snapshotOrganization(org), requestId: ctx.requestId },
       ...ENVIRONMENTS.map((environment) => ({

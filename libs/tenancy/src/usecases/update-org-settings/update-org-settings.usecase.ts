@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
 import { TenancyConfig } from '@tollgate/config';
 import { CallContext } from '../../domain/call-context';
-import { checkSettings, COMMERCIAL_SETTINGS, OrgSettings } from '../../domain/org-settings';
+import { checkSettings, COMMERCIAL_SETTINGS, definedSettings, OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { SettingsChange, SettingsRepository } from '../../adapters/mikro-orm/settings.repository';
 import { GetOrgSettingsUseCase } from '../get-org-settings/get-org-settings.usecase';
@@ -27,7 +27,7 @@ export class UpdateOrgSettingsUseCase {
 
   async execute(ctx: CallContext, orgId: string, patch: Partial<OrgSettings>): Promise<OrgSettings> {
     await this.organizations.execute(ctx, orgId);
-    const plan = await this.plan(ctx, orgId, patch);
+    const plan = await this.plan(ctx, orgId, patch, '');
     if (plan.change) {
       await this.settings.merge(plan.change, this.clock.now());
       await this.current.invalidate(orgId, ctx.principal.environment);
@@ -36,15 +36,16 @@ export class UpdateOrgSettingsUseCase {
   }
 
   /** Checks the change and describes it, writing nothing (UpdateOrganization writes it with its own). */
-  async plan(ctx: CallContext, orgId: string, patch: Partial<OrgSettings>): Promise<SettingsPlan> {
+  async plan(ctx: CallContext, orgId: string, partial: Partial<OrgSettings>, fieldPrefix = 'settings.'): Promise<SettingsPlan> {
     const { principal } = ctx;
+    const patch = definedSettings(partial);
     const commercial = COMMERCIAL_SETTINGS.filter((k) => patch[k] !== undefined);
     if (!principal.isPlatform && commercial.length > 0) {
       throw new TenancyError('platform_key_required', `Only a platform key may change ${commercial.join(', ')}.`);
     }
     const before = await this.current.execute(orgId, principal.environment);
     const after: OrgSettings = { ...before, ...patch };
-    const errors = checkSettings(after, this.config.maxTtlSeconds);
+    const errors = checkSettings(after, this.config.maxTtlSeconds, fieldPrefix);
     if (errors.length > 0) throw PlatformError.validation(errors);
     const changes = Object.fromEntries(
       Object.entries(patch).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k as keyof OrgSettings])),
