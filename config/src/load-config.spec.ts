@@ -1,0 +1,102 @@
+import { ConfigError, loadConfig } from './load-config';
+
+const PLATFORM_KEY = 'tg_platform_0123456789abcdefghijkl';
+
+/** The problems a rejected environment produces (fails the test if it is accepted). */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+describe('loadConfig', () => {
+  it('fills every namespace with its default when nothing is set', () => {
+    const sut = loadConfig({});
+
+    expect(sut.http).toMatchObject({ port: 3000, host: '0.0.0.0', bodyLimitBytes: 1024 * 1024, shutdownGraceMs: 25_000 });
+    expect(sut.database).toMatchObject({ embeddedDataDir: '.data/pglite', poolMax: 10, migrateOnStart: true });
+    expect(sut.database.url).toBeUndefined();
+    expect(sut.redis).toMatchObject({ keyPrefix: 'tg:' });
+    expect(sut.redis.url).toBeUndefined();
+    expect(sut.auth).toMatchObject({ keyCacheMs: 10_000 });
+    expect(sut.auth.platformKey).toBeUndefined();
+    expect(sut.idempotency).toMatchObject({ ttlHours: 24, lockSeconds: 60 });
+    expect(sut.tenancy).toMatchObject({ maxTtlSeconds: 86_400, settingsCacheMs: 30_000 });
+    expect(sut.log).toMatchObject({ level: 'info', format: 'json' });
+  });
+
+  it('runs embedded when DATABASE_URL is unset, and needs no platform key then', () => {
+    const sut = loadConfig({ REDIS_URL: 'redis://localhost:6379' });
+
+    expect(sut.embedded).toBe(true);
+    expect(sut.database.embedded).toBe(true);
+    expect(sut.auth.platformKey).toBeUndefined();
+  });
+
+  it('is not embedded when DATABASE_URL is set with a platform key', () => {
+    const sut = loadConfig({ DATABASE_URL: 'postgresql://postgres@db:5432/tollgate', TOLLGATE_PLATFORM_KEY: PLATFORM_KEY });
+
+    expect(sut.embedded).toBe(false);
+    expect(sut.database.url).toBe('postgresql://postgres@db:5432/tollgate');
+    expect(sut.auth.platformKey).toBe(PLATFORM_KEY);
+  });
+
+  it('parses numbers and booleans from their strings', () => {
+    const sut = loadConfig({ PORT: '8080', DATABASE_POOL_MAX: '4', DATABASE_MIGRATE_ON_START: 'false', IDEMPOTENCY_TTL_HOURS: '48' });
+
+    expect(sut.http.port).toBe(8080);
+    expect(sut.database.poolMax).toBe(4);
+    expect(sut.database.migrateOnStart).toBe(false);
+    expect(sut.idempotency.ttlHours).toBe(48);
+  });
+
+  it('treats an empty variable as unset', () => {
+    const sut = loadConfig({ PORT: '', DATABASE_URL: '' });
+
+    expect(sut.http.port).toBe(3000);
+    expect(sut.embedded).toBe(true);
+  });
+
+  it('names PORT when PORT is not a port number', () => {
+    expect(problemsOf({ PORT: 'abc' })).toEqual([expect.stringMatching(/^PORT: /)]);
+    expect(problemsOf({ PORT: '70000' })).toEqual([expect.stringMatching(/^PORT: .*65535/)]);
+    expect(problemsOf({ PORT: '3.5' })).toEqual([expect.stringMatching(/^PORT: .*integer/)]);
+  });
+
+  it('requires TOLLGATE_PLATFORM_KEY when DATABASE_URL is set, naming it', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgresql://postgres@localhost:5432/tollgate' })).toEqual([
+      expect.stringMatching(/^TOLLGATE_PLATFORM_KEY: required when DATABASE_URL is set/),
+    ]);
+  });
+
+  it('refuses a platform key shorter than 24 characters', () => {
+    expect(problemsOf({ TOLLGATE_PLATFORM_KEY: 'short' })).toEqual([expect.stringMatching(/^TOLLGATE_PLATFORM_KEY: must be at least 24 characters/)]);
+  });
+
+  it('lists every bad variable at once, in one error', () => {
+    const problems = problemsOf({ PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'http://cache:6379', IDEMPOTENCY_TTL_HOURS: '1' });
+
+    expect(problems).toHaveLength(4);
+    for (const variable of ['PORT', 'LOG_LEVEL', 'REDIS_URL', 'IDEMPOTENCY_TTL_HOURS']) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${variable}: `)));
+    }
+  });
+
+  it('puts every problem in the message an operator reads', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://db/tollgate' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    expect(message).toMatch(/^Invalid configuration:/);
+    expect(message).toContain('PORT: ');
+    expect(message).toContain('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+    expect(message).toContain('TOLLGATE_PLATFORM_KEY: ');
+  });
+});
