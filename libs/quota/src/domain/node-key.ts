@@ -1,0 +1,21 @@
+import { NodeRef } from './quota';
+
+/**
+ * A node's identity as one string, used by both stores: `o`, `p|<project>`, `u|<project>|<user>`.
+ * Unambiguous because ids never contain `|` (QUOTA_ID_PATTERN).
+ */
+export function nodeKey(node: NodeRef): string {
+  switch (node.level) {
+    case 'org':
+      return 'o';
+    case 'project':
+      return `p|${node.projectId}`;
+    case 'user':
+      return `u|${node.projectId}|${node.userId}`;
+  }
+}
+
+/** The three nodes a hold of (project, user) touches, top first. */
+export function holdNodes(projectId: string, userId: string): [NodeRef, NodeRef, NodeRef] {
+  return [{ level: 'org' }, { level: 'project', projectId }, { level: 'user', projectId, userId }];
+}

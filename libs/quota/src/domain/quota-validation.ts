@@ -1,0 +1,159 @@
+import { isValidInstant, PERIODS, periodOfId } from './period';
+import {
+  ActiveHold,
+  BATCH_POLICIES,
+  BatchPolicy,
+  HoldSpec,
+  MAX_BATCH_ITEMS,
+  MAX_USAGE_NODES,
+  NodeConfig,
+  NodeRef,
+  PeriodCarry,
+  QUOTA_ENVIRONMENTS,
+  QuotaScope,
+  QuotaSnapshot,
+} from './quota';
+import { QuotaError } from './quota.error';
+
+/**
+ * The port's boundary checks, shared by every adapter so they refuse the same inputs. Ids use
+ * the API's client id alphabet, which never contains `|`, the stores' separator.
+ */
+export const QUOTA_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function isAmount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+/** A hold: a positive safe integer. */
+export function checkHoldAmount(field: string, value: unknown): void {
+  if (!isAmount(value) || value <= 0) throw QuotaError.invalidAmount(field, value);
+}
+
+/** A charge, a limit or a committed figure: zero is allowed. */
+export function checkNonNegativeAmount(field: string, value: unknown): void {
+  if (!isAmount(value) || value < 0) throw QuotaError.invalidAmount(field, value);
+}
+
+export function checkId(field: string, value: unknown): void {
+  if (typeof value !== 'string' || !QUOTA_ID_PATTERN.test(value)) throw QuotaError.invalid(field, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+}
+
+export function checkScope(scope: QuotaScope): void {
+  checkId('orgId', scope?.orgId);
+  if (!QUOTA_ENVIRONMENTS.includes(scope.environment)) throw QuotaError.invalid('environment', "must be 'live' or 'test'");
+}
+
+export function checkNow(now: Date): void {
+  if (!isValidInstant(now)) throw QuotaError.invalid('now', 'must be a valid Date between the years 2000 and 9000');
+}
+
+export function checkEpochMs(field: string, value: unknown): void {
+  if (!isAmount(value) || value <= 0) throw QuotaError.invalid(field, 'must be a positive integer of epoch milliseconds');
+}
+
+/** A hold must still be alive when it is created or extended. */
+export function checkExpiry(field: string, expiresAtMs: unknown, now: Date): void {
+  checkEpochMs(field, expiresAtMs);
+  if ((expiresAtMs as number) <= now.getTime()) throw QuotaError.invalid(field, 'must be after now');
+}
+
+export function checkMax(field: string, value: unknown, ceiling: number): void {
+  if (!isAmount(value) || value < 1 || value > ceiling) throw QuotaError.invalid(field, `must be an integer from 1 to ${ceiling}`);
+}
+
+export function checkNodeRef(node: NodeRef, field = 'node'): void {
+  switch (node?.level) {
+    case 'org':
+      return;
+    case 'project':
+      return checkId(`${field}.projectId`, node.projectId);
+    case 'user':
+      checkId(`${field}.projectId`, node.projectId);
+      return checkId(`${field}.userId`, node.userId);
+    default:
+      throw QuotaError.invalid(`${field}.level`, "must be 'org', 'project' or 'user'");
+  }
+}
+
+export function checkNodeConfig(config: NodeConfig, field = 'config'): void {
+  if (config === null || typeof config !== 'object') throw QuotaError.invalid(field, 'must be an object');
+  if (config.limit !== null) checkNonNegativeAmount(`${field}.limit`, config.limit);
+  if (!PERIODS.includes(config.period)) throw QuotaError.invalid(`${field}.period`, "must be 'none', 'day', 'week' or 'month'");
+}
+
+export function checkCarry(carry: PeriodCarry, config: NodeConfig | null): void {
+  if (periodOfId(carry.periodId) !== (config?.period ?? 'none')) throw QuotaError.invalid('carry.periodId', "must be a period id of the node's period");
+  checkNonNegativeAmount('carry.committed', carry.committed);
+}
+
+export function checkHoldSpec(hold: HoldSpec, now: Date, field = 'hold'): void {
+  if (hold === null || typeof hold !== 'object') throw QuotaError.invalid(field, 'must be an object');
+  checkId(`${field}.holdId`, hold.holdId);
+  checkId(`${field}.projectId`, hold.projectId);
+  checkId(`${field}.userId`, hold.userId);
+  checkHoldAmount(`${field}.amount`, hold.amount);
+  checkExpiry(`${field}.expiresAtMs`, hold.expiresAtMs, now);
+}
+
+export function checkBatch(holds: HoldSpec[], policy: BatchPolicy, now: Date): void {
+  if (!BATCH_POLICIES.includes(policy)) throw QuotaError.invalid('policy', "must be 'all_or_nothing' or 'max_fundable'");
+  if (!Array.isArray(holds) || holds.length === 0 || holds.length > MAX_BATCH_ITEMS) {
+    throw QuotaError.invalid('holds', `must hold 1 to ${MAX_BATCH_ITEMS} items`);
+  }
+  const ids = new Set<string>();
+  holds.forEach((hold, i) => {
+    checkHoldSpec(hold, now, `holds[${i}]`);
+    if (ids.has(hold.holdId)) throw QuotaError.invalid(`holds[${i}].holdId`, 'appears twice in the batch');
+    ids.add(hold.holdId);
+  });
+}
+
+export function checkUsageNodes(nodes: NodeRef[]): void {
+  if (!Array.isArray(nodes) || nodes.length > MAX_USAGE_NODES) throw QuotaError.invalid('nodes', `must be at most ${MAX_USAGE_NODES} nodes`);
+  nodes.forEach((node, i) => checkNodeRef(node, `nodes[${i}]`));
+}
+
+function checkActiveHold(hold: ActiveHold, field: string): void {
+  checkId(`${field}.holdId`, hold.holdId);
+  checkId(`${field}.projectId`, hold.projectId);
+  checkId(`${field}.userId`, hold.userId);
+  checkHoldAmount(`${field}.amount`, hold.amount);
+  checkEpochMs(`${field}.expiresAtMs`, hold.expiresAtMs);
+  for (const level of ['org', 'project', 'user'] as const) {
+    if (typeof hold.periods?.[level] !== 'string' || periodOfId(hold.periods[level]) === null) {
+      throw QuotaError.invalid(`${field}.periods.${level}`, 'must be a period id');
+    }
+  }
+}
+
+/** Shape only; sums are checked by the adapters as they build their state. */
+export function checkSnapshot(snapshot: QuotaSnapshot): void {
+  if (snapshot === null || typeof snapshot !== 'object') throw QuotaError.invalid('snapshot', 'must be an object');
+  const seen = new Set<string>();
+  snapshot.nodes.forEach(({ node, config }, i) => {
+    checkNodeRef(node, `snapshot.nodes[${i}].node`);
+    checkNodeConfig(config, `snapshot.nodes[${i}].config`);
+  });
+  snapshot.defaultUserConfigs.forEach(({ projectId, config }, i) => {
+    checkId(`snapshot.defaultUserConfigs[${i}].projectId`, projectId);
+    checkNodeConfig(config, `snapshot.defaultUserConfigs[${i}].config`);
+  });
+  snapshot.holds.forEach((hold, i) => {
+    checkActiveHold(hold, `snapshot.holds[${i}]`);
+    if (seen.has(hold.holdId)) throw QuotaError.invalid(`snapshot.holds[${i}].holdId`, 'appears twice');
+    seen.add(hold.holdId);
+  });
+  snapshot.committed.forEach(({ node, periodId, amount }, i) => {
+    checkNodeRef(node, `snapshot.committed[${i}].node`);
+    if (typeof periodId !== 'string' || periodOfId(periodId) === null) throw QuotaError.invalid(`snapshot.committed[${i}].periodId`, 'must be a period id');
+    checkNonNegativeAmount(`snapshot.committed[${i}].amount`, amount);
+  });
+}
+
+/** Adds two amounts, refusing (before anything changes) a total past 2^53−1. */
+export function addExact(a: number, b: number, what: string): number {
+  const sum = a + b;
+  if (sum > Number.MAX_SAFE_INTEGER) throw new QuotaError('amount_overflow', `${what} would pass 2^53-1 micro-credits.`, { what });
+  return sum;
+}

@@ -1,0 +1,159 @@
+import { Period } from './period';
+
+/**
+ * The admission hierarchy's vocabulary. Amounts are integers of micro-credits that are safe
+ * JavaScript integers (≤ 2^53−1): both adapters do exact double arithmetic up to there and
+ * refuse anything that would go beyond (`amount_overflow`) rather than round.
+ */
+export const QUOTA_ENVIRONMENTS = ['live', 'test'] as const;
+export type QuotaEnvironment = (typeof QUOTA_ENVIRONMENTS)[number];
+
+/** Balances, holds and counters never cross a scope: one organization in one environment. */
+export interface QuotaScope {
+  orgId: string;
+  environment: QuotaEnvironment;
+}
+
+/** Top to bottom: a refusal names the first short level in this order. */
+export const QUOTA_LEVELS = ['org', 'project', 'user'] as const;
+export type QuotaLevel = (typeof QUOTA_LEVELS)[number];
+
+export type NodeRef =
+  | { level: 'org' }
+  | { level: 'project'; projectId: string }
+  | { level: 'user'; projectId: string; userId: string };
+
+/**
+ * A node's limit and period. `limit: null` imposes none. For `period: 'none'` committed is
+ * all-time, so the org node's limit is the whole pool (credits granted + overdraft), not the
+ * remaining balance: the store subtracts what was committed.
+ */
+export interface NodeConfig {
+  limit: number | null;
+  period: Period;
+}
+
+/** A reservation to admit: `amount` at the org, the project and the project's user at once. */
+export interface HoldSpec {
+  holdId: string;
+  projectId: string;
+  userId: string;
+  amount: number;
+  expiresAtMs: number;
+}
+
+/** The period each level's check counted the hold in; its commit is charged there. */
+export type HoldPeriods = Record<QuotaLevel, string>;
+
+export interface ActiveHold extends HoldSpec {
+  periods: HoldPeriods;
+}
+
+/** What is left at each level after an admission; null where the level has no limit. */
+export type Remaining = Record<QuotaLevel, number | null>;
+
+export interface NotLoaded {
+  kind: 'not_loaded';
+}
+
+export interface Refusal {
+  kind: 'refused';
+  level: QuotaLevel;
+  required: number;
+  /** What the level could still admit, never below 0. */
+  available: number;
+}
+
+export type ReserveOutcome =
+  | { kind: 'held'; holdId: string; periods: HoldPeriods; remaining: Remaining }
+  | Refusal
+  /** The hold id is already active; nothing changed. `hold` is what was admitted under it. */
+  | { kind: 'duplicate'; hold: ActiveHold }
+  | NotLoaded;
+
+export const BATCH_POLICIES = ['all_or_nothing', 'max_fundable'] as const;
+export type BatchPolicy = (typeof BATCH_POLICIES)[number];
+export const MAX_BATCH_ITEMS = 100;
+
+export type BatchItemOutcome =
+  | { kind: 'held'; holdId: string; periods: HoldPeriods; remaining: Remaining }
+  | (Refusal & { holdId: string })
+  | { kind: 'duplicate'; holdId: string; hold: ActiveHold };
+
+export type BatchOutcome =
+  /** One entry per item, in order. all_or_nothing: every item is held. */
+  | { kind: 'decided'; items: BatchItemOutcome[] }
+  /** all_or_nothing only: item `index` does not fit, so nothing was held. */
+  | (Refusal & { index: number; holdId: string })
+  /** all_or_nothing only: item `index` is already active, so nothing was held. */
+  | { kind: 'duplicate'; index: number; hold: ActiveHold }
+  | NotLoaded;
+
+export type CommitOutcome =
+  | {
+      kind: 'committed';
+      /** What was added to committed (the amount passed). */
+      charged: number;
+      /** The hold's full amount, removed from reserved. */
+      held: number;
+      /** held − charged when positive: returned unused. */
+      released: number;
+      /** charged − held when positive: the overdraw the caller's overage policy allowed. */
+      overage: number;
+    }
+  | { kind: 'not_held' }
+  | NotLoaded;
+
+export type ReleaseOutcome = { kind: 'released'; hold: ActiveHold } | { kind: 'not_held' } | NotLoaded;
+
+export type ExtendOutcome = { kind: 'extended'; hold: ActiveHold } | { kind: 'not_held' } | NotLoaded;
+
+export type ExpireOutcome =
+  /** `more`: due holds remain beyond `max`; call again. */
+  | { kind: 'expired'; holds: ActiveHold[]; more: boolean }
+  | NotLoaded;
+
+export interface NodeUsage {
+  node: NodeRef;
+  /** `own`: the node's config; `default`: a user on its project's default; `none`: unconfigured (unlimited). */
+  source: 'own' | 'default' | 'none';
+  limit: number | null;
+  period: Period;
+  periodId: string;
+  /** Committed in the current period (all-time for `none`). */
+  committed: number;
+  reserved: number;
+  /** limit − committed − reserved, never below 0; null without a limit. */
+  available: number | null;
+}
+
+export type UsageOutcome = { kind: 'usage'; nodes: NodeUsage[] } | NotLoaded;
+export const MAX_USAGE_NODES = 1000;
+
+export type ConfigureOutcome = { kind: 'configured' } | NotLoaded;
+
+/**
+ * Spend already in a period when a node's config is set, from the ledger: raises the node's
+ * counter for `periodId` to at least `committed` (never lowers it, so racing commits are kept).
+ * Pass it when a node's period kind changes, since the store has no counter for the new kind.
+ */
+export interface PeriodCarry {
+  periodId: string;
+  committed: number;
+}
+
+/** Everything a scope's counters are rebuilt from; Postgres (the system of record) provides it. */
+export interface QuotaSnapshot {
+  nodes: { node: NodeRef; config: NodeConfig }[];
+  defaultUserConfigs: { projectId: string; config: NodeConfig }[];
+  /** Active holds with the periods they were admitted in; reserved is rebuilt as their sum. */
+  holds: ActiveHold[];
+  /** Committed per node per period: the current (and at most the previous) period of each node. */
+  committed: { node: NodeRef; periodId: string; amount: number }[];
+}
+
+export type LoadOutcome = { kind: 'loaded' } | { kind: 'already_loaded' };
+
+export function emptySnapshot(): QuotaSnapshot {
+  return { nodes: [], defaultUserConfigs: [], holds: [], committed: [] };
+}

@@ -1,0 +1,79 @@
+import {
+  BatchOutcome,
+  BatchPolicy,
+  CommitOutcome,
+  ConfigureOutcome,
+  ExpireOutcome,
+  ExtendOutcome,
+  HoldSpec,
+  LoadOutcome,
+  NodeConfig,
+  NodeRef,
+  PeriodCarry,
+  QuotaScope,
+  QuotaSnapshot,
+  ReleaseOutcome,
+  ReserveOutcome,
+  UsageOutcome,
+} from '../domain/quota';
+
+/**
+ * The hot counters of the hierarchy and the admission decision. Every decision is atomic per
+ * scope (one Lua script in Redis, one synchronous section in memory), and for every node and
+ * every period `committed + reserved ≤ limit` holds for what this store admits.
+ *
+ * The store is a cache that Postgres can rebuild: a scope that is not loaded answers
+ * `not_loaded` to every operation, so an empty Redis (restart, FLUSHALL, eviction) never admits.
+ * Arguments are validated first; a bad one throws QuotaError and changes nothing.
+ */
+export abstract class QuotaStore {
+  abstract isLoaded(scope: QuotaScope): Promise<boolean>;
+
+  /** Atomically installs a scope's state; refuses (`already_loaded`) to overwrite a loaded scope. */
+  abstract load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome>;
+
+  /**
+   * Sets a node's limit and period. null clears it: unlimited for the org or a project; a user
+   * then falls back to its project's default. Holds already admitted are kept even if the new
+   * limit is below them (only new admissions see it).
+   */
+  abstract configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome>;
+
+  /** The config of every user of the project that has none of its own (null: no default). */
+  abstract configureDefaultUser(scope: QuotaScope, projectId: string, config: NodeConfig | null): Promise<ConfigureOutcome>;
+
+  /** Holds `amount` at org, project and user if every limited level fits it, else nothing. */
+  abstract reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome>;
+
+  /**
+   * 1 to 100 holds, one atomic decision. all_or_nothing: all held or none. max_fundable: items
+   * are held in order while they fit; from the first that does not, it and every later item
+   * are refused with that item's level and the level's availability after the held items.
+   */
+  abstract reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome>;
+
+  /**
+   * Charges `amount` (final, after the caller's overage policy; may exceed the hold) to
+   * committed in the periods the hold was admitted in, and removes the whole hold from
+   * reserved. not_held when the hold is unknown, finished, or expired at `now`.
+   */
+  abstract commit(scope: QuotaScope, holdId: string, amount: number, now: Date): Promise<CommitOutcome>;
+
+  /** Returns the whole hold to every level. */
+  abstract release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome>;
+
+  /** Moves a live hold's expiry (not_held once it has expired at `now`). */
+  abstract extend(scope: QuotaScope, holdId: string, expiresAtMs: number, now: Date): Promise<ExtendOutcome>;
+
+  /** Releases up to `max` holds with expiresAtMs ≤ nowMs, atomically, and returns them to be recorded. */
+  abstract expireDue(scope: QuotaScope, nowMs: number, max: number): Promise<ExpireOutcome>;
+
+  /**
+   * Scopes that may have due holds, for a sweeper (a hint: expireDue may find none).
+   * A scope whose holds are all expired stops being listed once expireDue has run on it.
+   */
+  abstract scopesWithDueHolds(nowMs: number, max: number): Promise<QuotaScope[]>;
+
+  /** Figures per node, in the order asked, at `now` (committed of the current period). */
+  abstract usage(scope: QuotaScope, nodes: NodeRef[], now: Date): Promise<UsageOutcome>;
+}
