@@ -1,0 +1,389 @@
+import { holdNodes, nodeKey } from '../../domain/node-key';
+import { Period, periodIds } from '../../domain/period';
+import { chargePeriodId, effectivePeriodId, PeriodMarks, rollPeriod } from '../../domain/period-counters';
+import {
+  ActiveHold,
+  BatchItemOutcome,
+  BatchOutcome,
+  BatchPolicy,
+  CommitOutcome,
+  ConfigureOutcome,
+  ExpireOutcome,
+  ExtendOutcome,
+  HoldSpec,
+  LoadOutcome,
+  NodeConfig,
+  NodeRef,
+  NodeUsage,
+  NotLoaded,
+  PeriodCarry,
+  QUOTA_LEVELS,
+  QuotaScope,
+  QuotaSnapshot,
+  ReleaseOutcome,
+  ReserveOutcome,
+  UsageOutcome,
+} from '../../domain/quota';
+import { QuotaError } from '../../domain/quota.error';
+import {
+  addExact,
+  checkBatch,
+  checkCarry,
+  checkEpochMs,
+  checkExpiry,
+  checkHoldSpec,
+  checkId,
+  checkMax,
+  checkNodeConfig,
+  checkNodeRef,
+  checkNonNegativeAmount,
+  checkNow,
+  checkScope,
+  checkSnapshot,
+  checkUsageNodes,
+} from '../../domain/quota-validation';
+import { QuotaStore } from '../../ports/quota-store.port';
+
+interface MemoryNode {
+  own: NodeConfig | undefined;
+  reserved: number;
+  marks: PeriodMarks;
+  /** Committed per period id (only `marks.latest`, `marks.previous` and carried ids are kept). */
+  committed: Map<string, number>;
+}
+
+interface MemoryScope {
+  nodes: Map<string, MemoryNode>;
+  defaults: Map<string, NodeConfig>;
+  holds: Map<string, ActiveHold>;
+}
+
+/** A node as one decision sees it: its effective config and counters at `now`, plus what the decision adds. */
+interface NodeView {
+  key: string;
+  source: NodeUsage['source'];
+  limit: number | null;
+  period: Period;
+  effective: string;
+  committed: number;
+  reserved: number;
+  add: number;
+}
+
+const NOT_LOADED: NotLoaded = { kind: 'not_loaded' };
+
+function emptyNode(): MemoryNode {
+  return { own: undefined, reserved: 0, marks: { latest: undefined, previous: undefined }, committed: new Map() };
+}
+
+function copyHold(hold: ActiveHold): ActiveHold {
+  return { ...hold, periods: { ...hold.periods } };
+}
+
+function available(view: NodeView): number | null {
+  return view.limit === null ? null : Math.max(0, view.limit - view.committed - view.reserved - view.add);
+}
+
+/**
+ * The quota store of the embedded single-process mode and of unit tests: the same semantics
+ * as the Redis scripts. Atomic within one process because every decision runs from its reads
+ * to its last write without an await; validation and errors all happen before the first write.
+ */
+export class InMemoryQuotaStore extends QuotaStore {
+  private readonly scopes = new Map<string, MemoryScope>();
+
+  private scopeOf(scope: QuotaScope): MemoryScope | undefined {
+    return this.scopes.get(`${scope.orgId}|${scope.environment}`);
+  }
+
+  /** Test hook: forgets a scope as a Redis FLUSHALL would. */
+  forget(scope: QuotaScope): void {
+    this.scopes.delete(`${scope.orgId}|${scope.environment}`);
+  }
+
+  async isLoaded(scope: QuotaScope): Promise<boolean> {
+    checkScope(scope);
+    return this.scopeOf(scope) !== undefined;
+  }
+
+  async load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome> {
+    checkScope(scope);
+    checkSnapshot(snapshot);
+    if (this.scopeOf(scope)) return { kind: 'already_loaded' };
+    const state: MemoryScope = { nodes: new Map(), defaults: new Map(), holds: new Map() };
+    const ensure = (key: string) => state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
+    for (const { node, config } of snapshot.nodes) ensure(nodeKey(node)).own = { ...config };
+    for (const { projectId, config } of snapshot.defaultUserConfigs) state.defaults.set(projectId, { ...config });
+    for (const hold of snapshot.holds) {
+      for (const node of holdNodes(hold.projectId, hold.userId)) {
+        const target = ensure(nodeKey(node));
+        target.reserved = addExact(target.reserved, hold.amount, `reserved of ${nodeKey(node)}`);
+      }
+      state.holds.set(hold.holdId, copyHold(hold));
+    }
+    for (const { node, periodId, amount } of snapshot.committed) {
+      const target = ensure(nodeKey(node));
+      if (target.committed.has(periodId)) throw QuotaError.invalid('snapshot.committed', `${nodeKey(node)} has period ${periodId} twice`);
+      target.committed.set(periodId, amount);
+    }
+    for (const node of state.nodes.values()) {
+      const ids = [...node.committed.keys()].sort().reverse();
+      node.marks = { latest: ids[0], previous: ids[1] };
+    }
+    this.scopes.set(`${scope.orgId}|${scope.environment}`, state);
+    return { kind: 'loaded' };
+  }
+
+  async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome> {
+    checkScope(scope);
+    checkNodeRef(node);
+    if (config !== null) checkNodeConfig(config);
+    if (carry !== undefined) checkCarry(carry, config);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const key = nodeKey(node);
+    const target = state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
+    target.own = config === null ? undefined : { ...config };
+    if (carry) target.committed.set(carry.periodId, Math.max(target.committed.get(carry.periodId) ?? 0, carry.committed));
+    return { kind: 'configured' };
+  }
+
+  async configureDefaultUser(scope: QuotaScope, projectId: string, config: NodeConfig | null): Promise<ConfigureOutcome> {
+    checkScope(scope);
+    checkId('projectId', projectId);
+    if (config !== null) checkNodeConfig(config);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    if (config === null) state.defaults.delete(projectId);
+    else state.defaults.set(projectId, { ...config });
+    return { kind: 'configured' };
+  }
+
+  async reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome> {
+    checkScope(scope);
+    checkNow(now);
+    checkHoldSpec(hold, now);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const outcome = this.admit(state, [hold], 'all_or_nothing', now);
+    switch (outcome.kind) {
+      case 'decided': {
+        const item = outcome.items[0];
+        if (item.kind !== 'held') throw new Error('unreachable: all_or_nothing decided with an item not held');
+        return item;
+      }
+      case 'refused': {
+        const { level, required, available } = outcome;
+        return { kind: 'refused', level, required, available };
+      }
+      case 'duplicate':
+        return { kind: 'duplicate', hold: outcome.hold };
+      default:
+        return outcome;
+    }
+  }
+
+  async reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome> {
+    checkScope(scope);
+    checkNow(now);
+    checkBatch(holds, policy, now);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    return this.admit(state, holds, policy, now);
+  }
+
+  async commit(scope: QuotaScope, holdId: string, amount: number, now: Date): Promise<CommitOutcome> {
+    checkScope(scope);
+    checkId('holdId', holdId);
+    checkNonNegativeAmount('amount', amount);
+    checkNow(now);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const hold = state.holds.get(holdId);
+    // An expired hold is the sweeper's to release and record, even before it has run.
+    if (!hold || hold.expiresAtMs <= now.getTime()) return { kind: 'not_held' };
+    const ids = periodIds(now);
+    const plan = holdNodes(hold.projectId, hold.userId).map((ref, i) => {
+      const view = this.view(state, ref, ids);
+      const node = state.nodes.get(view.key);
+      if (!node || node.reserved < hold.amount) throw this.corrupt(`${view.key} reserves less than hold ${holdId}`);
+      const rolled = rollPeriod(node.marks, view.period, view.effective);
+      const target = chargePeriodId(rolled.marks, view.period, hold.periods[QUOTA_LEVELS[i]]);
+      const charged = target === null ? 0 : addExact(node.committed.get(target) ?? 0, amount, `committed of ${view.key}`);
+      return { node, rolled, target, charged };
+    });
+    for (const { node, rolled, target, charged } of plan) {
+      this.applyRoll(node, rolled);
+      node.reserved -= hold.amount;
+      if (target !== null) node.committed.set(target, charged);
+    }
+    state.holds.delete(holdId);
+    return {
+      kind: 'committed',
+      charged: amount,
+      held: hold.amount,
+      released: Math.max(0, hold.amount - amount),
+      overage: Math.max(0, amount - hold.amount),
+    };
+  }
+
+  async release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome> {
+    checkScope(scope);
+    checkId('holdId', holdId);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const hold = state.holds.get(holdId);
+    if (!hold) return { kind: 'not_held' };
+    this.releaseHolds(state, [hold]);
+    return { kind: 'released', hold: copyHold(hold) };
+  }
+
+  async extend(scope: QuotaScope, holdId: string, expiresAtMs: number, now: Date): Promise<ExtendOutcome> {
+    checkScope(scope);
+    checkId('holdId', holdId);
+    checkNow(now);
+    checkExpiry('expiresAtMs', expiresAtMs, now);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const hold = state.holds.get(holdId);
+    if (!hold || hold.expiresAtMs <= now.getTime()) return { kind: 'not_held' };
+    hold.expiresAtMs = expiresAtMs;
+    return { kind: 'extended', hold: copyHold(hold) };
+  }
+
+  async expireDue(scope: QuotaScope, nowMs: number, max: number): Promise<ExpireOutcome> {
+    checkScope(scope);
+    checkEpochMs('nowMs', nowMs);
+    checkMax('max', max, 10_000);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const due = [...state.holds.values()]
+      .filter((hold) => hold.expiresAtMs <= nowMs)
+      .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.holdId < b.holdId ? -1 : 1));
+    const expired = due.slice(0, max);
+    this.releaseHolds(state, expired);
+    return { kind: 'expired', holds: expired.map(copyHold), more: due.length > max };
+  }
+
+  async scopesWithDueHolds(nowMs: number, max: number): Promise<QuotaScope[]> {
+    checkEpochMs('nowMs', nowMs);
+    checkMax('max', max, 10_000);
+    const found: QuotaScope[] = [];
+    for (const [key, state] of this.scopes) {
+      if (found.length >= max) break;
+      if (![...state.holds.values()].some((hold) => hold.expiresAtMs <= nowMs)) continue;
+      const cut = key.lastIndexOf('|');
+      found.push({ orgId: key.slice(0, cut), environment: key.slice(cut + 1) as QuotaScope['environment'] });
+    }
+    return found;
+  }
+
+  async usage(scope: QuotaScope, nodes: NodeRef[], now: Date): Promise<UsageOutcome> {
+    checkScope(scope);
+    checkUsageNodes(nodes);
+    checkNow(now);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const ids = periodIds(now);
+    return {
+      kind: 'usage',
+      nodes: nodes.map((node) => {
+        const view = this.view(state, node, ids);
+        return {
+          node: { ...node },
+          source: view.source,
+          limit: view.limit,
+          period: view.period,
+          periodId: view.effective,
+          committed: view.committed,
+          reserved: view.reserved,
+          available: available(view),
+        };
+      }),
+    };
+  }
+
+  /** The admission decision for reserve and batches; writes nothing unless it admits something. */
+  private admit(state: MemoryScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): BatchOutcome {
+    const ids = periodIds(now);
+    const views = new Map<string, NodeView>();
+    const viewOf = (ref: NodeRef) => {
+      const key = nodeKey(ref);
+      return views.get(key) ?? views.set(key, this.view(state, ref, ids)).get(key)!;
+    };
+    const items: BatchItemOutcome[] = [];
+    const admitted: ActiveHold[] = [];
+    for (const [index, hold] of holds.entries()) {
+      const existing = state.holds.get(hold.holdId);
+      if (existing) {
+        if (policy === 'all_or_nothing') return { kind: 'duplicate', index, hold: copyHold(existing) };
+        items.push({ kind: 'duplicate', holdId: hold.holdId, hold: copyHold(existing) });
+        continue;
+      }
+      const levels = holdNodes(hold.projectId, hold.userId).map(viewOf);
+      const short = levels.findIndex((v) => v.limit !== null && v.committed + v.reserved + v.add + hold.amount > v.limit);
+      if (short >= 0) {
+        const refusal = { kind: 'refused' as const, level: QUOTA_LEVELS[short], required: hold.amount, available: available(levels[short])! };
+        if (policy === 'all_or_nothing') return { ...refusal, index, holdId: hold.holdId };
+        items.push({ ...refusal, holdId: hold.holdId });
+        continue;
+      }
+      // Unlimited levels have no cap to stop them, but reserved must stay exact: throws before any write.
+      for (const v of levels) addExact(v.reserved + v.add, hold.amount, `reserved of ${v.key}`);
+      for (const v of levels) v.add += hold.amount;
+      const [org, project, user] = levels;
+      const periods = { org: org.effective, project: project.effective, user: user.effective };
+      admitted.push({ ...hold, periods });
+      items.push({ kind: 'held', holdId: hold.holdId, periods: { ...periods }, remaining: { org: available(org), project: available(project), user: available(user) } });
+    }
+    for (const view of views.values()) {
+      if (view.add === 0) continue;
+      const node = state.nodes.get(view.key) ?? state.nodes.set(view.key, emptyNode()).get(view.key)!;
+      this.applyRoll(node, rollPeriod(node.marks, view.period, view.effective));
+      node.reserved += view.add;
+    }
+    for (const hold of admitted) state.holds.set(hold.holdId, hold);
+    return { kind: 'decided', items };
+  }
+
+  private view(state: MemoryScope, ref: NodeRef, ids: Record<Period, string>): NodeView {
+    const key = nodeKey(ref);
+    const node = state.nodes.get(key) ?? emptyNode();
+    const fallback = ref.level === 'user' ? state.defaults.get(ref.projectId) : undefined;
+    const config = node.own ?? fallback;
+    const period = config?.period ?? 'none';
+    const effective = effectivePeriodId(node.marks, period, ids[period]);
+    return {
+      key,
+      source: node.own ? 'own' : fallback ? 'default' : 'none',
+      limit: config?.limit ?? null,
+      period,
+      effective,
+      committed: node.committed.get(effective) ?? 0,
+      reserved: node.reserved,
+      add: 0,
+    };
+  }
+
+  private applyRoll(node: MemoryNode, rolled: { marks: PeriodMarks; drop: string[] }): void {
+    for (const id of rolled.drop) node.committed.delete(id);
+    node.marks = rolled.marks;
+  }
+
+  /** Returns holds' amounts to their nodes; checks every node before changing any. */
+  private releaseHolds(state: MemoryScope, holds: ActiveHold[]): void {
+    const totals = new Map<string, number>();
+    for (const hold of holds) {
+      for (const ref of holdNodes(hold.projectId, hold.userId)) totals.set(nodeKey(ref), (totals.get(nodeKey(ref)) ?? 0) + hold.amount);
+    }
+    for (const [key, total] of totals) {
+      if ((state.nodes.get(key)?.reserved ?? 0) < total) throw this.corrupt(`${key} reserves less than its holds`);
+    }
+    for (const [key, total] of totals) state.nodes.get(key)!.reserved -= total;
+    for (const hold of holds) state.holds.delete(hold.holdId);
+  }
+
+  private corrupt(detail: string): QuotaError {
+    return new QuotaError('quota_state_corrupt', `Quota state is inconsistent (${detail}); rebuild the scope from the ledger.`);
+  }
+}

@@ -1,0 +1,40 @@
+-- commit.lua: charge a hold's final amount and remove the hold.
+-- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
+-- ARGV[1] hold id, [2] amount to charge (final, may exceed the hold), [3] nowMs,
+--     [4] current day id, [5] week id, [6] month id
+-- Returns {'not_loaded'} | {'not_held'} | {'committed', charged, held}
+-- Guarantees: at each level committed grows by the amount in the period the hold was admitted
+-- in (so committed + reserved ≤ limit holds per period: the hold was checked there), and
+-- reserved shrinks by the whole hold, in one step. A hold that is unknown, finished or expired
+-- at now is not_held and nothing changes (an expired hold is the sweeper's to release).
+local s, x = KEYS[1], KEYS[2]
+if not is_loaded(s) then return { 'not_loaded' } end
+local id = ARGV[1]
+local amount = arg_int(ARGV[2], 'amount')
+local now = arg_int(ARGV[3], 'nowMs')
+local record = hget(s, 'h|' .. id)
+if not record then return { 'not_held' } end
+local hold = parse_hold(record, id)
+if hold.expires <= now then return { 'not_held' } end
+
+local views = hold_views(s, hold.project, hold.user, period_ids(ARGV[4], ARGV[5], ARGV[6]))
+local charges = {}
+for i, v in ipairs(views) do
+  if v.reserved < hold.amount then fail('CORRUPT', v.key .. ' reserves less than hold ' .. id) end
+  local target = charge_period(v, hold.periods[i])
+  if target and amount > 0 then
+    local current = v.committed
+    if target ~= v.effective then current = stored_int(hget(s, v.key .. '|c|' .. target), 'committed of ' .. v.key) end
+    if current + amount > MAX_SAFE then fail('OVERFLOW', 'committed of ' .. v.key) end
+    charges[i] = { field = v.key .. '|c|' .. target, value = current + amount }
+  end
+end
+
+for i, v in ipairs(views) do
+  apply_roll(s, v)
+  set_reserved(s, v.key, v.reserved - hold.amount)
+  if charges[i] then redis.call('HSET', s, charges[i].field, fmt(charges[i].value)) end
+end
+redis.call('HDEL', s, 'h|' .. id)
+redis.call('ZREM', x, id)
+return { 'committed', fmt(amount), fmt(hold.amount) }

@@ -1,0 +1,206 @@
+-- lib.lua: the prelude the adapter puts in front of every quota script (not a script itself).
+--
+-- Layout. One hash per scope, KEYS[1] = `<prefix>{<org>:<env>}:s`, holds every node and every
+-- hold, so each script declares a fixed set of KEYS although user nodes are created on the fly
+-- (and all of a scope lives in one hash slot, so this runs on Redis Cluster). Fields:
+--   loaded                 the loaded marker. Absent (new scope, FLUSHALL, eviction): every
+--                          script answers not_loaded and changes nothing
+--   <node>|cfg             '<limit>|<period>', limit '-' = none. <node> is o, p|<project>
+--                          or u|<project>|<user>; ids never contain '|'
+--   p|<project>|dcfg       the project's default user config
+--   <node>|r               reserved (absent = 0)
+--   <node>|cp, <node>|pp   the newest period id the node counted in, and the one before
+--   <node>|c|<period id>   committed in that period ('' for period none: all-time)
+--   h|<hold id>            '<project>|<user>|<amount>|<expiresAtMs>|<org pid>|<project pid>|<user pid>'
+-- KEYS[2] = `<prefix>{<org>:<env>}:x`: hold ids scored by expiresAtMs.
+--
+-- Arithmetic. Lua numbers are doubles, exact for integers up to 2^53. Every total is checked
+-- against MAX_SAFE before the script's first write (a Lua error does not undo earlier writes),
+-- and numbers are written with '%.0f': tostring() would round them to 14 digits.
+-- Period rules mirror libs/quota/src/domain/period-counters.ts.
+
+local MAX_SAFE = 9007199254740991
+local LEVELS = { 'org', 'project', 'user' }
+
+local function fail(code, detail)
+  error({ err = 'QUOTA_' .. code .. ' ' .. detail })
+end
+
+local function fmt(n)
+  return string.format('%.0f', n)
+end
+
+local function to_int(s, code, what)
+  if type(s) ~= 'string' or #s == 0 or #s > 16 or not string.match(s, '^%d+$') then fail(code, what) end
+  local n = tonumber(s)
+  if n > MAX_SAFE then fail(code, what) end
+  return n
+end
+
+-- An argument (the adapter validated it; this is the last line of defence).
+local function arg_int(s, what)
+  return to_int(s, 'BAD_ARGUMENT', what)
+end
+
+-- A stored figure; absent means 0.
+local function stored_int(s, what)
+  if s == nil then return 0 end
+  return to_int(s, 'CORRUPT', what)
+end
+
+local function hget(s, field)
+  local v = redis.call('HGET', s, field)
+  if v == false then return nil end
+  return v
+end
+
+local function split(s)
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(s, '|', from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(s, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+
+local function kind_of(id)
+  local n = #id
+  if n == 0 then return 'none' end
+  if n == 10 then return 'day' end
+  if n == 8 and string.sub(id, 6, 6) == 'W' then return 'week' end
+  if n == 7 then return 'month' end
+  return 'unknown'
+end
+
+local function period_ids(day, week, month)
+  return { none = '', day = day, week = week, month = month }
+end
+
+local function is_loaded(s)
+  return redis.call('HEXISTS', s, 'loaded') == 1
+end
+
+-- A node as one decision sees it at the caller's `now`. `add` is what the decision adds to reserved.
+local function node_view(s, key, cfg, source, pids)
+  local limit, period = nil, 'none'
+  if cfg then
+    local parts = split(cfg)
+    if #parts ~= 2 or pids[parts[2]] == nil then fail('CORRUPT', 'config of ' .. key) end
+    period = parts[2]
+    if parts[1] ~= '-' then limit = stored_int(parts[1], 'limit of ' .. key) end
+  end
+  local latest, previous = hget(s, key .. '|cp'), hget(s, key .. '|pp')
+  -- Never count in a period older than the newest one seen: a lagging clock joins the newer period.
+  local effective = pids[period]
+  if latest and kind_of(latest) == period and latest >= effective then effective = latest end
+  return {
+    key = key, source = source, limit = limit, period = period,
+    latest = latest, previous = previous, effective = effective,
+    committed = stored_int(hget(s, key .. '|c|' .. effective), 'committed of ' .. key),
+    reserved = stored_int(hget(s, key .. '|r'), 'reserved of ' .. key),
+    add = 0,
+  }
+end
+
+local function org_view(s, pids)
+  local cfg = hget(s, 'o|cfg')
+  return node_view(s, 'o', cfg, cfg and 'own' or 'none', pids)
+end
+
+local function project_view(s, p, pids)
+  local key = 'p|' .. p
+  local cfg = hget(s, key .. '|cfg')
+  return node_view(s, key, cfg, cfg and 'own' or 'none', pids)
+end
+
+-- A user without a config of its own uses its project's default, read in the same script as
+-- the decision: racing first requests of new users all see the cap.
+local function user_view(s, p, u, pids)
+  local key = 'u|' .. p .. '|' .. u
+  local own = hget(s, key .. '|cfg')
+  if own then return node_view(s, key, own, 'own', pids) end
+  local default = hget(s, 'p|' .. p .. '|dcfg')
+  return node_view(s, key, default, default and 'default' or 'none', pids)
+end
+
+local function hold_views(s, p, u, pids)
+  return { org_view(s, pids), project_view(s, p, pids), user_view(s, p, u, pids) }
+end
+
+-- What the node can still admit, never below 0; '-' without a limit.
+local function available(v)
+  if v.limit == nil then return '-' end
+  local left = v.limit - v.committed - v.reserved - v.add
+  if left < 0 then left = 0 end
+  return fmt(left)
+end
+
+-- The node's marks once it has counted in v.effective.
+local function rolled_marks(v)
+  if v.effective == v.latest then return v.latest, v.previous end
+  if v.latest and kind_of(v.latest) == v.period then return v.effective, v.latest end
+  return v.effective, nil
+end
+
+-- Persists the roll: the counter before `previous` is dropped (its period is over); a change of
+-- period kind drops the old kind's counters.
+local function apply_roll(s, v)
+  if v.effective == v.latest then return end
+  if v.latest and kind_of(v.latest) == v.period then
+    if v.previous then redis.call('HDEL', s, v.key .. '|c|' .. v.previous) end
+    redis.call('HSET', s, v.key .. '|pp', v.latest)
+  else
+    if v.latest then redis.call('HDEL', s, v.key .. '|c|' .. v.latest) end
+    if v.previous then redis.call('HDEL', s, v.key .. '|c|' .. v.previous) end
+    redis.call('HDEL', s, v.key .. '|pp')
+  end
+  redis.call('HSET', s, v.key .. '|cp', v.effective)
+end
+
+-- Where a commit of a hold admitted in `admitted` is charged (nil: its period is over).
+local function charge_period(v, admitted)
+  local latest, previous = rolled_marks(v)
+  if admitted == latest or admitted == previous then return admitted end
+  if kind_of(admitted) == v.period and admitted < latest then return nil end
+  return latest
+end
+
+local function set_reserved(s, key, value)
+  if value == 0 then
+    redis.call('HDEL', s, key .. '|r')
+  else
+    redis.call('HSET', s, key .. '|r', fmt(value))
+  end
+end
+
+local function hold_record(p, u, amount, expires, po, pp, pu)
+  return table.concat({ p, u, amount, expires, po, pp, pu }, '|')
+end
+
+local function parse_hold(record, id)
+  local f = split(record)
+  if #f ~= 7 then fail('CORRUPT', 'hold ' .. id) end
+  return {
+    project = f[1], user = f[2],
+    amount = stored_int(f[3], 'amount of hold ' .. id),
+    expires = stored_int(f[4], 'expiry of hold ' .. id),
+    periods = { f[5], f[6], f[7] },
+    fields = f,
+  }
+end
+
+-- The score the global due index needs for this scope after adding a hold expiring at
+-- `expires`: the new earliest expiry, or an overdue one (self-heals a lost index entry);
+-- '' when the index already points early enough. Call before the ZADD of the hold.
+local function due_hint(x, expires, now)
+  local first = redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
+  if #first == 0 then return fmt(expires) end
+  local earliest = tonumber(first[2])
+  if expires < earliest then return fmt(expires) end
+  if earliest <= now then return fmt(earliest) end
+  return ''
+end

@@ -1,0 +1,823 @@
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import {
+  ActiveHold,
+  emptySnapshot,
+  HoldSpec,
+  NodeConfig,
+  NodeRef,
+  NodeUsage,
+  periodId,
+  QuotaError,
+  QuotaScope,
+  QuotaStore,
+} from '@tollgate/quota';
+
+export interface QuotaStoreHarness {
+  store: QuotaStore;
+  /** Removes everything the suite wrote (keys under a test prefix). */
+  cleanup: () => Promise<void>;
+  /** Loses a scope's state as a Redis FLUSHALL or a restart would. */
+  forget: (scope: QuotaScope) => Promise<void>;
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+const NOW = new Date('2026-11-28T12:00:00.000Z');
+const HOUR = 3_600_000;
+const at = (iso: string) => new Date(iso);
+
+const ORG: NodeRef = { level: 'org' };
+const project = (projectId = 'p1'): NodeRef => ({ level: 'project', projectId });
+const user = (userId = 'u1', projectId = 'p1'): NodeRef => ({ level: 'user', projectId, userId });
+const cap = (limit: number | null, period: NodeConfig['period'] = 'none'): NodeConfig => ({ limit, period });
+
+let sequence = 0;
+function hold(amount: number, over: Partial<HoldSpec> = {}): HoldSpec {
+  return { holdId: `h-${++sequence}`, projectId: 'p1', userId: 'u1', amount, expiresAtMs: NOW.getTime() + HOUR, ...over };
+}
+
+/**
+ * The QuotaStore contract: every adapter must pass it. Each test works in a scope of its own
+ * (a fresh organization id), so adapters backed by a shared server isolate tests by id.
+ */
+export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaStoreHarness>): void {
+  describe(`QuotaStore contract: ${name}`, () => {
+    let harness: QuotaStoreHarness;
+    let sut: QuotaStore;
+
+    beforeAll(async () => {
+      harness = await makeStore();
+      sut = harness.store;
+    });
+    afterAll(async () => harness?.cleanup());
+
+    const newScope = (environment: QuotaScope['environment'] = 'live'): QuotaScope => ({ orgId: `org-${randomUUID()}`, environment });
+
+    /** A loaded, empty scope with the given configs. */
+    async function given(configs: [NodeRef, NodeConfig][] = [], defaults: [string, NodeConfig][] = []): Promise<QuotaScope> {
+      const scope = newScope();
+      expect(await sut.load(scope, emptySnapshot())).toEqual({ kind: 'loaded' });
+      for (const [node, config] of configs) expect(await sut.configure(scope, node, config)).toEqual({ kind: 'configured' });
+      for (const [projectId, config] of defaults) expect(await sut.configureDefaultUser(scope, projectId, config)).toEqual({ kind: 'configured' });
+      return scope;
+    }
+
+    async function figures(scope: QuotaScope, node: NodeRef, now = NOW): Promise<NodeUsage> {
+      const outcome = await sut.usage(scope, [node], now);
+      if (outcome.kind !== 'usage') throw new Error(`usage: ${outcome.kind}`);
+      return outcome.nodes[0];
+    }
+
+    async function reserved(scope: QuotaScope, now = NOW): Promise<number[]> {
+      const outcome = await sut.usage(scope, [ORG, project(), user()], now);
+      if (outcome.kind !== 'usage') throw new Error(`usage: ${outcome.kind}`);
+      return outcome.nodes.map((n) => n.reserved);
+    }
+
+    describe('reserve', () => {
+      it('admits within the limits of every level and reports what is left', async () => {
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500, 'month')],
+          [user(), cap(200, 'day')],
+        ]);
+        const h = hold(150);
+        expect(await sut.reserve(scope, h, NOW)).toEqual({
+          kind: 'held',
+          holdId: h.holdId,
+          periods: { org: '', project: '2026-11', user: '2026-11-28' },
+          remaining: { org: 850, project: 350, user: 50 },
+        });
+        expect(await reserved(scope)).toEqual([150, 150, 150]);
+        expect(await sut.reserve(scope, hold(50), NOW)).toMatchObject({ kind: 'held', remaining: { org: 800, project: 300, user: 0 } });
+      });
+
+      it('admits an amount that uses a limit exactly', async () => {
+        const scope = await given([[ORG, cap(100)]]);
+        expect(await sut.reserve(scope, hold(100), NOW)).toMatchObject({ kind: 'held', remaining: { org: 0 } });
+        expect(await sut.reserve(scope, hold(1), NOW)).toEqual({ kind: 'refused', level: 'org', required: 1, available: 0 });
+      });
+
+      it('refuses naming the first short level from the top, and changes nothing', async () => {
+        const scope = await given([
+          [ORG, cap(100)],
+          [project(), cap(80)],
+          [user(), cap(60)],
+        ]);
+        await sut.reserve(scope, hold(30), NOW);
+        // Every level is short: the org is named.
+        expect(await sut.reserve(scope, hold(90), NOW)).toEqual({ kind: 'refused', level: 'org', required: 90, available: 70 });
+        // Project and user short: the project is named.
+        expect(await sut.reserve(scope, hold(60), NOW)).toEqual({ kind: 'refused', level: 'project', required: 60, available: 50 });
+        // Only the user is short.
+        expect(await sut.reserve(scope, hold(31), NOW)).toEqual({ kind: 'refused', level: 'user', required: 31, available: 30 });
+        expect(await reserved(scope)).toEqual([30, 30, 30]);
+      });
+
+      it('reports available as 0, never negative, when a node is overdrawn', async () => {
+        const scope = await given([[project(), cap(100)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 130, NOW); // an overage the caller's policy allowed
+        expect(await sut.reserve(scope, hold(1), NOW)).toEqual({ kind: 'refused', level: 'project', required: 1, available: 0 });
+        expect(await figures(scope, project())).toMatchObject({ committed: 130, reserved: 0, available: 0 });
+      });
+
+      it('lets levels without a limit admit anything and reports them as null', async () => {
+        const scope = await given([[user(), cap(10)]]);
+        expect(await sut.reserve(scope, hold(10), NOW)).toMatchObject({ kind: 'held', remaining: { org: null, project: null, user: 0 } });
+        expect(await sut.reserve(scope, hold(5_000_000, { userId: 'u2' }), NOW)).toMatchObject({ kind: 'held', remaining: { org: null, project: null, user: null } });
+        expect(await figures(scope, ORG)).toEqual({ node: ORG, source: 'none', limit: null, period: 'none', periodId: '', committed: 0, reserved: 5_000_010, available: null });
+      });
+
+      it('keeps the levels of different projects and users apart', async () => {
+        const scope = await given([
+          [project('p1'), cap(100)],
+          [user('u1', 'p2'), cap(10)],
+        ]);
+        expect(await sut.reserve(scope, hold(100, { projectId: 'p2', userId: 'u2' }), NOW)).toMatchObject({ kind: 'held' });
+        expect(await sut.reserve(scope, hold(100, { projectId: 'p1', userId: 'u1' }), NOW)).toMatchObject({ kind: 'held' });
+        expect(await sut.reserve(scope, hold(11, { projectId: 'p2', userId: 'u1' }), NOW)).toMatchObject({ kind: 'refused', level: 'user' });
+        expect(await sut.reserve(scope, hold(10, { projectId: 'p2', userId: 'u1' }), NOW)).toMatchObject({ kind: 'held' });
+      });
+
+      it('answers duplicate for an active hold id and holds nothing more', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.reserve(scope, { ...h, amount: 300 }, NOW)).toEqual({
+          kind: 'duplicate',
+          hold: { ...h, periods: { org: '', project: '', user: '' } },
+        });
+        expect(await reserved(scope)).toEqual([100, 100, 100]);
+      });
+
+      it('keeps live and test apart', async () => {
+        const live = await given([[ORG, cap(100)]]);
+        const test: QuotaScope = { ...live, environment: 'test' };
+        expect(await sut.reserve(test, hold(100), NOW)).toEqual({ kind: 'not_loaded' });
+        await sut.load(test, emptySnapshot());
+        await sut.reserve(live, hold(100), NOW);
+        expect(await sut.reserve(test, hold(1_000), NOW)).toMatchObject({ kind: 'held' });
+        expect(await figures(test, ORG)).toMatchObject({ limit: null, reserved: 1_000 });
+      });
+    });
+
+    describe('default user config', () => {
+      it('caps a user without a config of its own from its first request', async () => {
+        const scope = await given([], [['p1', cap(50, 'day')]]);
+        expect(await sut.reserve(scope, hold(51, { userId: 'new-user' }), NOW)).toEqual({ kind: 'refused', level: 'user', required: 51, available: 50 });
+        expect(await figures(scope, user('new-user'))).toMatchObject({ source: 'default', limit: 50, period: 'day', periodId: '2026-11-28' });
+      });
+
+      it('gives way to the user own config, and comes back when it is cleared', async () => {
+        const scope = await given([[user('vip'), cap(500)]], [['p1', cap(50)]]);
+        expect(await sut.reserve(scope, hold(400, { userId: 'vip' }), NOW)).toMatchObject({ kind: 'held' });
+        await sut.configure(scope, user('vip'), null);
+        expect(await figures(scope, user('vip'))).toMatchObject({ source: 'default', limit: 50, reserved: 400, available: 0 });
+        await sut.configureDefaultUser(scope, 'p1', null);
+        expect(await figures(scope, user('vip'))).toMatchObject({ source: 'none', limit: null });
+      });
+
+      it('holds exactly floor(cap / amount) of 200 concurrent first requests', async () => {
+        const scope = await given([], [['p1', cap(1_000)]]);
+        const outcomes = await Promise.all(Array.from({ length: 200 }, () => sut.reserve(scope, hold(7, { userId: 'first-timer' }), NOW)));
+        expect(outcomes.filter((o) => o.kind === 'held')).toHaveLength(142);
+        expect(outcomes.filter((o) => o.kind === 'refused' && o.level === 'user')).toHaveLength(58);
+        expect(await figures(scope, user('first-timer'))).toMatchObject({ reserved: 994, available: 6 });
+      });
+    });
+
+    describe('concurrency: 500 racing reserves against a level that funds exactly K', () => {
+      const cases: [string, NodeRef, (i: number) => Partial<HoldSpec>][] = [
+        ['org', ORG, (i) => ({ projectId: `p${i % 7}`, userId: `u${i}` })],
+        ['project', project('p1'), (i) => ({ projectId: 'p1', userId: `u${i}` })],
+        ['user', user('u1'), () => ({ projectId: 'p1', userId: 'u1' })],
+      ];
+      it.each(cases)('%s level: exactly K held, the rest refused there', async (level, node, spread) => {
+        const K = 137;
+        const amount = 3;
+        const scope = await given([[node, cap(K * amount + amount - 1)]]);
+        const outcomes = await Promise.all(Array.from({ length: 500 }, (_, i) => sut.reserve(scope, hold(amount, spread(i)), NOW)));
+        expect(outcomes.filter((o) => o.kind === 'held')).toHaveLength(K);
+        expect(outcomes.filter((o) => o.kind === 'refused' && o.level === level)).toHaveLength(500 - K);
+        expect(await figures(scope, node)).toMatchObject({ reserved: K * amount, available: amount - 1 });
+      });
+    });
+
+    describe('reserveBatch', () => {
+      it('all_or_nothing holds every item when the sum fits', async () => {
+        const scope = await given([[ORG, cap(300)]]);
+        const items = [hold(100), hold(100, { userId: 'u2' }), hold(100, { projectId: 'p2' })];
+        const outcome = await sut.reserveBatch(scope, items, 'all_or_nothing', NOW);
+        expect(outcome).toMatchObject({ kind: 'decided', items: items.map((h) => ({ kind: 'held', holdId: h.holdId })) });
+        expect(outcome.kind === 'decided' && outcome.items.map((i) => i.kind === 'held' && i.remaining.org)).toEqual([200, 100, 0]);
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 300 });
+      });
+
+      it('all_or_nothing holds nothing when the items together do not fit, naming the first that does not', async () => {
+        const scope = await given([[ORG, cap(1_000)], [user('u2'), cap(150)]]);
+        const items = [hold(100), hold(100, { userId: 'u2' }), hold(100, { userId: 'u2' }), hold(100)];
+        expect(await sut.reserveBatch(scope, items, 'all_or_nothing', NOW)).toEqual({
+          kind: 'refused',
+          index: 2,
+          holdId: items[2].holdId,
+          level: 'user',
+          required: 100,
+          available: 50,
+        });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
+        // Nothing was held, so the same ids are free.
+        expect(await sut.reserve(scope, items[0], NOW)).toMatchObject({ kind: 'held' });
+      });
+
+      it('all_or_nothing answers duplicate when an item is already active, holding nothing', async () => {
+        const scope = await given();
+        const first = hold(10);
+        await sut.reserve(scope, first, NOW);
+        const again = [hold(5), first];
+        expect(await sut.reserveBatch(scope, again, 'all_or_nothing', NOW)).toMatchObject({ kind: 'duplicate', index: 1, hold: { holdId: first.holdId, amount: 10 } });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 10 });
+      });
+
+      it('max_fundable holds, in order, each item that still fits and refuses the others with their level', async () => {
+        const scope = await given([[ORG, cap(260)], [project('p2'), cap(40)]]);
+        const items = [hold(100), hold(100), hold(100), hold(30, { projectId: 'p2' }), hold(30, { projectId: 'p2' }), hold(50), hold(20)];
+        const outcome = await sut.reserveBatch(scope, items, 'max_fundable', NOW);
+        expect(outcome).toEqual({
+          kind: 'decided',
+          items: [
+            expect.objectContaining({ kind: 'held', holdId: items[0].holdId, remaining: { org: 160, project: null, user: null } }),
+            expect.objectContaining({ kind: 'held', holdId: items[1].holdId, remaining: { org: 60, project: null, user: null } }),
+            { kind: 'refused', holdId: items[2].holdId, level: 'org', required: 100, available: 60 },
+            expect.objectContaining({ kind: 'held', holdId: items[3].holdId, remaining: { org: 30, project: 10, user: null } }),
+            { kind: 'refused', holdId: items[4].holdId, level: 'project', required: 30, available: 10 },
+            { kind: 'refused', holdId: items[5].holdId, level: 'org', required: 50, available: 30 },
+            expect.objectContaining({ kind: 'held', holdId: items[6].holdId, remaining: { org: 10, project: null, user: null } }),
+          ],
+        });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 250 });
+        expect(await sut.commit(scope, items[3].holdId, 30, NOW)).toMatchObject({ kind: 'committed' });
+        expect(await sut.release(scope, items[2].holdId)).toEqual({ kind: 'not_held' });
+      });
+
+      it('max_fundable reports an active item as duplicate and goes on', async () => {
+        const scope = await given([[ORG, cap(100)]]);
+        const first = hold(60);
+        await sut.reserve(scope, first, NOW);
+        const outcome = await sut.reserveBatch(scope, [first, hold(40)], 'max_fundable', NOW);
+        expect(outcome).toMatchObject({ kind: 'decided', items: [{ kind: 'duplicate', hold: { amount: 60 } }, { kind: 'held', remaining: { org: 0 } }] });
+      });
+
+      it('refuses malformed batches before touching anything', async () => {
+        const scope = await given();
+        const h = hold(1);
+        await expect(sut.reserveBatch(scope, [], 'all_or_nothing', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserveBatch(scope, [h, { ...h }], 'max_fundable', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserveBatch(scope, Array.from({ length: 101 }, () => hold(1)), 'all_or_nothing', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserveBatch(scope, [h], 'some' as never, NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserveBatch(scope, [hold(1), hold(0)], 'max_fundable', NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
+      });
+
+      it('decides 100 items in one call', async () => {
+        const scope = await given([[ORG, cap(5_000)]]);
+        const outcome = await sut.reserveBatch(scope, Array.from({ length: 100 }, (_, i) => hold(100, { userId: `u${i}` })), 'max_fundable', NOW);
+        expect(outcome.kind === 'decided' && outcome.items.filter((i) => i.kind === 'held').length).toBe(50);
+      });
+    });
+
+    describe('commit', () => {
+      it('charges a partial amount and returns the rest of the hold', async () => {
+        const scope = await given([[ORG, cap(1_000)], [project(), cap(500, 'month')]]);
+        const h = hold(300);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 120, NOW)).toEqual({ kind: 'committed', charged: 120, held: 300, released: 180, overage: 0 });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 120, reserved: 0, available: 880 });
+        expect(await figures(scope, project())).toMatchObject({ committed: 120, reserved: 0, available: 380, periodId: '2026-11' });
+      });
+
+      it('charges more than the hold when the caller says so, and reports the overage', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 130, NOW)).toEqual({ kind: 'committed', charged: 130, held: 100, released: 0, overage: 30 });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 130, reserved: 0, available: 870 });
+      });
+
+      it('commits zero (nothing was used) as a release that is recorded as a commit', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 0, NOW)).toEqual({ kind: 'committed', charged: 0, held: 100, released: 100, overage: 0 });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 0 });
+      });
+
+      it('commits once: a second commit, a release or an extend finds nothing', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 100, NOW);
+        expect(await sut.commit(scope, h.holdId, 100, NOW)).toEqual({ kind: 'not_held' });
+        expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'not_held' });
+        expect(await sut.extend(scope, h.holdId, NOW.getTime() + 2 * HOUR, NOW)).toEqual({ kind: 'not_held' });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 100, reserved: 0 });
+      });
+
+      it('charges the period the hold was admitted in, and a new day starts from zero with no reset', async () => {
+        const lastMinute = at('2026-11-28T23:59:00Z');
+        const nextDay = at('2026-11-29T00:01:00Z');
+        const scope = await given([[project(), cap(100, 'day')]]);
+        const a = hold(60, { expiresAtMs: nextDay.getTime() + HOUR });
+        const b = hold(40, { expiresAtMs: nextDay.getTime() + HOUR });
+        expect(await sut.reserve(scope, a, lastMinute)).toMatchObject({ kind: 'held', periods: { project: '2026-11-28' } });
+        expect(await sut.reserve(scope, b, lastMinute)).toMatchObject({ kind: 'held', remaining: { project: 0 } });
+        // Next day: the holds of yesterday still reserve, but nothing is committed today yet.
+        expect(await figures(scope, project(), nextDay)).toMatchObject({ periodId: '2026-11-29', committed: 0, reserved: 100, available: 0 });
+        await sut.commit(scope, a.holdId, 60, nextDay);
+        await sut.commit(scope, b.holdId, 40, nextDay);
+        // Charged to the 28th: today is untouched and the whole limit is available.
+        expect(await figures(scope, project(), nextDay)).toMatchObject({ committed: 0, reserved: 0, available: 100 });
+        expect(await sut.reserve(scope, hold(100, { expiresAtMs: nextDay.getTime() + HOUR }), nextDay)).toMatchObject({
+          kind: 'held',
+          periods: { project: '2026-11-29' },
+        });
+      });
+
+      it('counts what was committed today against today', async () => {
+        const scope = await given([[user(), cap(100, 'day')]]);
+        const h = hold(80);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 80, NOW);
+        expect(await sut.reserve(scope, hold(21), NOW)).toEqual({ kind: 'refused', level: 'user', required: 21, available: 20 });
+        const tomorrow = new Date(NOW.getTime() + 24 * HOUR);
+        expect(await sut.reserve(scope, hold(100, { expiresAtMs: tomorrow.getTime() + HOUR }), tomorrow)).toMatchObject({ kind: 'held' });
+      });
+
+      it('rolls weeks and months on the ISO and calendar boundaries', async () => {
+        const scope = await given([
+          [project('weekly'), cap(100, 'week')],
+          [project('monthly'), cap(100, 'month')],
+        ]);
+        const sunday = at('2026-11-29T23:00:00Z');
+        const monday = at('2026-11-30T00:00:00Z');
+        const december = at('2026-12-01T00:00:00Z');
+        for (const projectId of ['weekly', 'monthly']) {
+          const h = hold(100, { projectId, expiresAtMs: sunday.getTime() + HOUR });
+          await sut.reserve(scope, h, sunday);
+          await sut.commit(scope, h.holdId, 100, sunday);
+        }
+        expect(await sut.reserve(scope, hold(1, { projectId: 'weekly', expiresAtMs: monday.getTime() + HOUR }), monday)).toMatchObject({
+          kind: 'held',
+          periods: { project: '2026-W49' },
+        });
+        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: monday.getTime() + HOUR }), monday)).toMatchObject({ kind: 'refused' });
+        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: december.getTime() + HOUR }), december)).toMatchObject({
+          kind: 'held',
+          periods: { project: '2026-12' },
+        });
+      });
+
+      it('never reopens a period: a clock that lags behind another counts in the newer one', async () => {
+        const scope = await given([[project(), cap(100, 'day')]]);
+        const h = hold(100, { expiresAtMs: at('2026-11-29T02:00:00Z').getTime() });
+        await sut.reserve(scope, h, at('2026-11-29T00:00:00.010Z'));
+        expect(await sut.reserve(scope, hold(1, { expiresAtMs: h.expiresAtMs }), at('2026-11-28T23:59:59.990Z'))).toMatchObject({ kind: 'refused', level: 'project' });
+      });
+
+      it('does not commit an expired hold (the sweeper releases and records it)', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100, { expiresAtMs: NOW.getTime() + 1_000 });
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 100, new Date(NOW.getTime() + 1_000))).toEqual({ kind: 'not_held' });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 100 });
+      });
+    });
+
+    describe('release and extend', () => {
+      it('release returns the whole hold to every level', async () => {
+        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(200)]]);
+        const h = hold(150);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'released', hold: { ...h, periods: { org: '', project: '', user: '' } } });
+        expect(await reserved(scope)).toEqual([0, 0, 0]);
+        expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'not_held' });
+        expect(await sut.commit(scope, h.holdId, 10, NOW)).toEqual({ kind: 'not_held' });
+      });
+
+      it('commit, release and extend of an unknown hold find nothing', async () => {
+        const scope = await given();
+        expect(await sut.commit(scope, 'nope', 1, NOW)).toEqual({ kind: 'not_held' });
+        expect(await sut.release(scope, 'nope')).toEqual({ kind: 'not_held' });
+        expect(await sut.extend(scope, 'nope', NOW.getTime() + HOUR, NOW)).toEqual({ kind: 'not_held' });
+      });
+
+      it('extend moves the expiry of a live hold', async () => {
+        const scope = await given();
+        const h = hold(10, { expiresAtMs: NOW.getTime() + 1_000 });
+        await sut.reserve(scope, h, NOW);
+        const later = NOW.getTime() + 10_000;
+        expect(await sut.extend(scope, h.holdId, later, NOW)).toEqual({ kind: 'extended', hold: { ...h, expiresAtMs: later, periods: { org: '', project: '', user: '' } } });
+        expect(await sut.expireDue(scope, NOW.getTime() + 5_000, 100)).toEqual({ kind: 'expired', holds: [], more: false });
+        expect(await sut.commit(scope, h.holdId, 10, new Date(NOW.getTime() + 5_000))).toMatchObject({ kind: 'committed' });
+      });
+
+      it('extend does not revive an expired hold', async () => {
+        const scope = await given();
+        const h = hold(10, { expiresAtMs: NOW.getTime() + 1_000 });
+        await sut.reserve(scope, h, NOW);
+        const late = new Date(NOW.getTime() + 2_000);
+        expect(await sut.extend(scope, h.holdId, late.getTime() + HOUR, late)).toEqual({ kind: 'not_held' });
+        await expect(sut.extend(scope, h.holdId, NOW.getTime() - 1, NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+      });
+    });
+
+    describe('expiry', () => {
+      it('expireDue releases only the due holds, oldest first, and returns them', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const t = NOW.getTime();
+        const [a, b, c] = [hold(10, { expiresAtMs: t + 2_000 }), hold(20, { expiresAtMs: t + 1_000, userId: 'u2' }), hold(40, { expiresAtMs: t + 5_000 })];
+        for (const h of [a, b, c]) await sut.reserve(scope, h, NOW);
+        const outcome = await sut.expireDue(scope, t + 2_000, 100);
+        expect(outcome).toEqual({
+          kind: 'expired',
+          holds: [b, a].map((h) => ({ ...h, periods: { org: '', project: '', user: '' } })),
+          more: false,
+        });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 40, available: 960 });
+        expect(await sut.commit(scope, a.holdId, 10, NOW)).toEqual({ kind: 'not_held' });
+        expect(await sut.release(scope, b.holdId)).toEqual({ kind: 'not_held' });
+        expect(await sut.commit(scope, c.holdId, 40, NOW)).toMatchObject({ kind: 'committed' });
+      });
+
+      it('expireDue works in slices of max and says when more are due', async () => {
+        const scope = await given();
+        const t = NOW.getTime();
+        for (let i = 1; i <= 5; i++) await sut.reserve(scope, hold(1, { expiresAtMs: t + i }), NOW);
+        const first = await sut.expireDue(scope, t + 10, 3);
+        expect(first).toMatchObject({ kind: 'expired', more: true });
+        expect(first.kind === 'expired' && first.holds.map((h) => h.expiresAtMs)).toEqual([t + 1, t + 2, t + 3]);
+        expect(await sut.expireDue(scope, t + 10, 3)).toMatchObject({ kind: 'expired', more: false, holds: [{ expiresAtMs: t + 4 }, { expiresAtMs: t + 5 }] });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
+      });
+
+      it('lists a scope with due holds for the sweeper until they are expired', async () => {
+        const scope = await given();
+        const t = NOW.getTime();
+        await sut.reserve(scope, hold(1, { expiresAtMs: t + 1_000 }), NOW);
+        await sut.reserve(scope, hold(1, { expiresAtMs: t + 9_000 }), NOW);
+        expect(await sut.scopesWithDueHolds(t + 500, 10_000)).not.toContainEqual(scope);
+        expect(await sut.scopesWithDueHolds(t + 1_000, 10_000)).toContainEqual(scope);
+        await sut.expireDue(scope, t + 1_000, 100);
+        expect(await sut.scopesWithDueHolds(t + 1_000, 10_000)).not.toContainEqual(scope);
+        expect(await sut.scopesWithDueHolds(t + 9_000, 10_000)).toContainEqual(scope);
+      });
+
+      it('a hold that is extended earlier, or reserved after the earliest, is still found', async () => {
+        const scope = await given();
+        const t = NOW.getTime();
+        const late = hold(1, { expiresAtMs: t + 50_000 });
+        await sut.reserve(scope, late, NOW);
+        await sut.reserve(scope, hold(1, { expiresAtMs: t + 60_000 }), NOW);
+        await sut.extend(scope, late.holdId, t + 2_000, NOW);
+        expect(await sut.scopesWithDueHolds(t + 2_000, 10_000)).toContainEqual(scope);
+        expect(await sut.expireDue(scope, t + 2_000, 10)).toMatchObject({ holds: [{ holdId: late.holdId }] });
+        expect(await sut.scopesWithDueHolds(t + 60_000, 10_000)).toContainEqual(scope);
+      });
+    });
+
+    describe('usage', () => {
+      it('reports limit, committed of the current period, reserved and available per node, in the order asked', async () => {
+        const scope = await given([[ORG, cap(10_000)], [project('p1'), cap(1_000, 'month')], [user('u1'), cap(300, 'week')]], [['p1', cap(100, 'day')]]);
+        const a = hold(200);
+        await sut.reserve(scope, a, NOW);
+        await sut.commit(scope, a.holdId, 150, NOW);
+        await sut.reserve(scope, hold(50), NOW);
+        await sut.reserve(scope, hold(70, { userId: 'u2' }), NOW);
+        const outcome = await sut.usage(scope, [user('u2'), user('u1'), project('p1'), ORG, project('idle')], NOW);
+        expect(outcome).toEqual({
+          kind: 'usage',
+          nodes: [
+            { node: user('u2'), source: 'default', limit: 100, period: 'day', periodId: '2026-11-28', committed: 0, reserved: 70, available: 30 },
+            { node: user('u1'), source: 'own', limit: 300, period: 'week', periodId: '2026-W48', committed: 150, reserved: 50, available: 100 },
+            { node: project('p1'), source: 'own', limit: 1_000, period: 'month', periodId: '2026-11', committed: 150, reserved: 120, available: 730 },
+            { node: ORG, source: 'own', limit: 10_000, period: 'none', periodId: '', committed: 150, reserved: 120, available: 9_730 },
+            { node: project('idle'), source: 'none', limit: null, period: 'none', periodId: '', committed: 0, reserved: 0, available: null },
+          ],
+        });
+      });
+
+      it('sees a lowered limit at once and admits nothing more until there is room', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        await sut.reserve(scope, hold(600), NOW);
+        await sut.configure(scope, ORG, cap(500));
+        expect(await figures(scope, ORG)).toMatchObject({ limit: 500, reserved: 600, available: 0 });
+        expect(await sut.reserve(scope, hold(1), NOW)).toMatchObject({ kind: 'refused', level: 'org', available: 0 });
+      });
+
+      it('carries the ledger figure into a new period kind and never lowers a counter with it', async () => {
+        const scope = await given([[project(), cap(100, 'month')]]);
+        const h = hold(70);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 70, NOW);
+        await sut.configure(scope, project(), cap(100, 'day'), { periodId: '2026-11-28', committed: 30 });
+        expect(await figures(scope, project())).toMatchObject({ period: 'day', periodId: '2026-11-28', committed: 30, available: 70 });
+        await sut.configure(scope, project(), cap(100, 'day'), { periodId: '2026-11-28', committed: 10 });
+        expect(await figures(scope, project())).toMatchObject({ committed: 30 });
+        await expect(sut.configure(scope, project(), cap(100, 'day'), { periodId: '2026-11', committed: 1 })).rejects.toMatchObject({ code: 'invalid_quota_request' });
+      });
+    });
+
+    describe('loading', () => {
+      it('answers not_loaded to every operation before load, and never admits', async () => {
+        const scope = newScope();
+        const h = hold(1);
+        expect(await sut.isLoaded(scope)).toBe(false);
+        expect(await sut.reserve(scope, h, NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.reserveBatch(scope, [h], 'max_fundable', NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.commit(scope, h.holdId, 1, NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.extend(scope, h.holdId, NOW.getTime() + HOUR, NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.expireDue(scope, NOW.getTime(), 10)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.usage(scope, [ORG], NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.configure(scope, ORG, cap(10))).toEqual({ kind: 'not_loaded' });
+        expect(await sut.configureDefaultUser(scope, 'p1', cap(10))).toEqual({ kind: 'not_loaded' });
+        expect(await sut.isLoaded(scope)).toBe(false);
+      });
+
+      it('loads once: a second load is refused and changes nothing', async () => {
+        const scope = newScope();
+        expect(await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(100) }] })).toEqual({ kind: 'loaded' });
+        expect(await sut.isLoaded(scope)).toBe(true);
+        expect(await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(5) }] })).toEqual({ kind: 'already_loaded' });
+        expect(await figures(scope, ORG)).toMatchObject({ limit: 100 });
+      });
+
+      it('rebuilds configs, holds and committed from a snapshot', async () => {
+        const scope = newScope();
+        const active: ActiveHold = { ...hold(100), periods: { org: '', project: '2026-11-28', user: '2026-11' } };
+        expect(
+          await sut.load(scope, {
+            nodes: [
+              { node: ORG, config: cap(1_000) },
+              { node: project(), config: cap(500, 'day') },
+            ],
+            defaultUserConfigs: [{ projectId: 'p1', config: cap(400, 'month') }],
+            holds: [active],
+            committed: [
+              { node: ORG, periodId: '', amount: 300 },
+              { node: project(), periodId: '2026-11-28', amount: 200 },
+              { node: project(), periodId: '2026-11-27', amount: 450 },
+              { node: user(), periodId: '2026-11', amount: 250 },
+            ],
+          }),
+        ).toEqual({ kind: 'loaded' });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 300, reserved: 100, available: 600 });
+        expect(await figures(scope, project())).toMatchObject({ committed: 200, reserved: 100, available: 200 });
+        expect(await figures(scope, user())).toMatchObject({ source: 'default', committed: 250, reserved: 100, available: 50 });
+        expect(await sut.reserve(scope, hold(51), NOW)).toEqual({ kind: 'refused', level: 'user', required: 51, available: 50 });
+        expect(await sut.commit(scope, active.holdId, 100, NOW)).toMatchObject({ kind: 'committed', charged: 100 });
+        expect(await figures(scope, project())).toMatchObject({ committed: 300, reserved: 0, available: 200 });
+      });
+
+      it('lists the loaded holds for the sweeper', async () => {
+        const scope = newScope();
+        await sut.load(scope, { ...emptySnapshot(), holds: [{ ...hold(5, { expiresAtMs: NOW.getTime() + 10 }), periods: { org: '', project: '', user: '' } }] });
+        expect(await sut.scopesWithDueHolds(NOW.getTime() + 10, 10_000)).toContainEqual(scope);
+        expect(await sut.expireDue(scope, NOW.getTime() + 10, 10)).toMatchObject({ holds: [{ amount: 5 }] });
+      });
+
+      it('refuses a snapshot whose totals would pass 2^53-1', async () => {
+        const scope = newScope();
+        const big = (id: string): ActiveHold => ({ ...hold(MAX, { holdId: id }), periods: { org: '', project: '', user: '' } });
+        await expect(sut.load(scope, { ...emptySnapshot(), holds: [big('a'), big('b')] })).rejects.toMatchObject({ code: 'amount_overflow' });
+        expect(await sut.isLoaded(scope)).toBe(false);
+      });
+
+      it('answers not_loaded again after the state is lost, until it is rebuilt', async () => {
+        const scope = await given([[ORG, cap(100)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await harness.forget(scope);
+        expect(await sut.reserve(scope, hold(1), NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.commit(scope, h.holdId, 1, NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(100) }] })).toEqual({ kind: 'loaded' });
+        expect(await sut.reserve(scope, hold(100), NOW)).toMatchObject({ kind: 'held' });
+      });
+    });
+
+    describe('validation', () => {
+      const bad = [0, -1, 1.5, MAX + 1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number];
+
+      it.each(bad)('refuses a hold of %p micro-credits', async (amount) => {
+        const scope = await given();
+        await expect(sut.reserve(scope, hold(amount), NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
+        await expect(sut.reserveBatch(scope, [hold(amount)], 'all_or_nothing', NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
+      });
+
+      it.each([-1, 1.5, MAX + 1, Number.NaN])('refuses to commit %p', async (amount) => {
+        const scope = await given();
+        const h = hold(10);
+        await sut.reserve(scope, h, NOW);
+        await expect(sut.commit(scope, h.holdId, amount, NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 10, committed: 0 });
+      });
+
+      it('refuses negative, fractional and unsafe limits', async () => {
+        const scope = await given();
+        for (const limit of [-1, 0.5, MAX + 1]) await expect(sut.configure(scope, ORG, cap(limit))).rejects.toBeInstanceOf(QuotaError);
+        await expect(sut.configure(scope, ORG, { limit: 1, period: 'year' as never })).rejects.toMatchObject({ code: 'invalid_quota_request' });
+      });
+
+      it('refuses malformed ids, scopes, instants and expiries', async () => {
+        const scope = await given();
+        await expect(sut.reserve(scope, hold(1, { userId: 'a|b' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { projectId: '' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { holdId: 'x'.repeat(129) }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve({ orgId: 'o{x}', environment: 'live' }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve({ ...scope, environment: 'prod' as never }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1), new Date(Number.NaN))).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { expiresAtMs: NOW.getTime() }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+      });
+
+      it('accepts ids with colons, dots and dashes (the API alphabet)', async () => {
+        const scope = await given([[user('u:1', 'p.1-x'), cap(5)]]);
+        expect(await sut.reserve(scope, hold(6, { projectId: 'p.1-x', userId: 'u:1' }), NOW)).toMatchObject({ kind: 'refused', level: 'user' });
+        expect(await sut.reserve(scope, hold(5, { projectId: 'p.1-x', userId: 'u:1' }), NOW)).toMatchObject({ kind: 'held' });
+        expect(await figures(scope, user('u', 'p.1-x:1'))).toMatchObject({ reserved: 0 });
+      });
+
+      it('holds up to 2^53-1 exactly and refuses to pass it, changing nothing', async () => {
+        const scope = await given();
+        expect(await sut.reserve(scope, hold(MAX - 1), NOW)).toMatchObject({ kind: 'held' });
+        expect(await sut.reserve(scope, hold(1), NOW)).toMatchObject({ kind: 'held' });
+        await expect(sut.reserve(scope, hold(1, { projectId: 'p2', userId: 'u9' }), NOW)).rejects.toMatchObject({ code: 'amount_overflow' });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: MAX });
+        expect(await figures(scope, project('p2'))).toMatchObject({ reserved: 0 });
+      });
+
+      it('refuses a commit that would take committed past 2^53-1, keeping the hold', async () => {
+        const scope = await given();
+        const first = hold(MAX);
+        await sut.reserve(scope, first, NOW);
+        expect(await sut.commit(scope, first.holdId, MAX, NOW)).toMatchObject({ kind: 'committed' });
+        const second = hold(1);
+        await sut.reserve(scope, second, NOW);
+        await expect(sut.commit(scope, second.holdId, 1, NOW)).rejects.toMatchObject({ code: 'amount_overflow' });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: MAX, reserved: 1 });
+        expect(await sut.release(scope, second.holdId)).toMatchObject({ kind: 'released' });
+      });
+    });
+
+    describe('property: no overspend under random interleavings', () => {
+      it('keeps committed + reserved ≤ limit everywhere, reserved = the sum of active holds, and returns to 0', async () => {
+        await fc.assert(fc.asyncProperty(scenarioArbitrary, (scenario) => runScenario(sut, newScope(), scenario)), { numRuns: 60 });
+      }, 120_000);
+    });
+  });
+}
+
+// ---- the property test's scenario ----
+
+const PROJECTS = ['p1', 'p2'];
+const USERS = ['u1', 'u2', 'u3'];
+const ALL_NODES: NodeRef[] = [ORG, ...PROJECTS.map((p) => project(p)), ...PROJECTS.flatMap((p) => USERS.map((u) => user(u, p)))];
+
+type Step =
+  | { op: 'reserve'; p: number; u: number; amount: number; ttl: number }
+  | { op: 'batch'; policy: 'all_or_nothing' | 'max_fundable'; items: { p: number; u: number; amount: number; ttl: number }[] }
+  | { op: 'commit'; pick: number; fraction: number }
+  | { op: 'release'; pick: number }
+  | { op: 'extend'; pick: number; ttl: number }
+  | { op: 'expire' }
+  | { op: 'tick'; ms: number };
+
+interface Scenario {
+  configs: [NodeRef, NodeConfig][];
+  defaultUser: NodeConfig | null;
+  steps: Step[];
+}
+
+const limitArb = fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: null, freq: 3 });
+const configArb = fc.record({ limit: limitArb, period: fc.constantFrom<NodeConfig['period']>('none', 'day', 'week') });
+const itemArb = fc.record({ p: fc.nat(1), u: fc.nat(2), amount: fc.integer({ min: 1, max: 400 }), ttl: fc.integer({ min: 1_000, max: 12 * HOUR }) });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 5, arbitrary: itemArb.map((i) => ({ op: 'reserve' as const, ...i })) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), policy: fc.constantFrom('all_or_nothing' as const, 'max_fundable' as const), items: fc.array(itemArb, { minLength: 1, maxLength: 4 }) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('commit' as const), pick: fc.nat(), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), pick: fc.nat(), ttl: fc.integer({ min: 1_000, max: 12 * HOUR }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'expire' as const }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 10 * HOUR }) }) },
+);
+const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
+  configs: fc.tuple(...ALL_NODES.map((node) => fc.option(configArb, { nil: null }).map((c) => [node, c] as const))).map((pairs) =>
+    pairs.filter((pair): pair is readonly [NodeRef, NodeConfig] => pair[1] !== null).map(([n, c]) => [n, c] as [NodeRef, NodeConfig]),
+  ),
+  defaultUser: fc.option(configArb, { nil: null }),
+  steps: fc.array(stepArb, { minLength: 1, maxLength: 40 }),
+});
+
+async function runScenario(store: QuotaStore, scope: QuotaScope, scenario: Scenario): Promise<void> {
+  await store.load(scope, emptySnapshot());
+  for (const [node, config] of scenario.configs) await store.configure(scope, node, config);
+  if (scenario.defaultUser) await store.configureDefaultUser(scope, 'p2', scenario.defaultUser);
+
+  let now = NOW.getTime();
+  let n = 0;
+  const active = new Map<string, { spec: HoldSpec }>();
+  const pick = (i: number) => [...active.values()][i % active.size];
+  const toSpec = (i: { p: number; u: number; amount: number; ttl: number }): HoldSpec => ({
+    holdId: `s${++n}`,
+    projectId: PROJECTS[i.p],
+    userId: USERS[i.u],
+    amount: i.amount,
+    expiresAtMs: now + i.ttl,
+  });
+
+  for (const step of scenario.steps) {
+    const date = new Date(now);
+    switch (step.op) {
+      case 'reserve': {
+        const spec = toSpec(step);
+        const outcome = await store.reserve(scope, spec, date);
+        expect(['held', 'refused']).toContain(outcome.kind);
+        if (outcome.kind === 'held') active.set(spec.holdId, { spec });
+        break;
+      }
+      case 'batch': {
+        const specs = step.items.map(toSpec);
+        const outcome = await store.reserveBatch(scope, specs, step.policy, date);
+        if (outcome.kind === 'decided') {
+          outcome.items.forEach((item, i) => item.kind === 'held' && active.set(specs[i].holdId, { spec: specs[i] }));
+          if (step.policy === 'all_or_nothing') expect(outcome.items.every((i) => i.kind === 'held')).toBe(true);
+        } else {
+          expect(outcome.kind).toBe('refused');
+        }
+        break;
+      }
+      case 'commit': {
+        if (active.size === 0) break;
+        const { spec } = pick(step.pick);
+        const amount = Math.floor(spec.amount * step.fraction);
+        const outcome = await store.commit(scope, spec.holdId, amount, date);
+        // An expired hold is not committed; it stays reserved until expireDue.
+        if (spec.expiresAtMs <= now) expect(outcome).toEqual({ kind: 'not_held' });
+        else {
+          expect(outcome).toMatchObject({ kind: 'committed', charged: amount, held: spec.amount });
+          active.delete(spec.holdId);
+        }
+        break;
+      }
+      case 'release': {
+        if (active.size === 0) break;
+        const { spec } = pick(step.pick);
+        expect(await store.release(scope, spec.holdId)).toMatchObject({ kind: 'released', hold: { amount: spec.amount } });
+        active.delete(spec.holdId);
+        break;
+      }
+      case 'extend': {
+        if (active.size === 0) break;
+        const entry = pick(step.pick);
+        const outcome = await store.extend(scope, entry.spec.holdId, now + step.ttl, date);
+        if (entry.spec.expiresAtMs <= now) expect(outcome).toEqual({ kind: 'not_held' });
+        else {
+          expect(outcome.kind).toBe('extended');
+          entry.spec = { ...entry.spec, expiresAtMs: now + step.ttl };
+        }
+        break;
+      }
+      case 'expire': {
+        const outcome = await store.expireDue(scope, now, 10_000);
+        if (outcome.kind !== 'expired') throw new Error(outcome.kind);
+        const due = [...active.values()].filter((a) => a.spec.expiresAtMs <= now).map((a) => a.spec.holdId);
+        expect(outcome.holds.map((h) => h.holdId).sort()).toEqual(due.sort());
+        for (const id of due) active.delete(id);
+        break;
+      }
+      case 'tick':
+        now += step.ms;
+        break;
+    }
+    await checkInvariants(store, scope, new Date(now), [...active.values()].map((a) => a.spec));
+  }
+
+  for (const { spec } of active.values()) expect(await store.release(scope, spec.holdId)).toMatchObject({ kind: 'released' });
+  const end = await store.usage(scope, ALL_NODES, new Date(now));
+  if (end.kind !== 'usage') throw new Error(end.kind);
+  expect(end.nodes.map((u) => u.reserved)).toEqual(ALL_NODES.map(() => 0));
+}
+
+async function checkInvariants(store: QuotaStore, scope: QuotaScope, now: Date, active: HoldSpec[]): Promise<void> {
+  const outcome = await store.usage(scope, ALL_NODES, now);
+  if (outcome.kind !== 'usage') throw new Error(outcome.kind);
+  for (const usage of outcome.nodes) {
+    const node = usage.node;
+    const mine = active.filter((h) => node.level === 'org' || (h.projectId === node.projectId && (node.level === 'project' || h.userId === node.userId)));
+    expect({ node, reserved: usage.reserved }).toEqual({ node, reserved: mine.reduce((sum, h) => sum + h.amount, 0) });
+    if (usage.limit !== null) expect({ node, used: usage.committed + usage.reserved, limit: usage.limit, ok: usage.committed + usage.reserved <= usage.limit }).toMatchObject({ ok: true });
+    // A node counts in the current period (or a newer one, never an older one).
+    expect(usage.periodId >= periodId(usage.period, now)).toBe(true);
+  }
+}
