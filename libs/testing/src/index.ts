@@ -1,3 +1,4 @@
 export * from './create-test-app';
 export * from './test-client';
 export * from './test-env';
+export * from './probe.module';

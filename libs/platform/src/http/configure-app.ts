@@ -39,8 +39,19 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
+  // The API speaks JSON only: anything else is 415, not a string handed to validation.
+  fastify.removeContentTypeParser(['text/plain']);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+  });
+  // Graceful shutdown: requests in flight when closing starts still finish, but their
+  // connections must not stay open on keep-alive, or the close waits for the client.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -30,7 +30,14 @@ export class RedisConnections {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.command, this.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
+    // quit() waits for a connection that may never come (Redis down): only ask a live one.
+    await Promise.all(
+      [this.command, this.subscriber].map(async (c) => {
+        if (!c) return;
+        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+        else c.disconnect();
+      }),
+    );
   }
 }
 

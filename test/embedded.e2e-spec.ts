@@ -1,0 +1,47 @@
+import { createTestApp, TestApp, TestClient, uniqueId } from '@tollgate/testing';
+
+/** `npm start` with no configuration: PGlite through the ordinary Postgres driver, in-process stores. */
+describe('embedded mode (PGlite, no Redis)', () => {
+  let t: TestApp;
+  let api: TestClient;
+
+  beforeAll(async () => {
+    t = await createTestApp({ embedded: true });
+    api = t.client;
+  }, 120_000);
+  afterAll(() => t.close());
+
+  it('is ready with Postgres checked and no Redis check', async () => {
+    const res = await api.get('/health/ready', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body.details).toEqual({ postgres: { status: 'up' } });
+  });
+
+  it('runs the tenancy flow end to end: organization, key, isolation, settings, audit', async () => {
+    const a = await api.createOrg(uniqueId('emb'));
+    const b = await api.createOrg(uniqueId('emb'));
+    const key = (await api.createOrgKey(a, ['quota:admin', 'read'])).secret;
+    expect((await api.get(`/v1/orgs/${a}`, { key })).status).toBe(200);
+    expect((await api.get(`/v1/orgs/${b}`, { key })).body.code).toBe('unknown_org');
+    expect((await api.put(`/v1/orgs/${a}/settings`, { auto_create: false }, { key })).body.auto_create).toBe(false);
+    const log = await api.get(`/v1/audit-log?org_id=${a}`);
+    expect(log.body.data.map((e: any) => e.action)).toEqual(expect.arrayContaining(['organization.created', 'api_key.created', 'settings.updated']));
+  });
+
+  it('replays idempotent POSTs and refuses a reused key', async () => {
+    const id = uniqueId('emb');
+    const first = await api.post('/v1/orgs', { id, name: 'E' }, { idempotencyKey: id });
+    const again = await api.post('/v1/orgs', { id, name: 'E' }, { idempotencyKey: id });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect((await api.post('/v1/orgs', { id, name: 'F' }, { idempotencyKey: id })).body.code).toBe('idempotency_key_reused');
+  });
+
+  it('keeps concurrent writes consistent on the single PGlite session', async () => {
+    const ids = Array.from({ length: 20 }, () => uniqueId('emb-c'));
+    const results = await Promise.all(ids.map((id) => api.post('/v1/orgs', { id, name: id })));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 201));
+    const listed = await api.get('/v1/orgs?limit=200');
+    expect(listed.body.data.map((o: any) => o.id)).toEqual(expect.arrayContaining(ids));
+  });
+});
