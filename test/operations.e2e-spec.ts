@@ -89,7 +89,7 @@ describe('operations: graceful shutdown', () => {
   it('lets in-flight requests finish when the app closes', async () => {
     const t = await createTestApp({ extraImports: [ProbeModule] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = `http://127.0.0.1:${t.app.getHttpServer().address().port}`;
+    const address = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
     const inFlight = fetch(`${address}/test-probe/slow?ms=400`, { headers: { authorization: `Bearer ${t.platformKey}` } });
     await new Promise((r) => setTimeout(r, 100));
     const closing = t.close();

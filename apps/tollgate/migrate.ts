@@ -6,8 +6,8 @@ import { MIGRATIONS } from './migrations';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded store) and exits. */
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const embedded = config.database.embedded ? await EmbeddedPostgres.start(config.database.embeddedDataDir, 1) : undefined;
+  const config = loadConfig(process.env, { forService: false });
+  const embedded = config.database.embedded ? await EmbeddedPostgres.start(config.database.embeddedDataDir, 4) : undefined;
   const orm = await createOrm(config.database, { entities: [...TENANCY_ENTITIES], migrations: MIGRATIONS }, embedded);
   try {
     const applied = await migrate(orm);

@@ -71,8 +71,11 @@ function describe(error: ValidationError, names: Record<string, string>): string
   return `${variable}: ${reasons.join('; ')} (got ${JSON.stringify(error.value)})`;
 }
 
-/** Reads and validates every namespace; throws one ConfigError listing every bad variable. */
-export function loadConfig(env: Env = process.env): AppConfig {
+/**
+ * Reads and validates every namespace; throws one ConfigError listing every bad variable.
+ * `forService: false` is for tools (migrate) that need no platform key.
+ */
+export function loadConfig(env: Env = process.env, { forService = true }: { forService?: boolean } = {}): AppConfig {
   const problems: string[] = [];
   const config = new AppConfig(
     readNamespace(HttpConfig, env, problems),
@@ -83,7 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     readNamespace(TenancyConfig, env, problems),
     readNamespace(LogConfig, env, problems),
   );
-  if (!config.embedded && !config.auth.platformKey) {
+  if (forService && !config.embedded && !config.auth.platformKey) {
     problems.push('TOLLGATE_PLATFORM_KEY: required when DATABASE_URL is set (only embedded mode generates one)');
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,4 @@
-import { Type } from 'class-transformer';
+import 'reflect-metadata';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 /**
@@ -15,18 +15,18 @@ function Env(name: string): PropertyDecorator {
 }
 
 export class HttpConfig {
-  @Env('PORT') @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @Env('PORT') @IsInt() @Min(0) @Max(65535)
   port = 3000;
 
   @Env('HOST') @IsString() @MinLength(1)
   host = '0.0.0.0';
 
   /** Largest accepted request body; bigger ones get 413. */
-  @Env('HTTP_BODY_LIMIT_BYTES') @Type(() => Number) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  @Env('HTTP_BODY_LIMIT_BYTES') @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
   bodyLimitBytes = 1024 * 1024;
 
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
-  @Env('SHUTDOWN_GRACE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(600_000)
+  @Env('SHUTDOWN_GRACE_MS') @IsInt() @Min(0) @Max(600_000)
   shutdownGraceMs = 25_000;
 }
 
@@ -39,11 +39,11 @@ export class DatabaseConfig {
   @Env('PGLITE_DATA_DIR') @IsString() @MinLength(1)
   embeddedDataDir = '.data/pglite';
 
-  @Env('DATABASE_POOL_MAX') @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @Env('DATABASE_POOL_MAX') @IsInt() @Min(1) @Max(200)
   poolMax = 10;
 
   /** Apply pending migrations at start-up (an advisory lock serialises instances). */
-  @Env('DATABASE_MIGRATE_ON_START') @Type(() => Boolean) @IsBoolean()
+  @Env('DATABASE_MIGRATE_ON_START') @IsBoolean()
   migrateOnStart = true;
 
   get embedded(): boolean {
@@ -66,27 +66,27 @@ export class AuthConfig {
   platformKey?: string;
 
   /** How long a key lookup is cached in-process; a revocation is also broadcast. */
-  @Env('AUTH_KEY_CACHE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(300_000)
+  @Env('AUTH_KEY_CACHE_MS') @IsInt() @Min(0) @Max(300_000)
   keyCacheMs = 10_000;
 }
 
 export class IdempotencyConfig {
   /** How long a stored response is replayed; API.md promises at least 24 h. */
-  @Env('IDEMPOTENCY_TTL_HOURS') @Type(() => Number) @IsInt() @Min(24) @Max(24 * 30)
+  @Env('IDEMPOTENCY_TTL_HOURS') @IsInt() @Min(24) @Max(24 * 30)
   ttlHours = 24;
 
   /** How long an in-flight request owns its key before a retry may take it over. */
-  @Env('IDEMPOTENCY_LOCK_SECONDS') @Type(() => Number) @IsInt() @Min(5) @Max(3600)
+  @Env('IDEMPOTENCY_LOCK_SECONDS') @IsInt() @Min(5) @Max(3600)
   lockSeconds = 60;
 }
 
 export class TenancyConfig {
   /** Upper bound for any organization's `max_ttl_seconds` setting. */
-  @Env('MAX_TTL_SECONDS') @Type(() => Number) @IsInt() @Min(1) @Max(86_400)
+  @Env('MAX_TTL_SECONDS') @IsInt() @Min(1) @Max(86_400)
   maxTtlSeconds = 86_400;
 
   /** How long settings stay cached in-process; writes also invalidate across instances. */
-  @Env('SETTINGS_CACHE_MS') @Type(() => Number) @IsInt() @Min(0) @Max(600_000)
+  @Env('SETTINGS_CACHE_MS') @IsInt() @Min(0) @Max(600_000)
   settingsCacheMs = 30_000;
 }
 

@@ -35,6 +35,12 @@ export function newSecret(kind: KeyKind, environment: Environment | null): strin
   return `tg_${label}_${randomBytes(24).toString('base64url')}`;
 }
 
+/**
+ * `tg_live_` plus four random characters. The random part may itself contain `_`, so the
+ * label is matched, never found by searching for underscores. A configured key of another
+ * shape shows its first four characters only.
+ */
 export function secretPrefix(secret: string): string {
-  return secret.slice(0, secret.lastIndexOf('_') + 5);
+  const label = /^tg_(live|test|platform)_/.exec(secret);
+  return label ? secret.slice(0, label[0].length + 4) : secret.slice(0, 4);
 }

@@ -113,7 +113,7 @@ export class AuditLogQueryDto {
   @IsOptional() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `org_id ${ID_MESSAGE}` })
   org_id?: string;
 
-  @IsOptional() @IsString() @MaxLength(512)
+  @IsOptional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
