@@ -84,8 +84,20 @@ local function is_loaded(s)
   return redis.call('HEXISTS', s, 'loaded') == 1
 end
 
--- A node as one decision sees it at the caller's `now`. `add` is what the decision adds to reserved.
-local function node_view(s, key, cfg, source, pids)
+local function present(v)
+  if v == false then return nil end
+  return v
+end
+
+-- A node as one decision sees it at the caller's `now`. `add` is what the decision adds to
+-- reserved. One HMGET for the node's fields (and the fallback config: a user without a config
+-- of its own uses its project's default, read in the same script as the decision, so racing
+-- first requests of a new user all see the cap), then one HGET for the current counter.
+local function node_view(s, key, fallback_field, pids)
+  local f = redis.call('HMGET', s, key .. '|cfg', key .. '|cp', key .. '|pp', key .. '|r', fallback_field or (key .. '|cfg'))
+  local cfg, source = present(f[1]), 'own'
+  if not cfg and fallback_field then cfg = present(f[5]); source = 'default' end
+  if not cfg then source = 'none' end
   local limit, period = nil, 'none'
   if cfg then
     local parts = split(cfg)
@@ -93,7 +105,7 @@ local function node_view(s, key, cfg, source, pids)
     period = parts[2]
     if parts[1] ~= '-' then limit = stored_int(parts[1], 'limit of ' .. key) end
   end
-  local latest, previous = hget(s, key .. '|cp'), hget(s, key .. '|pp')
+  local latest, previous = present(f[2]), present(f[3])
   -- Never count in a period older than the newest one seen: a lagging clock joins the newer period.
   local effective = pids[period]
   if latest and kind_of(latest) == period and latest >= effective then effective = latest end
@@ -101,30 +113,21 @@ local function node_view(s, key, cfg, source, pids)
     key = key, source = source, limit = limit, period = period,
     latest = latest, previous = previous, effective = effective,
     committed = stored_int(hget(s, key .. '|c|' .. effective), 'committed of ' .. key),
-    reserved = stored_int(hget(s, key .. '|r'), 'reserved of ' .. key),
+    reserved = stored_int(present(f[4]), 'reserved of ' .. key),
     add = 0,
   }
 end
 
 local function org_view(s, pids)
-  local cfg = hget(s, 'o|cfg')
-  return node_view(s, 'o', cfg, cfg and 'own' or 'none', pids)
+  return node_view(s, 'o', nil, pids)
 end
 
 local function project_view(s, p, pids)
-  local key = 'p|' .. p
-  local cfg = hget(s, key .. '|cfg')
-  return node_view(s, key, cfg, cfg and 'own' or 'none', pids)
+  return node_view(s, 'p|' .. p, nil, pids)
 end
 
--- A user without a config of its own uses its project's default, read in the same script as
--- the decision: racing first requests of new users all see the cap.
 local function user_view(s, p, u, pids)
-  local key = 'u|' .. p .. '|' .. u
-  local own = hget(s, key .. '|cfg')
-  if own then return node_view(s, key, own, 'own', pids) end
-  local default = hget(s, 'p|' .. p .. '|dcfg')
-  return node_view(s, key, default, default and 'default' or 'none', pids)
+  return node_view(s, 'u|' .. p .. '|' .. u, 'p|' .. p .. '|dcfg', pids)
 end
 
 local function hold_views(s, p, u, pids)
