@@ -28,10 +28,6 @@ async function main(): Promise<void> {
   const generated = app.get(RegisterPlatformKeyUseCase).generatedSecret;
   if (generated) lines.push(`  Platform key (shown once; set TOLLGATE_PLATFORM_KEY to choose your own): ${generated}`);
   process.stdout.write(lines.join('\n') + '\n');
-
-  // SIGTERM: Nest closes Fastify, which stops accepting and lets in-flight requests finish.
-  // If that takes longer than the grace period, leave anyway.
-  process.once('SIGTERM', () => setTimeout(() => process.exit(1), config.http.shutdownGraceMs).unref());
 }
 
 main().catch((error) => {

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '../clock/clock.port';
 import { ErrorStatusMap } from '../errors/problem';
 import { ERROR_STATUS_MAP } from './tokens';
+import { ShutdownWatchdog } from './shutdown-watchdog';
 
 /** Process-wide providers every module may need: the error map and the clock. */
 @Global()
@@ -12,6 +13,6 @@ export class PlatformHttpModule {
       { provide: ERROR_STATUS_MAP, useValue: statusMap },
       { provide: Clock, useValue: clock },
     ];
-    return { module: PlatformHttpModule, providers, exports: providers.map((p) => p.provide) };
+    return { module: PlatformHttpModule, providers: [...providers, ShutdownWatchdog], exports: providers.map((p) => p.provide) };
   }
 }

@@ -12,7 +12,8 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'req.headers["idempotency-key"]'], censor: '[redacted]' },
     },
-    destination,
+    // Synchronous stdout: a line written before a crash or a signal is a line kept.
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
 
