@@ -272,6 +272,20 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
       expect((await api.get(`/v1/orgs/${id}/settings`)).body).toMatchObject({ default_ttl_seconds: 900, overdraft_limit: 0, budget_alert_thresholds: [80, 100] });
     });
 
+    it('never lets two concurrent writers break a rule across fields together', async () => {
+      for (let round = 0; round < 5; round++) {
+        const id = await api.createOrg(uniqueId('race'), { settings: { default_ttl_seconds: 600, max_ttl_seconds: 900 } });
+        // Each is valid alone; together default 900 > max 700.
+        const [a, b] = await Promise.all([
+          api.put(`/v1/orgs/${id}/settings`, { default_ttl_seconds: 900 }),
+          api.put(`/v1/orgs/${id}/settings`, { max_ttl_seconds: 700 }),
+        ]);
+        expect([a.status, b.status].sort()).toEqual([200, 422]);
+        const final = (await api.get(`/v1/orgs/${id}/settings`)).body;
+        expect(final.default_ttl_seconds).toBeLessThanOrEqual(final.max_ttl_seconds);
+      }
+    });
+
     it('serves a write at once (the cache is invalidated) and audits before and after', async () => {
       const id = await api.createOrg(uniqueId('set'));
       expect((await api.get(`/v1/orgs/${id}/settings`)).body.max_ttl_seconds).toBe(900);

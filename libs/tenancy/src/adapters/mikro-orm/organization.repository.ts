@@ -65,8 +65,13 @@ export class OrganizationRepository {
   }
 
   /** An organization change and a settings change, each optional, in one transaction. */
-  async update(orgChange: { org: Organization; audit: AuditRecord } | null, settingsChange: SettingsChange | null, now: Date): Promise<void> {
-    await this.em.fork().transactional(async (tx) => {
+  /** Returns the settings as written, when they changed. */
+  async update(
+    orgChange: { org: Organization; audit: AuditRecord } | null,
+    settingsChange: SettingsChange | null,
+    now: Date,
+  ): Promise<OrgSettings | null> {
+    return this.em.fork().transactional(async (tx) => {
       if (orgChange) {
         const { org, audit } = orgChange;
         const row = await tx.findOneOrFail(OrganizationSchema, { id: org.id });
@@ -80,7 +85,7 @@ export class OrganizationRepository {
         });
         persistAudit(tx, audit, now);
       }
-      if (settingsChange) await mergeSettingsRow(tx, settingsChange, now);
+      return settingsChange ? mergeSettingsRow(tx, settingsChange, now) : null;
     });
   }
 }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { AuditRecord } from '../../domain/audit-entry';
 import { Environment } from '../../domain/access';
-import { OrgSettings } from '../../domain/org-settings';
+import { FieldError, PlatformError } from '@tollgate/platform';
+import { mergeSettings, OrgSettings } from '../../domain/org-settings';
 import { persistAudit } from './audit-rows';
 import { SettingsSchema } from './tenancy.entities';
 
@@ -10,19 +11,37 @@ export interface SettingsChange {
   orgId: string;
   environment: Environment;
   changes: Partial<OrgSettings>;
-  audit: AuditRecord;
+  /** Run again on the row as locked: two concurrent writers cannot together break a rule across fields. */
+  check: (after: OrgSettings) => FieldError[];
+  /** Before and after are taken from the locked row. */
+  audit: Omit<AuditRecord, 'before' | 'after'>;
 }
 
-/** Merges in one statement (jsonb `||`), so concurrent writers of different fields lose nothing. */
-export async function mergeSettingsRow(tx: EntityManager, change: SettingsChange, now: Date): Promise<void> {
-  await tx.getConnection().execute(
+/**
+ * Locks the settings row, re-checks the merged document, merges (jsonb `||`) and audits,
+ * inside the caller's transaction. Returns the settings as written.
+ */
+export async function mergeSettingsRow(tx: EntityManager, change: SettingsChange, now: Date): Promise<OrgSettings> {
+  const connection = tx.getConnection();
+  const [row] = await connection.execute<{ values: Partial<OrgSettings> }[]>(
+    `select values from org_settings where org_id = ? and environment = ? for update`,
+    [change.orgId, change.environment],
+    'all',
+    tx.getTransactionContext(),
+  );
+  const before = mergeSettings(row?.values ?? {});
+  const after: OrgSettings = { ...before, ...change.changes };
+  const errors = change.check(after);
+  if (errors.length > 0) throw PlatformError.validation(errors);
+  await connection.execute(
     `insert into org_settings (org_id, environment, values, updated_at) values (?, ?, ?::jsonb, ?)
      on conflict (org_id, environment) do update set values = org_settings.values || excluded.values, updated_at = excluded.updated_at`,
     [change.orgId, change.environment, JSON.stringify(change.changes), now],
     'run',
     tx.getTransactionContext(),
   );
-  persistAudit(tx, change.audit, now);
+  persistAudit(tx, { ...change.audit, before, after }, now);
+  return after;
 }
 
 @Injectable()
@@ -35,7 +54,7 @@ export class SettingsRepository {
     return row ? (row.values as Partial<OrgSettings>) : null;
   }
 
-  async merge(change: SettingsChange, now: Date): Promise<void> {
-    await this.em.fork().transactional((tx) => mergeSettingsRow(tx, change, now));
+  async merge(change: SettingsChange, now: Date): Promise<OrgSettings> {
+    return this.em.fork().transactional((tx) => mergeSettingsRow(tx, change, now));
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
 import { TenancyConfig } from '@tollgate/config';
 import { CallContext } from '../../domain/call-context';
-import { checkSettings, COMMERCIAL_SETTINGS, definedSettings, OrgSettings } from '../../domain/org-settings';
+import { checkSettings, COMMERCIAL_SETTINGS, definedSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { SettingsChange, SettingsRepository } from '../../adapters/mikro-orm/settings.repository';
 import { GetOrgSettingsUseCase } from '../get-org-settings/get-org-settings.usecase';
@@ -28,11 +28,10 @@ export class UpdateOrgSettingsUseCase {
   async execute(ctx: CallContext, orgId: string, patch: Partial<OrgSettings>): Promise<OrgSettings> {
     await this.organizations.execute(ctx, orgId);
     const plan = await this.plan(ctx, orgId, patch, '');
-    if (plan.change) {
-      await this.settings.merge(plan.change, this.clock.now());
-      await this.current.invalidate(orgId, ctx.principal.environment);
-    }
-    return plan.after;
+    if (!plan.change) return plan.after;
+    const written = await this.settings.merge(plan.change, this.clock.now());
+    await this.current.invalidate(orgId, ctx.principal.environment);
+    return written;
   }
 
   /** Checks the change and describes it, writing nothing (UpdateOrganization writes it with its own). */
@@ -43,9 +42,11 @@ export class UpdateOrgSettingsUseCase {
     if (!principal.isPlatform && commercial.length > 0) {
       throw new TenancyError('platform_key_required', `Only a platform key may change ${commercial.join(', ')}.`);
     }
-    const before = await this.current.execute(orgId, principal.environment);
+    // Compared with the stored row, not the cache: a stale copy must not turn a change into a no-op.
+    const before = mergeSettings((await this.settings.find(orgId, principal.environment)) ?? {});
     const after: OrgSettings = { ...before, ...patch };
-    const errors = checkSettings(after, this.config.maxTtlSeconds, fieldPrefix);
+    const check = (doc: OrgSettings) => checkSettings(doc, this.config.maxTtlSeconds, fieldPrefix);
+    const errors = check(after);
     if (errors.length > 0) throw PlatformError.validation(errors);
     const changes = Object.fromEntries(
       Object.entries(patch).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k as keyof OrgSettings])),
@@ -57,6 +58,7 @@ export class UpdateOrgSettingsUseCase {
         orgId,
         environment: principal.environment,
         changes,
+        check,
         audit: {
           orgId,
           environment: principal.environment,
@@ -64,8 +66,6 @@ export class UpdateOrgSettingsUseCase {
           action: 'settings.updated',
           resourceType: 'settings',
           resourceId: `${orgId}:${principal.environment}`,
-          before,
-          after,
           requestId: ctx.requestId,
         },
       },

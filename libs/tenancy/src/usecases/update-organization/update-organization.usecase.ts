@@ -64,8 +64,8 @@ export class UpdateOrganizationUseCase {
           },
         }
       : null;
-    await this.organizations.update(orgChange, settingsPlan.change, this.clock.now());
+    const written = await this.organizations.update(orgChange, settingsPlan.change, this.clock.now());
     if (settingsPlan.change) await this.getSettings.invalidate(orgId, ctx.principal.environment);
-    return { org: changed ? after : before, settings: settingsPlan.after };
+    return { org: changed ? after : before, settings: written ?? settingsPlan.after };
   }
 }
