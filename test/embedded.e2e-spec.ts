@@ -28,6 +28,15 @@ describe('embedded mode (PGlite, no Redis)', () => {
     expect(log.body.data.map((e: any) => e.action)).toEqual(expect.arrayContaining(['organization.created', 'api_key.created', 'settings.updated']));
   });
 
+  it('keeps the hierarchy in the in-process store: credits, projects and the usage tree', async () => {
+    const org = await api.createOrg(uniqueId('emb-q'));
+    expect((await api.post(`/v1/orgs/${org}/credits`, { amount: 2_000_000, reason: 'top-up' })).status).toBe(201);
+    expect((await api.put(`/v1/orgs/${org}/projects/p`, { limit: 500_000, period: 'day' })).status).toBe(201);
+    const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
+    expect(tree.org).toMatchObject({ limit: 2_000_000, available: 2_000_000 });
+    expect(tree.projects).toEqual([expect.objectContaining({ id: 'p', limit: 500_000, available: 500_000, period: 'day' })]);
+  });
+
   it('replays idempotent POSTs and refuses a reused key', async () => {
     const id = uniqueId('emb');
     const first = await api.post('/v1/orgs', { id, name: 'E' }, { idempotencyKey: id });

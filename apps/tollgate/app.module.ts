@@ -11,6 +11,7 @@ import {
   PlatformHttpModule,
   RedisModule,
 } from '@tollgate/platform';
+import { QUOTA_ENTITIES, QuotaModule } from '@tollgate/quota';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
 import { ERROR_STATUS } from './error-status';
 import { MIGRATIONS } from './migrations';
@@ -32,13 +33,14 @@ export class AppModule {
         ConfigModule.forRoot(config),
         PlatformHttpModule.forRoot(ERROR_STATUS, options.clock),
         ScheduleModule.forRoot(),
-        DatabaseModule.forRoot({ entities: [...TENANCY_ENTITIES], migrations: MIGRATIONS }),
+        DatabaseModule.forRoot({ entities: [...TENANCY_ENTITIES, ...QUOTA_ENTITIES], migrations: MIGRATIONS }),
         RedisModule.forRoot(),
         CacheModule,
         MetricsModule,
         HealthModule,
         IdempotencyModule,
         TenancyModule,
+        QuotaModule.forRoot(),
         ...(options.extraImports ?? []),
       ],
     };

@@ -1,9 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
 import type { PlatformErrorCode } from '@tollgate/platform';
+import type { QuotaErrorCode } from '@tollgate/quota';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
-export type ErrorCode = PlatformErrorCode | TenancyErrorCode;
+export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -31,4 +32,10 @@ export const ERROR_STATUS = {
   platform_key_required: HttpStatus.FORBIDDEN,
   scope_not_grantable: HttpStatus.FORBIDDEN,
   environment_not_allowed: HttpStatus.FORBIDDEN,
+  // quota
+  invalid_amount: HttpStatus.UNPROCESSABLE_ENTITY,
+  invalid_quota_request: HttpStatus.UNPROCESSABLE_ENTITY,
+  amount_overflow: HttpStatus.UNPROCESSABLE_ENTITY,
+  // The store holds what no operation writes: refuse (fail closed) until it is rebuilt.
+  quota_state_corrupt: HttpStatus.SERVICE_UNAVAILABLE,
 } as const satisfies Record<ErrorCode, HttpStatus>;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@tollgate/config';
 import { createOrm, EmbeddedPostgres, migrate } from '@tollgate/platform';
+import { QUOTA_ENTITIES } from '@tollgate/quota';
 import { TENANCY_ENTITIES } from '@tollgate/tenancy';
 import { MIGRATIONS } from './migrations';
 
@@ -8,7 +9,7 @@ import { MIGRATIONS } from './migrations';
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { forService: false });
   const embedded = config.database.embedded ? await EmbeddedPostgres.start(config.database.embeddedDataDir, 4) : undefined;
-  const orm = await createOrm(config.database, { entities: [...TENANCY_ENTITIES], migrations: MIGRATIONS }, embedded);
+  const orm = await createOrm(config.database, { entities: [...TENANCY_ENTITIES, ...QUOTA_ENTITIES], migrations: MIGRATIONS }, embedded);
   try {
     const applied = await migrate(orm);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n');

@@ -7,5 +7,8 @@ export * from './domain/tenancy.error';
 export { TENANCY_ENTITIES } from './adapters/mikro-orm/tenancy.entities';
 export { Caller, RequireScopes } from './http/auth.decorators';
 export { GetOrganizationUseCase } from './usecases/get-organization/get-organization.usecase';
-export { GetOrgSettingsUseCase } from './usecases/get-org-settings/get-org-settings.usecase';
+export { GetOrgSettingsUseCase, SETTINGS_TOPIC } from './usecases/get-org-settings/get-org-settings.usecase';
 export { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/register-platform-key.usecase';
+export type { AuditRecord } from './domain/audit-entry';
+/** Appends an audit entry inside another module's transaction (the audit log is tenancy's). */
+export { persistAudit as appendAuditEntry } from './adapters/mikro-orm/audit-rows';

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { randomBytes } from 'node:crypto';
+import { appendAuditEntry, AuditRecord } from '@tollgate/tenancy';
+import { CreditGrant, Project, ProjectUser } from '../../domain/hierarchy';
+import { Period } from '../../domain/period';
+import { QuotaEnvironment, QuotaScope } from '../../domain/quota';
+import { CreditGrantRow, CreditGrantSchema, ProjectRow, ProjectSchema, ProjectUserRow, ProjectUserSchema } from './quota.entities';
+
+/** bigint columns arrive as strings; every stored amount is ≤ 2^53−1 by the API's rules. */
+function amount(value: string | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+function projectToDomain(row: ProjectRow): Project {
+  return {
+    orgId: row.orgId,
+    environment: row.environment as QuotaEnvironment,
+    id: row.id,
+    name: row.name,
+    limit: amount(row.limitAmount),
+    period: row.period as Period,
+    defaultUserLimit: amount(row.defaultUserLimit),
+    defaultUserPeriod: row.defaultUserPeriod as Period,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function userToDomain(row: ProjectUserRow): ProjectUser {
+  return {
+    orgId: row.orgId,
+    environment: row.environment as QuotaEnvironment,
+    projectId: row.projectId,
+    id: row.id,
+    limit: amount(row.limitAmount),
+    period: row.period as Period,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function grantToDomain(row: CreditGrantRow): CreditGrant {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    environment: row.environment as QuotaEnvironment,
+    amount: Number(row.amount),
+    reason: row.reason,
+    source: row.source,
+    expiresAt: row.expiresAt,
+    createdAt: row.createdAt,
+  };
+}
+
+/**
+ * Postgres side of the hierarchy: the system of record the quota store is rebuilt from.
+ * Every write runs `inTransaction` before committing (the store update), so a failed store
+ * update rolls the row back and the two never disagree for longer than a failed commit.
+ * `inTransaction` must not read the database: embedded PGlite runs one transaction at a time,
+ * so a query on another connection would wait for this one forever.
+ */
+@Injectable()
+export class HierarchyRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async findProject(scope: QuotaScope, projectId: string): Promise<Project | null> {
+    const row = await this.em.fork().findOne(ProjectSchema, { orgId: scope.orgId, environment: scope.environment, id: projectId });
+    return row ? projectToDomain(row) : null;
+  }
+
+  async findUser(scope: QuotaScope, projectId: string, userId: string): Promise<ProjectUser | null> {
+    const row = await this.em.fork().findOne(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment, projectId, id: userId });
+    return row ? userToDomain(row) : null;
+  }
+
+  async listProjects(scope: QuotaScope): Promise<Project[]> {
+    const rows = await this.em.fork().find(ProjectSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { id: 'asc' } });
+    return rows.map(projectToDomain);
+  }
+
+  async listUsers(scope: QuotaScope): Promise<ProjectUser[]> {
+    const rows = await this.em
+      .fork()
+      .find(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { projectId: 'asc', id: 'asc' } });
+    return rows.map(userToDomain);
+  }
+
+  async saveProject(project: Project, audit: AuditRecord, inTransaction: () => Promise<void>): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      await tx.upsert(ProjectSchema, {
+        orgId: project.orgId,
+        environment: project.environment,
+        id: project.id,
+        name: project.name,
+        limitAmount: project.limit === null ? null : String(project.limit),
+        period: project.period,
+        defaultUserLimit: project.defaultUserLimit === null ? null : String(project.defaultUserLimit),
+        defaultUserPeriod: project.defaultUserPeriod,
+        createdAt: project.createdAt,
+        updatedAt: project.updatedAt,
+      });
+      appendAuditEntry(tx, audit, project.updatedAt);
+      await tx.flush();
+      await inTransaction();
+    });
+  }
+
+  async saveUser(user: ProjectUser, audit: AuditRecord, inTransaction: () => Promise<void>): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      await tx.upsert(ProjectUserSchema, {
+        orgId: user.orgId,
+        environment: user.environment,
+        projectId: user.projectId,
+        id: user.id,
+        limitAmount: user.limit === null ? null : String(user.limit),
+        period: user.period,
+        createdAt: user.createdAt,
+        updatedAt: user.updatedAt,
+      });
+      appendAuditEntry(tx, audit, user.updatedAt);
+      await tx.flush();
+      await inTransaction();
+    });
+  }
+
+  /** Ensures the project row exists (a project seen first by a user write is created with no limit). */
+  async ensureProject(scope: QuotaScope, projectId: string, now: Date): Promise<void> {
+    await this.em.getConnection().execute(
+      `insert into projects (org_id, environment, id, name, limit_amount, period, default_user_limit, default_user_period, created_at, updated_at)
+       values (?, ?, ?, null, null, 'none', null, 'none', ?, ?) on conflict do nothing`,
+      [scope.orgId, scope.environment, projectId, now, now],
+    );
+  }
+
+  async insertGrant(grant: CreditGrant, audit: AuditRecord, inTransaction: () => Promise<void>): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      tx.create(CreditGrantSchema, { ...grant, amount: String(grant.amount) });
+      appendAuditEntry(tx, audit, grant.createdAt);
+      await tx.flush();
+      await inTransaction();
+    });
+  }
+
+  /** Newest first, `limit + 1` rows before the (created_at, id) position. */
+  async listGrants(scope: QuotaScope, before: { createdAt: string; id: string } | undefined, limit: number): Promise<CreditGrant[]> {
+    const where: Record<string, unknown> = { orgId: scope.orgId, environment: scope.environment };
+    if (before) {
+      where.$or = [{ createdAt: { $lt: new Date(before.createdAt) } }, { createdAt: new Date(before.createdAt), id: { $lt: before.id } }];
+    }
+    const rows = await this.em.fork().find(CreditGrantSchema, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    return rows.map(grantToDomain);
+  }
+
+  /** Credits that still count at `now`, and the next instant a counting grant expires. */
+  async activeCredit(scope: QuotaScope, now: Date): Promise<{ granted: number; nextExpiry: Date | null }> {
+    const [row] = await this.em.getConnection().execute<{ granted: string | null; next_expiry: Date | null }[]>(
+      `select sum(amount) as granted, min(expires_at) as next_expiry from credit_grants
+        where org_id = ? and environment = ? and (expires_at is null or expires_at > ?)`,
+      [scope.orgId, scope.environment, now],
+    );
+    return { granted: Math.min(Number(row?.granted ?? 0), Number.MAX_SAFE_INTEGER), nextExpiry: row?.next_expiry ?? null };
+  }
+
+  /** Scopes with a grant that expired in (since, until]: their pool must shrink. */
+  async scopesWithGrantsExpiring(since: Date, until: Date): Promise<QuotaScope[]> {
+    const rows = await this.em.getConnection().execute<{ org_id: string; environment: QuotaEnvironment }[]>(
+      `select distinct org_id, environment from credit_grants where expires_at > ? and expires_at <= ?`,
+      [since, until],
+    );
+    return rows.map((r) => ({ orgId: r.org_id, environment: r.environment }));
+  }
+}
+
+export function newGrantId(): string {
+  return 'cg_' + randomBytes(12).toString('base64url');
+}

@@ -1,0 +1,69 @@
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { PERIODS, type Period } from '../domain/period';
+
+const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
+
+export class ProjectPathDto {
+  @Matches(ID, { message: `org ${ID_MESSAGE}` })
+  org: string;
+
+  @Matches(ID, { message: `project ${ID_MESSAGE}` })
+  project: string;
+}
+
+export class UserPathDto extends ProjectPathDto {
+  @Matches(ID, { message: `user ${ID_MESSAGE}` })
+  user: string;
+}
+
+export class PutProjectDto {
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MinLength(1) @MaxLength(200)
+  name?: string | null;
+
+  /** Micro-credits per period; null: no envelope. */
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  limit?: number | null;
+
+  @IsOptional() @IsIn(PERIODS)
+  period?: Period;
+
+  /** The cap of every user of the project without their own; null: none. */
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  default_user_limit?: number | null;
+
+  @IsOptional() @IsIn(PERIODS)
+  default_user_period?: Period;
+}
+
+export class PutUserDto {
+  /** null: back to the project's default cap. */
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  limit?: number | null;
+
+  @IsOptional() @IsIn(PERIODS)
+  period?: Period;
+}
+
+export class GrantCreditsDto {
+  /** Micro-credits. */
+  @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  amount: number;
+
+  @IsString() @MinLength(1) @MaxLength(500)
+  reason: string;
+
+  @IsOptional() @Type(() => Date) @IsDate({ message: 'expires_at must be an RFC 3339 date-time' })
+  expires_at?: Date;
+
+  /** Where the credit comes from (top-up, promotion, a vendor's grant id). */
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  source?: string;
+}
+
+export class UsageQueryDto {
+  @IsOptional() @IsIn(['current'])
+  period?: 'current';
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
+import { GetOrgSettingsUseCase } from '@tollgate/tenancy';
+import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
+import { creditPool } from '../../domain/hierarchy';
+import { NotLoaded, QuotaScope, QuotaSnapshot } from '../../domain/quota';
+import { QuotaStore } from '../../ports/quota-store.port';
+
+/**
+ * The quota store is a cache of Postgres. Before the store answers for a scope it must hold
+ * that scope's state: on `not_loaded` (new or flushed Redis, restart of the embedded store)
+ * the state is rebuilt from Postgres, installed atomically, and the operation runs again.
+ * One rebuild per scope at a time in this process; across instances, `load` refuses a second.
+ */
+@Injectable()
+export class EnsureScopeLoadedUseCase {
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: QuotaStore,
+    private readonly hierarchy: HierarchyRepository,
+    private readonly settings: GetOrgSettingsUseCase,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Runs a store operation, loading the scope first when the store does not have it. */
+  async run<T extends { kind: string }>(scope: QuotaScope, operation: () => Promise<T | NotLoaded>): Promise<Exclude<T, NotLoaded>> {
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const outcome = await operation();
+        if (outcome.kind !== 'not_loaded') return outcome as Exclude<T, NotLoaded>;
+        await this.load(scope);
+      }
+    } catch (error) {
+      throw storeError(error);
+    }
+    // Loaded three times and still not there: something keeps evicting it. Fail closed.
+    throw new PlatformError('store_unavailable', 'The quota store could not keep this organization loaded; try again.');
+  }
+
+  load(scope: QuotaScope): Promise<void> {
+    const key = `${scope.orgId}:${scope.environment}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.rebuild(scope).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Everything the store needs for a scope, read from Postgres. */
+  async snapshot(scope: QuotaScope): Promise<QuotaSnapshot> {
+    const now = this.clock.now();
+    const [credit, settings, projects, users] = await Promise.all([
+      this.hierarchy.activeCredit(scope, now),
+      this.settings.execute(scope.orgId, scope.environment),
+      this.hierarchy.listProjects(scope),
+      this.hierarchy.listUsers(scope),
+    ]);
+    return {
+      nodes: [
+        { node: { level: 'org' }, config: { limit: creditPool(credit.granted, settings.overdraft_limit), period: 'none' } },
+        ...projects
+          .filter((p) => p.limit !== null)
+          .map((p) => ({ node: { level: 'project' as const, projectId: p.id }, config: { limit: p.limit, period: p.period } })),
+        ...users
+          .filter((u) => u.limit !== null)
+          .map((u) => ({ node: { level: 'user' as const, projectId: u.projectId, userId: u.id }, config: { limit: u.limit, period: u.period } })),
+      ],
+      defaultUserConfigs: projects
+        .filter((p) => p.defaultUserLimit !== null)
+        .map((p) => ({ projectId: p.id, config: { limit: p.defaultUserLimit, period: p.defaultUserPeriod } })),
+      // Holds and committed spend come from reservations and the usage ledger, which hold none yet.
+      holds: [],
+      committed: [],
+    };
+  }
+
+  private async rebuild(scope: QuotaScope): Promise<void> {
+    await this.store.load(scope, await this.snapshot(scope));
+  }
+}
+
+/** Any failure to reach the store is a 503 that admits nothing (fail closed). */
+export function storeError(error: unknown): Error {
+  if (error instanceof TollgateError) return error;
+  return new PlatformError('store_unavailable', 'The quota store is unavailable; nothing was changed. Try again.', { retry_after_seconds: 1 });
+}

@@ -1,0 +1,2 @@
+// End-to-end suites boot whole applications (PGlite takes seconds to start): a wider timeout.
+jest.setTimeout(30_000);
