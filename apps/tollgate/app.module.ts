@@ -12,6 +12,7 @@ import {
   RedisModule,
 } from '@tollgate/platform';
 import { QUOTA_ENTITIES, QuotaModule } from '@tollgate/quota';
+import { ReservationsModule } from '@tollgate/reservations';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
 import { ERROR_STATUS } from './error-status';
 import { MIGRATIONS } from './migrations';
@@ -40,7 +41,8 @@ export class AppModule {
         HealthModule,
         IdempotencyModule,
         TenancyModule,
-        QuotaModule.forRoot(),
+        QuotaModule,
+        ReservationsModule,
         ...(options.extraImports ?? []),
       ],
     };

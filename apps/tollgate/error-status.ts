@@ -1,10 +1,11 @@
 import { HttpStatus } from '@nestjs/common';
 import type { PlatformErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
+import type { ReservationErrorCode } from '@tollgate/reservations';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
-export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode;
+export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -38,4 +39,12 @@ export const ERROR_STATUS = {
   amount_overflow: HttpStatus.UNPROCESSABLE_ENTITY,
   // The store holds what no operation writes: refuse (fail closed) until it is rebuilt.
   quota_state_corrupt: HttpStatus.SERVICE_UNAVAILABLE,
+  // reservations
+  insufficient_budget: HttpStatus.PAYMENT_REQUIRED,
+  org_suspended: HttpStatus.FORBIDDEN,
+  org_past_due: HttpStatus.FORBIDDEN,
+  unknown_project: HttpStatus.NOT_FOUND,
+  unknown_user: HttpStatus.NOT_FOUND,
+  unknown_reservation: HttpStatus.NOT_FOUND,
+  reservation_not_held: HttpStatus.CONFLICT,
 } as const satisfies Record<ErrorCode, HttpStatus>;

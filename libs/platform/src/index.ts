@@ -24,3 +24,4 @@ export * from './idempotency/idempotency.module';
 export * from './idempotency/idempotency.store';
 export * from './idempotency/canonical-json';
 export * from './clock/clock.port';
+export * from './database/group-commit.writer';

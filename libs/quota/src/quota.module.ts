@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { RedisConfig } from '@tollgate/config';
 import { RedisConnections } from '@tollgate/platform';
 import { TenancyModule } from '@tollgate/tenancy';
@@ -15,35 +15,31 @@ import { PutProjectUseCase } from './usecases/put-project/put-project.usecase';
 import { PutUserUseCase } from './usecases/put-user/put-user.usecase';
 import { SyncCreditPoolUseCase } from './usecases/sync-credit-pool/sync-credit-pool.usecase';
 
+const store = {
+  provide: QuotaStore,
+  inject: [RedisConnections, RedisConfig],
+  useFactory: (redis: RedisConnections, config: RedisConfig): QuotaStore =>
+    redis.command ? new RedisQuotaStore(redis.command, config.keyPrefix + 'q:') : new InMemoryQuotaStore(),
+};
+
 /**
  * The hierarchy, limits, periods and credit grants, and the store admissions are decided in.
  * The adapter follows configuration: Redis when REDIS_URL is set, else in-process (one instance).
  */
-@Module({})
-export class QuotaModule {
-  static forRoot(): DynamicModule {
-    const store = {
-      provide: QuotaStore,
-      inject: [RedisConnections, RedisConfig],
-      useFactory: (redis: RedisConnections, config: RedisConfig): QuotaStore =>
-        redis.command ? new RedisQuotaStore(redis.command, config.keyPrefix + 'q:') : new InMemoryQuotaStore(),
-    };
-    return {
-      module: QuotaModule,
-      imports: [TenancyModule],
-      controllers: [QuotaController],
-      providers: [
-        store,
-        HierarchyRepository,
-        EnsureScopeLoadedUseCase,
-        SyncCreditPoolUseCase,
-        PutProjectUseCase,
-        PutUserUseCase,
-        GrantCreditsUseCase,
-        ListCreditsUseCase,
-        GetUsageTreeUseCase,
-      ],
-      exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository],
-    };
-  }
-}
+@Module({
+  imports: [TenancyModule],
+  controllers: [QuotaController],
+  providers: [
+    store,
+    HierarchyRepository,
+    EnsureScopeLoadedUseCase,
+    SyncCreditPoolUseCase,
+    PutProjectUseCase,
+    PutUserUseCase,
+    GrantCreditsUseCase,
+    ListCreditsUseCase,
+    GetUsageTreeUseCase,
+  ],
+  exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository],
+})
+export class QuotaModule {}

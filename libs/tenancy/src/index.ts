@@ -6,7 +6,7 @@ export * from './domain/org-settings';
 export * from './domain/tenancy.error';
 export { TENANCY_ENTITIES } from './adapters/mikro-orm/tenancy.entities';
 export { Caller, RequireScopes } from './http/auth.decorators';
-export { GetOrganizationUseCase } from './usecases/get-organization/get-organization.usecase';
+export { GetOrganizationUseCase, ORGANIZATION_TOPIC } from './usecases/get-organization/get-organization.usecase';
 export { GetOrgSettingsUseCase, SETTINGS_TOPIC } from './usecases/get-org-settings/get-org-settings.usecase';
 export { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/register-platform-key.usecase';
 export type { AuditRecord } from './domain/audit-entry';

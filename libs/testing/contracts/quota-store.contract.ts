@@ -607,6 +607,19 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       });
     });
 
+    describe('unload', () => {
+      it('drops a scope on request: not_loaded until rebuilt, and the rebuild is what counts', async () => {
+        const scope = await given([[ORG, cap(100)]]);
+        await sut.reserve(scope, hold(60), NOW);
+        await sut.unload(scope);
+        expect(await sut.isLoaded(scope)).toBe(false);
+        expect(await sut.reserve(scope, hold(1), NOW)).toEqual({ kind: 'not_loaded' });
+        expect(await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(100) }] })).toEqual({ kind: 'loaded' });
+        // The hold of 60 was not in the snapshot: the whole 100 is available again.
+        expect(await sut.reserve(scope, hold(100), NOW)).toMatchObject({ kind: 'held' });
+      });
+    });
+
     describe('validation', () => {
       const bad = [0, -1, 1.5, MAX + 1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number];
 

@@ -5,6 +5,7 @@ import type { Constructor, MigrationObject } from '@mikro-orm/core';
 import type { Migration } from '@mikro-orm/migrations';
 import { DatabaseConfig } from '@tollgate/config';
 import { EmbeddedPostgres } from './embedded-postgres';
+import { GroupCommitWriter } from './group-commit.writer';
 
 export interface DatabaseModuleOptions {
   entities: EntitySchema<any>[];
@@ -87,8 +88,9 @@ export class DatabaseModule implements OnApplicationShutdown {
           },
         },
         { provide: EntityManager, inject: [MikroORM], useFactory: (orm: MikroORM) => orm.em },
+        GroupCommitWriter,
       ],
-      exports: [MikroORM, EntityManager],
+      exports: [MikroORM, EntityManager, GroupCommitWriter],
     };
   }
 

@@ -9,7 +9,7 @@ import { PROBLEM_CONTENT_TYPE, ErrorStatusMap } from '../errors/problem';
 import { PlatformError } from '../errors/tollgate-error';
 import { resolveProblem } from '../http/problem.filter';
 import { canonicalJson } from './canonical-json';
-import { IDEMPOTENCY_REQUIRED } from './idempotency.decorator';
+import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED } from './idempotency.decorator';
 import { IdempotencyStore } from './idempotency.store';
 import { ReplayResponse } from './replay';
 
@@ -44,6 +44,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!KEY_PATTERN.test(key)) {
       throw new PlatformError('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
     }
+    if (this.reflector.get<boolean>(IDEMPOTENCY_BY_RESOURCE, context.getHandler())) return next.handle();
     const successStatus = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? HttpStatus.CREATED;
     return from(this.run(request, key, successStatus, next));
   }

@@ -29,6 +29,12 @@ import {
 export abstract class QuotaStore {
   abstract isLoaded(scope: QuotaScope): Promise<boolean>;
 
+  /**
+   * Drops a scope's state: every operation answers `not_loaded` until it is rebuilt from
+   * Postgres. For when the store did something Postgres failed to record.
+   */
+  abstract unload(scope: QuotaScope): Promise<void>;
+
   /** Atomically installs a scope's state; refuses (`already_loaded`) to overwrite a loaded scope. */
   abstract load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome>;
 

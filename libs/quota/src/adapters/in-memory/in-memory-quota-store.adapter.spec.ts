@@ -3,5 +3,5 @@ import { InMemoryQuotaStore } from './in-memory-quota-store.adapter';
 
 quotaStoreContract('in-memory', async () => {
   const store = new InMemoryQuotaStore();
-  return { store, cleanup: async () => undefined, forget: async (scope) => store.forget(scope) };
+  return { store, cleanup: async () => undefined, forget: (scope) => store.unload(scope) };
 });

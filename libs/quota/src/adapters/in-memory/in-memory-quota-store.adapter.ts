@@ -97,7 +97,8 @@ export class InMemoryQuotaStore extends QuotaStore {
   }
 
   /** Test hook: forgets a scope as a Redis FLUSHALL would. */
-  forget(scope: QuotaScope): void {
+  async unload(scope: QuotaScope): Promise<void> {
+    checkScope(scope);
     this.scopes.delete(`${scope.orgId}|${scope.environment}`);
   }
 

@@ -152,14 +152,14 @@ export class HierarchyRepository {
     return rows.map(grantToDomain);
   }
 
-  /** Credits that still count at `now`, and the next instant a counting grant expires. */
-  async activeCredit(scope: QuotaScope, now: Date): Promise<{ granted: number; nextExpiry: Date | null }> {
-    const [row] = await this.em.getConnection().execute<{ granted: string | null; next_expiry: Date | null }[]>(
-      `select sum(amount) as granted, min(expires_at) as next_expiry from credit_grants
+  /** Credits that still count at `now`. */
+  async activeCredit(scope: QuotaScope, now: Date): Promise<{ granted: number }> {
+    const [row] = await this.em.getConnection().execute<{ granted: string | null }[]>(
+      `select sum(amount) as granted from credit_grants
         where org_id = ? and environment = ? and (expires_at is null or expires_at > ?)`,
       [scope.orgId, scope.environment, now],
     );
-    return { granted: Math.min(Number(row?.granted ?? 0), Number.MAX_SAFE_INTEGER), nextExpiry: row?.next_expiry ?? null };
+    return { granted: Math.min(Number(row?.granted ?? 0), Number.MAX_SAFE_INTEGER) };
   }
 
   /** Scopes with a grant that expired in (since, until]: their pool must shrink. */

@@ -143,6 +143,12 @@ export class RedisQuotaStore extends QuotaStore {
     }
   }
 
+  async unload(scope: QuotaScope): Promise<void> {
+    checkScope(scope);
+    // Both keys share the scope's hash tag: one DEL, one slot.
+    await this.redis.del(...this.keys.scope(scope));
+  }
+
   async isLoaded(scope: QuotaScope): Promise<boolean> {
     checkScope(scope);
     return (await this.redis.hexists(this.keys.scope(scope)[0], 'loaded')) === 1;

@@ -1,10 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
 import { GetOrgSettingsUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { creditPool } from '../../domain/hierarchy';
 import { NotLoaded, QuotaScope, QuotaSnapshot } from '../../domain/quota';
 import { QuotaStore } from '../../ports/quota-store.port';
+import { HoldLedger } from '../../ports/hold-ledger.port';
+
+/** Committed spend older than this cannot count in any current or previous period (months are the longest). */
+const COMMITTED_LOOKBACK_MS = 64 * 86_400_000;
 
 /**
  * The quota store is a cache of Postgres. Before the store answers for a scope it must hold
@@ -21,6 +25,8 @@ export class EnsureScopeLoadedUseCase {
     private readonly hierarchy: HierarchyRepository,
     private readonly settings: GetOrgSettingsUseCase,
     private readonly clock: Clock,
+    /** Absent only when no reservations module is wired (then nothing was ever held). */
+    @Optional() private readonly ledger?: HoldLedger,
   ) {}
 
   /** Runs a store operation, loading the scope first when the store does not have it. */
@@ -51,11 +57,13 @@ export class EnsureScopeLoadedUseCase {
   /** Everything the store needs for a scope, read from Postgres. */
   async snapshot(scope: QuotaScope): Promise<QuotaSnapshot> {
     const now = this.clock.now();
-    const [credit, settings, projects, users] = await Promise.all([
+    const [credit, settings, projects, users, holds, committed] = await Promise.all([
       this.hierarchy.activeCredit(scope, now),
       this.settings.execute(scope.orgId, scope.environment),
       this.hierarchy.listProjects(scope),
       this.hierarchy.listUsers(scope),
+      this.ledger?.activeHolds(scope, now) ?? [],
+      this.ledger?.committed(scope, new Date(now.getTime() - COMMITTED_LOOKBACK_MS)) ?? [],
     ]);
     return {
       nodes: [
@@ -70,9 +78,8 @@ export class EnsureScopeLoadedUseCase {
       defaultUserConfigs: projects
         .filter((p) => p.defaultUserLimit !== null)
         .map((p) => ({ projectId: p.id, config: { limit: p.defaultUserLimit, period: p.defaultUserPeriod } })),
-      // Holds and committed spend come from reservations and the usage ledger, which hold none yet.
-      holds: [],
-      committed: [],
+      holds,
+      committed,
     };
   }
 

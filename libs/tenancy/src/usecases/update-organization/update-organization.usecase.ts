@@ -66,6 +66,7 @@ export class UpdateOrganizationUseCase {
       : null;
     const written = await this.organizations.update(orgChange, settingsPlan.change, this.clock.now());
     if (settingsPlan.change) await this.getSettings.invalidate(orgId, ctx.principal.environment);
+    if (changed) await this.getOrganization.invalidate(orgId);
     return { org: changed ? after : before, settings: written ?? settingsPlan.after };
   }
 }

@@ -1,0 +1,14 @@
+import { ActiveHold, NodeRef, QuotaScope } from '../domain/quota';
+
+/**
+ * What the reservations module recorded in Postgres, read when a scope is rebuilt: the holds
+ * still active and the committed spend per node and period. Reservations implement it; the
+ * quota module reads it without depending on that module.
+ */
+export abstract class HoldLedger {
+  /** Holds admitted and not ended (committed, released or expired) at `now`, at their latest expiry. */
+  abstract activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]>;
+
+  /** Committed per node and period id, for all-time periods and those that ended at most `sinceMs` ago. */
+  abstract committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
+}

@@ -1,0 +1,237 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { randomBytes } from 'node:crypto';
+import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
+import { ActiveHold, HoldLedger, NodeRef, QuotaScope } from '@tollgate/quota';
+import { Environment, Reservation, ReservationOutcome, ReservationStatus, ReservationView } from '../../domain/reservation';
+
+/** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
+interface ViewRow {
+  id: string;
+  org_id: string;
+  environment: Environment;
+  project_id: string;
+  user_id: string;
+  amount: string;
+  idempotency_key: string;
+  request_hash: string;
+  periods: Reservation['periods'];
+  expires_at: string | Date;
+  metadata: Record<string, unknown> | null;
+  response: Record<string, unknown>;
+  created_at: string | Date;
+  current_expires_at: string | Date;
+  o_status: ReservationOutcome['status'] | null;
+  o_committed: string | null;
+  o_released: string | null;
+  o_overage: string | null;
+  o_reason: string | null;
+  o_request_hash: string | null;
+  o_response: Record<string, unknown> | null;
+  o_created_at: string | Date | null;
+}
+
+const VIEW_SELECT = `
+  select r.*, coalesce(e.expires_at, r.expires_at) as current_expires_at,
+         o.status as o_status, o.amount_committed as o_committed, o.amount_released as o_released,
+         o.overage as o_overage, o.reason as o_reason, o.request_hash as o_request_hash,
+         o.response as o_response, o.created_at as o_created_at
+    from reservations r
+    left join reservation_outcomes o on o.reservation_id = r.id
+    left join lateral (select expires_at from reservation_extensions x where x.reservation_id = r.id order by seq desc limit 1) e on true`;
+
+function toView(row: ViewRow): ReservationView {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    environment: row.environment,
+    projectId: row.project_id,
+    userId: row.user_id,
+    amount: Number(row.amount),
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    periods: row.periods,
+    expiresAt: new Date(row.expires_at),
+    metadata: row.metadata,
+    response: row.response,
+    createdAt: new Date(row.created_at),
+    currentExpiresAt: new Date(row.current_expires_at),
+    outcome: row.o_status
+      ? {
+          reservationId: row.id,
+          status: row.o_status,
+          amountCommitted: Number(row.o_committed),
+          amountReleased: Number(row.o_released),
+          overage: Number(row.o_overage),
+          reason: row.o_reason,
+          requestHash: row.o_request_hash,
+          response: row.o_response,
+          createdAt: new Date(row.o_created_at!),
+        }
+      : null,
+  };
+}
+
+export interface ReservationFilter {
+  projectId?: string;
+  userId?: string;
+  status?: ReservationStatus;
+}
+
+/**
+ * Reservations in Postgres. Writes go through the group-commit writer (append-only inserts,
+ * many requests per round trip); reads are for retries, administration and rebuilds.
+ */
+@Injectable()
+export class ReservationRepository extends HoldLedger {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly writer: GroupCommitWriter,
+  ) {
+    super();
+  }
+
+  /** 'conflict': a reservation with this id (this organization, environment and key) exists already. */
+  async insertHeld(reservation: Reservation): Promise<InsertResult> {
+    const [result] = await this.writer.write([
+      {
+        table: 'reservations',
+        conflictKey: 'id',
+        row: {
+          id: reservation.id,
+          org_id: reservation.orgId,
+          environment: reservation.environment,
+          project_id: reservation.projectId,
+          user_id: reservation.userId,
+          amount: reservation.amount,
+          idempotency_key: reservation.idempotencyKey,
+          request_hash: reservation.requestHash,
+          periods: reservation.periods,
+          expires_at: reservation.expiresAt,
+          metadata: reservation.metadata,
+          response: reservation.response,
+          created_at: reservation.createdAt,
+        },
+      },
+    ]);
+    return result;
+  }
+
+  /** The end of a hold, with its usage-ledger entry when committed. 'conflict': it had ended already. */
+  async insertOutcome(
+    scope: QuotaScope,
+    view: Pick<ReservationView, 'id' | 'projectId' | 'userId' | 'periods'>,
+    outcome: ReservationOutcome,
+    /** The usage-ledger entry's id (the usage event id), for a commit. */
+    ledgerId?: string,
+  ): Promise<InsertResult> {
+    const rows = [
+      {
+        table: 'reservation_outcomes',
+        conflictKey: 'reservation_id',
+        row: {
+          reservation_id: view.id,
+          org_id: scope.orgId,
+          environment: scope.environment,
+          status: outcome.status,
+          amount_committed: outcome.amountCommitted,
+          amount_released: outcome.amountReleased,
+          overage: outcome.overage,
+          reason: outcome.reason,
+          request_hash: outcome.requestHash,
+          response: outcome.response,
+          created_at: outcome.createdAt,
+        },
+      },
+    ];
+    if (outcome.status === 'committed') {
+      rows.push({
+        table: 'usage_ledger',
+        conflictKey: 'reservation_id',
+        row: {
+          id: ledgerId ?? 'use_' + randomBytes(12).toString('base64url'),
+          reservation_id: view.id,
+          org_id: scope.orgId,
+          environment: scope.environment,
+          project_id: view.projectId,
+          user_id: view.userId,
+          amount: outcome.amountCommitted,
+          periods: view.periods,
+          committed_at: outcome.createdAt,
+        } as never,
+      });
+    }
+    const [result] = await this.writer.write(rows);
+    return result;
+  }
+
+  async insertExtension(reservationId: string, expiresAt: Date, now: Date): Promise<void> {
+    await this.writer.write([{ table: 'reservation_extensions', row: { reservation_id: reservationId, expires_at: expiresAt, created_at: now } }]);
+  }
+
+  async findView(id: string): Promise<ReservationView | null> {
+    const [row] = await this.em.getConnection().execute<ViewRow[]>(`${VIEW_SELECT} where r.id = ?`, [id]);
+    return row ? toView(row) : null;
+  }
+
+  /** Newest first, `limit + 1` rows before the (created_at, id) position. */
+  async list(scope: QuotaScope, filter: ReservationFilter, before: { createdAt: string; id: string } | undefined, limit: number, now: Date): Promise<ReservationView[]> {
+    const where = ['r.org_id = ?', 'r.environment = ?'];
+    const params: unknown[] = [scope.orgId, scope.environment];
+    if (filter.projectId) (where.push('r.project_id = ?'), params.push(filter.projectId));
+    if (filter.userId) (where.push('r.user_id = ?'), params.push(filter.userId));
+    if (filter.status === 'held') (where.push('o.status is null and coalesce(e.expires_at, r.expires_at) > ?'), params.push(now));
+    else if (filter.status === 'expired') (where.push(`(o.status = 'expired' or (o.status is null and coalesce(e.expires_at, r.expires_at) <= ?))`), params.push(now));
+    else if (filter.status) (where.push('o.status = ?'), params.push(filter.status));
+    if (before) (where.push('(r.created_at, r.id) < (?, ?)'), params.push(new Date(before.createdAt), before.id));
+    params.push(limit + 1);
+    const rows = await this.em
+      .getConnection()
+      .execute<ViewRow[]>(`${VIEW_SELECT} where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`, params);
+    return rows.map(toView);
+  }
+
+  async activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]> {
+    const rows = await this.em.getConnection().execute<ViewRow[]>(
+      `${VIEW_SELECT} where r.org_id = ? and r.environment = ? and o.status is null and coalesce(e.expires_at, r.expires_at) > ?`,
+      [scope.orgId, scope.environment, now],
+    );
+    return rows.map((row) => ({
+      holdId: row.id,
+      projectId: row.project_id,
+      userId: row.user_id,
+      amount: Number(row.amount),
+      expiresAtMs: new Date(row.current_expires_at).getTime(),
+      periods: row.periods,
+    }));
+  }
+
+  async committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
+    const rows = await this.em.getConnection().execute<{ level: string; project_id: string; user_id: string; period_id: string; amount: string }[]>(
+      `select 'org' as level, '' as project_id, '' as user_id, periods->>'org' as period_id, sum(amount) as amount
+         from usage_ledger where org_id = ? and environment = ? and (periods->>'org' = '' or committed_at >= ?)
+        group by periods->>'org'
+       union all
+       select 'project', project_id, '', periods->>'project', sum(amount)
+         from usage_ledger where org_id = ? and environment = ? and (periods->>'project' = '' or committed_at >= ?)
+        group by project_id, periods->>'project'
+       union all
+       select 'user', project_id, user_id, periods->>'user', sum(amount)
+         from usage_ledger where org_id = ? and environment = ? and (periods->>'user' = '' or committed_at >= ?)
+        group by project_id, user_id, periods->>'user'`,
+      [scope.orgId, scope.environment, since, scope.orgId, scope.environment, since, scope.orgId, scope.environment, since],
+    );
+    return rows
+      .filter((r) => Number(r.amount) > 0)
+      .map((r) => ({
+        node:
+          r.level === 'org'
+            ? { level: 'org' as const }
+            : r.level === 'project'
+              ? { level: 'project' as const, projectId: r.project_id }
+              : { level: 'user' as const, projectId: r.project_id, userId: r.user_id },
+        periodId: r.period_id,
+        amount: Math.min(Number(r.amount), Number.MAX_SAFE_INTEGER),
+      }));
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+
+export type ReservationStatus = 'held' | 'committed' | 'released' | 'expired';
+export type Environment = 'live' | 'test';
+
+export interface Reservation {
+  id: string;
+  orgId: string;
+  environment: Environment;
+  projectId: string;
+  userId: string;
+  amount: number;
+  idempotencyKey: string;
+  requestHash: string;
+  /** The period each level counted the hold in (its commit is charged there). */
+  periods: { org: string; project: string; user: string };
+  expiresAt: Date;
+  metadata: Record<string, unknown> | null;
+  /** The 201 body as first sent; a retry with the same key gets it again. */
+  response: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface ReservationOutcome {
+  reservationId: string;
+  status: Exclude<ReservationStatus, 'held'>;
+  amountCommitted: number;
+  amountReleased: number;
+  overage: number;
+  reason: string | null;
+  requestHash: string | null;
+  response: Record<string, unknown> | null;
+  createdAt: Date;
+}
+
+/** A reservation with how it ended, if it did, and its latest expiry. */
+export interface ReservationView extends Reservation {
+  outcome: ReservationOutcome | null;
+  currentExpiresAt: Date;
+}
+
+/** Held until its expiry: an unrecorded sweep does not keep an expired hold alive. */
+export function statusOf(view: Pick<ReservationView, 'outcome' | 'currentExpiresAt'>, now: Date): ReservationStatus {
+  if (view.outcome) return view.outcome.status;
+  return view.currentExpiresAt.getTime() <= now.getTime() ? 'expired' : 'held';
+}
+
+/**
+ * A reservation's id is derived from its organization, environment and Idempotency-Key, so a
+ * retry names the same hold: the quota store sees it as a duplicate while it is active, and
+ * Postgres's primary key refuses it after. Exactly once, with no extra lookup.
+ */
+export function reservationIdFor(orgId: string, environment: Environment, idempotencyKey: string): string {
+  return 'res_' + createHash('sha256').update(`${orgId}\n${environment}\n${idempotencyKey}`).digest('base64url').slice(0, 24);
+}
+
+/** `<key hash>.<body hash>`: tells "another key" from "this key with another body". */
+export function requestHash(idempotencyKey: string, canonicalBody: string): string {
+  const h = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 32);
+  return `${h(idempotencyKey)}.${h(canonicalBody)}`;
+}
+
+export function sameKey(a: string, b: string): boolean {
+  return a.split('.')[0] === b.split('.')[0];
+}
+
+export type OveragePolicy = 'allow' | 'cap_at_hold' | 'allow_up_to_percent';
+
+/**
+ * What a commit charges when the actual usage is `requested` against a hold of `held`: the
+ * usage itself up to the hold; above it, what the organization's overage policy allows.
+ * Integer math only; the percentage allowance rounds down (never charge more than allowed).
+ */
+export function chargeFor(requested: number, held: number, policy: OveragePolicy, percent: number | null): number {
+  if (requested <= held) return requested;
+  switch (policy) {
+    case 'allow':
+      return requested;
+    case 'cap_at_hold':
+      return held;
+    case 'allow_up_to_percent': {
+      const allowance = Number((BigInt(held) * BigInt(percent ?? 0)) / 100n);
+      return Math.min(requested, held + allowance);
+    }
+  }
+}

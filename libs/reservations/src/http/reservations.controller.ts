@@ -1,0 +1,131 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, IdempotentByResource, toPage } from '@tollgate/platform';
+import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
+import { ReservationView, statusOf } from '../domain/reservation';
+import { CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
+import { ExtendReservationUseCase } from '../usecases/extend-reservation/extend-reservation.usecase';
+import { GetReservationUseCase } from '../usecases/get-reservation/get-reservation.usecase';
+import { ListReservationsUseCase } from '../usecases/list-reservations/list-reservations.usecase';
+import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
+import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
+import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveDto } from './reservations.dto';
+
+export function presentReservation(view: ReservationView, now: Date) {
+  const o = view.outcome;
+  return {
+    id: view.id,
+    status: statusOf(view, now),
+    org_id: view.orgId,
+    project_id: view.projectId,
+    user_id: view.userId,
+    amount: view.amount,
+    expires_at: view.currentExpiresAt.toISOString(),
+    metadata: view.metadata,
+    amount_committed: o?.amountCommitted ?? null,
+    amount_released: o?.amountReleased ?? null,
+    ended_at: o?.createdAt.toISOString() ?? null,
+    created_at: view.createdAt.toISOString(),
+  };
+}
+
+/** The body as the client sent it, for comparing retries (the DTO drops nothing, but may coerce). */
+function rawBody(request: FastifyRequest): string {
+  return canonicalJson(request.body ?? null);
+}
+
+@ApiTags('reservations')
+@ApiBearerAuth()
+@Controller('v1/reservations')
+export class ReservationsController {
+  constructor(
+    private readonly reserve: ReserveUseCase,
+    private readonly commitReservation: CommitReservationUseCase,
+    private readonly releaseReservation: ReleaseReservationUseCase,
+    private readonly extendReservation: ExtendReservationUseCase,
+    private readonly getReservation: GetReservationUseCase,
+    private readonly listReservations: ListReservationsUseCase,
+    private readonly clock: Clock,
+  ) {}
+
+  /** 201 with the hold; 402 insufficient_budget naming the first short level from the top. */
+  @Post()
+  @IdempotentByResource()
+  @RequireScopes('admission')
+  async create(
+    @Caller() ctx: CallContext,
+    @Body() body: ReserveDto,
+    @Headers('idempotency-key') key: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.reserve.execute(
+      ctx,
+      key,
+      { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, amount: body.amount, ttlSeconds: body.ttl_seconds, metadata: body.metadata },
+      rawBody(request),
+    );
+    if (result.replayed) reply.header('Idempotent-Replayed', 'true');
+    reply.status(result.status);
+    return result.body;
+  }
+
+  @Get()
+  @RequireScopes('admission', 'read', 'quota:admin')
+  async list(@Caller() ctx: CallContext, @Query() query: ListReservationsQueryDto) {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const before = decodeCursor<{ createdAt: string; id: string }>(query.cursor, ['createdAt', 'id']);
+    const views = await this.listReservations.execute(ctx, query.org_id, { projectId: query.project_id, userId: query.user_id, status: query.status }, before, limit);
+    const now = this.clock.now();
+    return toPage(views, limit, (v) => presentReservation(v, now), (v) => ({ createdAt: v.createdAt.toISOString(), id: v.id }));
+  }
+
+  @Get(':id')
+  @RequireScopes('admission', 'read', 'quota:admin')
+  async get(@Caller() ctx: CallContext, @Param() { id }: ReservationPathDto) {
+    return presentReservation(await this.getReservation.execute(ctx, id), this.clock.now());
+  }
+
+  @Post(':id/extend')
+  @HttpCode(200)
+  @RequireScopes('admission')
+  async extend(@Caller() ctx: CallContext, @Param() { id }: ReservationPathDto, @Body() body: ExtendDto) {
+    return presentReservation(await this.extendReservation.execute(ctx, id, body.ttl_seconds), this.clock.now());
+  }
+
+  /** 200 with what was charged and released; 409 reservation_not_held once it has ended. */
+  @Post(':id/commit')
+  @HttpCode(200)
+  @IdempotentByResource()
+  @RequireScopes('admission')
+  async commit(
+    @Caller() ctx: CallContext,
+    @Param() { id }: ReservationPathDto,
+    @Body() body: CommitDto,
+    @Headers('idempotency-key') key: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.commitReservation.execute(ctx, id, key, body.amount, rawBody(request));
+    if (result.replayed) reply.header('Idempotent-Replayed', 'true');
+    return result.body;
+  }
+
+  @Post(':id/release')
+  @HttpCode(200)
+  @IdempotentByResource()
+  @RequireScopes('admission')
+  async release(
+    @Caller() ctx: CallContext,
+    @Param() { id }: ReservationPathDto,
+    @Body() body: ReleaseDto,
+    @Headers('idempotency-key') key: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.releaseReservation.execute(ctx, id, key, body.reason ?? null, rawBody(request));
+    if (result.replayed) reply.header('Idempotent-Replayed', 'true');
+    return result.body;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './reservations.module';
+export * from './domain/reservation';
+export * from './domain/reservation.error';

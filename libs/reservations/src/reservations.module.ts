@@ -1,0 +1,37 @@
+import { Global, Module } from '@nestjs/common';
+import { HoldLedger, QuotaModule } from '@tollgate/quota';
+import { TenancyModule } from '@tollgate/tenancy';
+import { ReservationRepository } from './adapters/mikro-orm/reservation.repository';
+import { ReservationsController } from './http/reservations.controller';
+import { CommitReservationUseCase } from './usecases/commit-reservation/commit-reservation.usecase';
+import { ExpireHoldsUseCase } from './usecases/expire-holds/expire-holds.usecase';
+import { ExtendReservationUseCase } from './usecases/extend-reservation/extend-reservation.usecase';
+import { GetReservationUseCase } from './usecases/get-reservation/get-reservation.usecase';
+import { ListReservationsUseCase } from './usecases/list-reservations/list-reservations.usecase';
+import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
+import { ReservationContext } from './usecases/reservation-context';
+import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
+
+/**
+ * Reserve, commit, release, extend, expire. Global only to hand the quota module its
+ * HoldLedger (what a rebuild reads) without the quota module depending on this one.
+ */
+@Global()
+@Module({
+  imports: [TenancyModule, QuotaModule],
+  controllers: [ReservationsController],
+  providers: [
+    ReservationRepository,
+    { provide: HoldLedger, useExisting: ReservationRepository },
+    ReservationContext,
+    ReserveUseCase,
+    CommitReservationUseCase,
+    ReleaseReservationUseCase,
+    ExtendReservationUseCase,
+    GetReservationUseCase,
+    ListReservationsUseCase,
+    ExpireHoldsUseCase,
+  ],
+  exports: [HoldLedger],
+})
+export class ReservationsModule {}

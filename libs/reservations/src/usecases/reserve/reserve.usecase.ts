@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, MetricsService, PlatformError } from '@tollgate/platform';
+import { EnsureScopeLoadedUseCase, HierarchyRepository, QuotaStore, Remaining } from '@tollgate/quota';
+import { CallContext } from '@tollgate/tenancy';
+import { Counter } from 'prom-client';
+import { Reservation, requestHash, reservationIdFor } from '../../domain/reservation';
+import { ReservationError } from '../../domain/reservation.error';
+import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
+import { ReservationContext, storeUnavailable } from '../reservation-context';
+
+export interface ReserveInput {
+  orgId: string;
+  projectId: string;
+  userId: string;
+  amount: number;
+  ttlSeconds?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ReserveResult {
+  status: number;
+  body: Record<string, unknown>;
+  replayed: boolean;
+}
+
+const DUPLICATE_WAIT_MS = 2_000;
+
+/**
+ * The hot path: one store call decides and holds at every level atomically, then one
+ * group-committed insert makes the hold durable before the 201. If the insert fails the hold
+ * is undone; if Postgres already has this reservation (a retry), its first answer is replayed.
+ */
+@Injectable()
+export class ReserveUseCase {
+  private readonly outcomes: Counter<'outcome'>;
+
+  constructor(
+    private readonly context: ReservationContext,
+    private readonly store: QuotaStore,
+    private readonly loader: EnsureScopeLoadedUseCase,
+    private readonly reservations: ReservationRepository,
+    private readonly hierarchy: HierarchyRepository,
+    private readonly clock: Clock,
+    metrics: MetricsService,
+  ) {
+    this.outcomes = new Counter({
+      name: 'tollgate_reservations_total',
+      help: 'Reserve decisions by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [metrics.registry],
+    });
+  }
+
+  async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
+    const { org, settings, scope } = await this.context.forOrg(ctx, input.orgId);
+    if (org.status === 'suspended') throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
+    if (org.status === 'past_due' && settings.past_due_policy === 'refuse') {
+      throw new ReservationError('org_past_due', `Organization '${org.id}' is past due: admissions are refused.`);
+    }
+    const ttl = input.ttlSeconds ?? settings.default_ttl_seconds;
+    if (ttl > settings.max_ttl_seconds) {
+      throw PlatformError.validation([{ field: 'ttl_seconds', message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` }]);
+    }
+    if (!settings.auto_create) await this.requireKnown(scope, input.projectId, input.userId);
+
+    const id = reservationIdFor(scope.orgId, scope.environment, idempotencyKey);
+    const hash = requestHash(idempotencyKey, canonicalBody);
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + ttl * 1000);
+    const hold = { holdId: id, projectId: input.projectId, userId: input.userId, amount: input.amount, expiresAtMs: expiresAt.getTime() };
+    const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
+
+    if (outcome.kind === 'refused') {
+      this.outcomes.inc({ outcome: 'refused' });
+      throw new ReservationError('insufficient_budget', `Not enough budget at the ${outcome.level} level.`, {
+        level: outcome.level,
+        required: outcome.required,
+        available: outcome.available,
+      });
+    }
+    if (outcome.kind === 'duplicate') return this.replay(id, hash, DUPLICATE_WAIT_MS);
+
+    const reservation: Reservation = {
+      id,
+      orgId: scope.orgId,
+      environment: scope.environment,
+      projectId: input.projectId,
+      userId: input.userId,
+      amount: input.amount,
+      idempotencyKey,
+      requestHash: hash,
+      periods: outcome.periods,
+      expiresAt,
+      metadata: input.metadata ?? null,
+      response: presentHeld(id, scope.orgId, input, expiresAt, outcome.remaining, now),
+      createdAt: now,
+    };
+    let written;
+    try {
+      written = await this.reservations.insertHeld(reservation);
+    } catch (error) {
+      await this.store.release(scope, id).catch(() => this.store.unload(scope).catch(() => undefined));
+      this.outcomes.inc({ outcome: 'unrecorded' });
+      throw storeUnavailable();
+    }
+    if (written === 'conflict') {
+      // A retry of a reservation that already ended: the store admitted it anew; undo that.
+      await this.store.release(scope, id).catch(() => this.store.unload(scope).catch(() => undefined));
+      return this.replay(id, hash, 0);
+    }
+    this.outcomes.inc({ outcome: 'held' });
+    return { status: 201, body: reservation.response, replayed: false };
+  }
+
+  /** The first answer for this key, once Postgres has it; another body under the key is a 409. */
+  private async replay(id: string, hash: string, waitMs: number): Promise<ReserveResult> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const view = await this.reservations.findView(id);
+      if (view) {
+        if (view.requestHash !== hash) {
+          throw new PlatformError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
+        }
+        return { status: 201, body: view.response, replayed: true };
+      }
+      if (Date.now() >= deadline) {
+        throw new PlatformError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed.', { retry_after_seconds: 1 });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async requireKnown(scope: { orgId: string; environment: 'live' | 'test' }, projectId: string, userId: string): Promise<void> {
+    if (!(await this.hierarchy.findProject(scope, projectId))) {
+      throw new ReservationError('unknown_project', `Project '${projectId}' was not found (auto_create is off).`);
+    }
+    if (!(await this.hierarchy.findUser(scope, projectId, userId))) {
+      throw new ReservationError('unknown_user', `User '${userId}' of project '${projectId}' was not found (auto_create is off).`);
+    }
+  }
+}
+
+function presentHeld(id: string, orgId: string, input: ReserveInput, expiresAt: Date, remaining: Remaining, now: Date): Record<string, unknown> {
+  return {
+    id,
+    status: 'held',
+    decision: 'admitted',
+    org_id: orgId,
+    project_id: input.projectId,
+    user_id: input.userId,
+    amount: input.amount,
+    expires_at: expiresAt.toISOString(),
+    remaining: { org: remaining.org, project: remaining.project, user: remaining.user },
+    metadata: input.metadata ?? null,
+    created_at: now.toISOString(),
+  };
+}
+

@@ -1,0 +1,267 @@
+import Redis from 'ioredis';
+import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
+
+/** An organization with credits, one project with a limit, and an admission key. */
+async function fund(api: TestClient, { credits = 100_000_000, projectLimit, userLimit, extra = {} }: { credits?: number; projectLimit?: number; userLimit?: number; extra?: Record<string, unknown> } = {}) {
+  const org = await api.createOrg(uniqueId('r'), extra);
+  if (credits > 0) await api.post(`/v1/orgs/${org}/credits`, { amount: credits, reason: 'top-up' });
+  await api.put(`/v1/orgs/${org}/projects/p`, { limit: projectLimit ?? null, period: 'month', default_user_limit: userLimit ?? null, default_user_period: 'day' });
+  const key = (await api.createOrgKey(org, ['admission', 'read'])).secret;
+  return { org, key };
+}
+
+describe('reservations: reserve, commit, release, extend, expire (Postgres + Redis)', () => {
+  let t: TestApp;
+  let api: TestClient;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    api = t.client;
+  });
+  afterAll(() => t.close());
+
+  const reserve = (key: string, org: string, amount: number, extra: Record<string, unknown> = {}, idem = uniqueId('k')) =>
+    api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount, ...extra }, { key, idempotencyKey: idem });
+
+  it('holds an amount at every level and shows it as reserved in the usage tree', async () => {
+    const { org, key } = await fund(api, { credits: 10_000_000, projectLimit: 4_000_000, userLimit: 1_000_000 });
+    const res = await reserve(key, org, 600_000, { metadata: { request_id: 'gen-1' }, ttl_seconds: 60 });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^res_/),
+      status: 'held',
+      decision: 'admitted',
+      org_id: org,
+      project_id: 'p',
+      user_id: 'u',
+      amount: 600_000,
+      remaining: { org: 9_400_000, project: 3_400_000, user: 400_000 },
+      metadata: { request_id: 'gen-1' },
+    });
+    expect(new Date(res.body.expires_at).getTime()).toBeGreaterThan(Date.now() + 50_000);
+    const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
+    expect(tree.org).toMatchObject({ reserved: 600_000, committed: 0, available: 9_400_000 });
+    expect(tree.projects[0]).toMatchObject({ reserved: 600_000, available: 3_400_000 });
+    expect((await api.get(`/v1/reservations/${res.body.id}`, { key })).body).toMatchObject({ status: 'held', amount: 600_000 });
+  });
+
+  it('refuses with 402 naming the first short level from the top, and holds nothing', async () => {
+    const { org, key } = await fund(api, { credits: 5_000_000, projectLimit: 2_000_000, userLimit: 1_000_000 });
+    const cases: [number, string, number][] = [
+      [6_000_000, 'org', 5_000_000],
+      [3_000_000, 'project', 2_000_000],
+      [1_500_000, 'user', 1_000_000],
+    ];
+    for (const [amount, level, available] of cases) {
+      const res = await reserve(key, org, amount);
+      expect(res.status).toBe(402);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.body).toMatchObject({ code: 'insufficient_budget', level, required: amount, available });
+    }
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved).toBe(0);
+  });
+
+  it('needs an Idempotency-Key, and replays the first answer for a retry (held once)', async () => {
+    const { org, key } = await fund(api, { credits: 1_000_000 });
+    const missing = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1 }, { key });
+    expect(missing.status).toBe(400);
+    expect(missing.body.code).toBe('idempotency_key_required');
+    const idem = uniqueId('k');
+    const first = await reserve(key, org, 700_000, {}, idem);
+    const again = await reserve(key, org, 700_000, {}, idem);
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved).toBe(700_000);
+    const other = await reserve(key, org, 5, {}, idem);
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('commits part of a hold: charges the usage, releases the rest, reports the variance', async () => {
+    const { org, key } = await fund(api, { credits: 10_000_000 });
+    const held = (await reserve(key, org, 2_400_000)).body;
+    const res = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1_800_000 }, { key, idempotencyKey: uniqueId('c') });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'committed', amount_committed: 1_800_000, amount_released: 600_000, variance: -600_000, overage: false, event_ids: [expect.stringMatching(/^use_/)] });
+    const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
+    expect(tree.org).toMatchObject({ committed: 1_800_000, reserved: 0, available: 8_200_000 });
+    expect((await api.get(`/v1/reservations/${held.id}`, { key })).body).toMatchObject({ status: 'committed', amount_committed: 1_800_000, amount_released: 600_000 });
+  });
+
+  it('bills a commit once: a retry replays, another key gets 409 reservation_not_held', async () => {
+    const { org, key } = await fund(api, { credits: 10_000_000 });
+    const held = (await reserve(key, org, 1_000_000)).body;
+    const idem = uniqueId('c');
+    const first = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 900_000 }, { key, idempotencyKey: idem });
+    const retry = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 900_000 }, { key, idempotencyKey: idem });
+    expect(retry.status).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    const other = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 900_000 }, { key, idempotencyKey: uniqueId('c') });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('reservation_not_held');
+    expect((await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: idem })).body.code).toBe('idempotency_key_reused');
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.committed).toBe(900_000);
+  });
+
+  it('applies the overage policy above the hold', async () => {
+    const cases: [Record<string, unknown>, number][] = [
+      [{ overage_policy: 'cap_at_hold' }, 1_000_000],
+      [{ overage_policy: 'allow' }, 1_500_000],
+      [{ overage_policy: 'allow_up_to_percent', overage_percent: 20 }, 1_200_000],
+    ];
+    for (const [policy, charged] of cases) {
+      const { org, key } = await fund(api, { credits: 10_000_000, extra: policy });
+      const held = (await reserve(key, org, 1_000_000)).body;
+      const res = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1_500_000 }, { key, idempotencyKey: uniqueId('c') });
+      expect({ policy, charged: res.body.amount_committed }).toEqual({ policy, charged });
+      expect(res.body).toMatchObject({ overage: charged > 1_000_000, amount_released: 0, variance: 500_000 });
+    }
+  });
+
+  it('releases the whole hold; a released hold cannot be committed', async () => {
+    const { org, key } = await fund(api, { credits: 3_000_000 });
+    const held = (await reserve(key, org, 3_000_000)).body;
+    const rel = await api.post(`/v1/reservations/${held.id}/release`, { reason: 'provider_failed' }, { key, idempotencyKey: uniqueId('r') });
+    expect(rel.status).toBe(200);
+    expect(rel.body).toMatchObject({ status: 'released', amount_released: 3_000_000, reason: 'provider_failed' });
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ reserved: 0, available: 3_000_000 });
+    const commit = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: uniqueId('c') });
+    expect(commit.status).toBe(409);
+    expect(commit.body).toMatchObject({ code: 'reservation_not_held', status: 409, reservation_status: 'released' });
+  });
+
+  it('expires a hold nobody ended, within a few seconds, and counts it in a metric', async () => {
+    const { org, key } = await fund(api, { credits: 1_000_000 });
+    const held = (await reserve(key, org, 1_000_000, { ttl_seconds: 1 })).body;
+    expect((await reserve(key, org, 1)).status).toBe(402);
+    await waitFor(async () => (await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved === 0, 6_000);
+    expect((await api.get(`/v1/reservations/${held.id}`, { key })).body.status).toBe('expired');
+    expect((await reserve(key, org, 1_000_000)).status).toBe(201);
+    expect((await api.get('/metrics', { key: null })).text).toMatch(/tollgate_holds_expired_total [1-9]/);
+    const commit = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: uniqueId('c') });
+    expect(commit.body.code).toBe('reservation_not_held');
+  });
+
+  it('extends a held reservation, never past the maximum ttl', async () => {
+    const { org, key } = await fund(api, { credits: 1_000_000 });
+    const held = (await reserve(key, org, 1_000, { ttl_seconds: 2 })).body;
+    const ext = await api.post(`/v1/reservations/${held.id}/extend`, { ttl_seconds: 600 }, { key });
+    expect(ext.status).toBe(200);
+    expect(new Date(ext.body.expires_at).getTime()).toBeGreaterThan(Date.now() + 590_000);
+    const tooLong = await api.post(`/v1/reservations/${held.id}/extend`, { ttl_seconds: 901 }, { key });
+    expect(tooLong.status).toBe(422);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await api.get(`/v1/reservations/${held.id}`, { key })).body.status).toBe('held');
+  });
+
+  it('refuses suspended and past-due organizations with 403', async () => {
+    const { org, key } = await fund(api, { credits: 1_000_000 });
+    await api.patch(`/v1/orgs/${org}`, { status: 'suspended' });
+    expect((await reserve(key, org, 1)).body.code).toBe('org_suspended');
+    await api.patch(`/v1/orgs/${org}`, { status: 'past_due' });
+    expect((await reserve(key, org, 1)).body.code).toBe('org_past_due');
+    await api.patch(`/v1/orgs/${org}`, { status: 'active' });
+    expect((await reserve(key, org, 1)).status).toBe(201);
+  });
+
+  it('hides other organizations: reserving for one, or reading its reservations, is a 404', async () => {
+    const a = await fund(api, { credits: 1_000_000 });
+    const b = await fund(api, { credits: 1_000_000 });
+    expect((await reserve(a.key, b.org, 1)).body.code).toBe('unknown_org');
+    const heldB = (await reserve(b.key, b.org, 1)).body;
+    for (const [method, url, body] of [
+      ['GET', `/v1/reservations/${heldB.id}`],
+      ['POST', `/v1/reservations/${heldB.id}/commit`, { amount: 1 }],
+      ['POST', `/v1/reservations/${heldB.id}/release`, {}],
+      ['POST', `/v1/reservations/${heldB.id}/extend`, { ttl_seconds: 10 }],
+    ] as [string, string, unknown?][]) {
+      const res = await api.request(method, url, { key: a.key, body, idempotencyKey: uniqueId('x') });
+      expect({ url, status: res.status, code: res.body.code }).toEqual({ url, status: 404, code: 'unknown_reservation' });
+    }
+    expect((await api.get(`/v1/reservations/${heldB.id}`, { key: b.key })).body.status).toBe('held');
+  });
+
+  it('lists reservations newest first by cursor, filtered by status', async () => {
+    const { org, key } = await fund(api, { credits: 10_000_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await reserve(key, org, 1_000 + i)).body.id);
+    await api.post(`/v1/reservations/${ids[0]}/release`, {}, { key, idempotencyKey: uniqueId('r') });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: any = await api.get(`/v1/reservations?org_id=${org}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { key });
+      seen.push(...res.body.data.map((r: any) => r.id));
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const held = await api.get(`/v1/reservations?org_id=${org}&status=held`, { key });
+    expect(held.body.data.map((r: any) => r.id).sort()).toEqual(ids.slice(1).sort());
+  });
+
+  it('holds exactly K of 500 concurrent reserves against a pool that funds K, at each level', async () => {
+    for (const level of ['org', 'project', 'user'] as const) {
+      const K = 37;
+      const unit = 10_000;
+      const { org, key } = await fund(api, {
+        credits: level === 'org' ? K * unit : 1_000_000_000,
+        projectLimit: level === 'project' ? K * unit : undefined,
+        userLimit: level === 'user' ? K * unit : undefined,
+      });
+      const results = await Promise.all(Array.from({ length: 500 }, () => reserve(key, org, unit)));
+      const statuses = results.map((r) => r.status);
+      expect({ level, held: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 402).length }).toEqual({ level, held: K, refused: 500 - K });
+      const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
+      expect(tree.org.reserved).toBe(K * unit);
+      const rows = await api.get(`/v1/reservations?org_id=${org}&status=held&limit=200`, { key });
+      expect(rows.body.data).toHaveLength(K);
+    }
+  });
+});
+
+describe('reservations: durability and rebuild', () => {
+  it('rebuilds holds and committed spend from Postgres after Redis lost the organization', async () => {
+    const t = await createTestApp();
+    const redis = new Redis(testRedisUrl());
+    try {
+      const api = t.client;
+      const { org, key } = await fund(api, { credits: 10_000_000, projectLimit: 5_000_000, userLimit: 2_000_000 });
+      const reserveOne = (amount: number) => api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount }, { key, idempotencyKey: uniqueId('k') });
+      const a = (await reserveOne(1_000_000)).body;
+      await reserveOne(500_000);
+      await api.post(`/v1/reservations/${a.id}/commit`, { amount: 700_000 }, { key, idempotencyKey: uniqueId('c') });
+      const before = (await api.get(`/v1/orgs/${org}/usage`)).body;
+      expect(before.org).toMatchObject({ committed: 700_000, reserved: 500_000 });
+      await redis.del(...(await redis.keys(`*{${org}:live}*`)));
+      const after = (await api.get(`/v1/orgs/${org}/usage`)).body;
+      expect(after).toEqual(before);
+      // And admission decides on the rebuilt figures: the user has 2,000,000 − 700,000 − 500,000 left.
+      expect((await reserveOne(800_001)).body).toMatchObject({ code: 'insufficient_budget', level: 'user', available: 800_000 });
+    } finally {
+      redis.disconnect();
+      await t.close();
+    }
+  });
+
+  it('answers 503 and admits nothing when Redis is down (fail closed)', async () => {
+    const t = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const org = await t.client.createOrg(uniqueId('r-down'));
+      const res = await t.client.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1 }, { idempotencyKey: uniqueId('k') });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('store_unavailable');
+      expect(res.headers['retry-after']).toBe('1');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
