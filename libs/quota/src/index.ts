@@ -9,3 +9,4 @@ export { QUOTA_ENTITIES } from './adapters/mikro-orm/quota.entities';
 export { EnsureScopeLoadedUseCase } from './usecases/ensure-scope-loaded/ensure-scope-loaded.usecase';
 export * from './ports/hold-ledger.port';
 export { HierarchyRepository } from './adapters/mikro-orm/hierarchy.repository';
+export * from './domain/overage';

@@ -293,7 +293,7 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[ORG, cap(1_000)], [project(), cap(500, 'month')]]);
         const h = hold(300);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 120, NOW)).toEqual({ kind: 'committed', charged: 120, held: 300, released: 180, overage: 0 });
+        expect(await sut.commit(scope, h.holdId, 120, NOW)).toEqual({ kind: 'committed', charged: 120, held: 300, released: 180, overage: 0, hold: expect.objectContaining({ holdId: h.holdId, projectId: h.projectId, userId: h.userId, amount: 300, periods: expect.objectContaining({ project: '2026-11' }) }) });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 120, reserved: 0, available: 880 });
         expect(await figures(scope, project())).toMatchObject({ committed: 120, reserved: 0, available: 380, periodId: '2026-11' });
       });
@@ -302,15 +302,45 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[ORG, cap(1_000)]]);
         const h = hold(100);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 130, NOW)).toEqual({ kind: 'committed', charged: 130, held: 100, released: 0, overage: 30 });
+        expect(await sut.commit(scope, h.holdId, 130, NOW)).toMatchObject({ kind: 'committed', charged: 130, held: 100, released: 0, overage: 30 });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 130, reserved: 0, available: 870 });
+      });
+
+      it.each([
+        [{ kind: 'allow' } as const, 250, 150],
+        [{ kind: 'cap_at_hold' } as const, 100, 0],
+        [{ kind: 'up_to_percent', percent: 20 } as const, 120, 20],
+        [{ kind: 'up_to_percent', percent: 0 } as const, 100, 0],
+      ])('applies the overage rule %p to usage above the hold', async (rule, charged, overage) => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 250, NOW, rule)).toMatchObject({ kind: 'committed', charged, held: 100, overage });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: charged, reserved: 0 });
+      });
+
+      it('rounds the percentage allowance down and stays exact for large holds', async () => {
+        const big = 2 ** 52 + 1;
+        const scope = await given([[ORG, cap(MAX)]]);
+        const h = hold(big);
+        await sut.reserve(scope, h, NOW);
+        const outcome = await sut.commit(scope, h.holdId, MAX, NOW, { kind: 'up_to_percent', percent: 50 });
+        expect(outcome).toMatchObject({ kind: 'committed', charged: big + Math.floor((big - 1) / 2) });
+      });
+
+      it('refuses a malformed overage rule and changes nothing', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await expect(sut.commit(scope, h.holdId, 200, NOW, { kind: 'up_to_percent', percent: 1.5 })).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 100 });
       });
 
       it('commits zero (nothing was used) as a release that is recorded as a commit', async () => {
         const scope = await given([[ORG, cap(1_000)]]);
         const h = hold(100);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 0, NOW)).toEqual({ kind: 'committed', charged: 0, held: 100, released: 100, overage: 0 });
+        expect(await sut.commit(scope, h.holdId, 0, NOW)).toMatchObject({ kind: 'committed', charged: 0, held: 100, released: 100, overage: 0 });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 0 });
       });
 

@@ -1,3 +1,4 @@
+import { OverageRule } from './overage';
 import { isValidInstant, PERIODS, periodOfId } from './period';
 import {
   ActiveHold,
@@ -156,4 +157,12 @@ export function addExact(a: number, b: number, what: string): number {
   const sum = a + b;
   if (sum > Number.MAX_SAFE_INTEGER) throw new QuotaError('amount_overflow', `${what} would pass 2^53-1 micro-credits.`, { what });
   return sum;
+}
+
+export function checkOverage(rule: OverageRule): void {
+  const ok =
+    rule?.kind === 'allow' ||
+    rule?.kind === 'cap_at_hold' ||
+    (rule?.kind === 'up_to_percent' && Number.isSafeInteger(rule.percent) && rule.percent >= 0 && rule.percent <= 1000);
+  if (!ok) throw QuotaError.invalid('overage', 'must be allow, cap_at_hold, or up_to_percent with a percent from 0 to 1000');
 }

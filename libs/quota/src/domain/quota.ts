@@ -92,14 +92,16 @@ export type BatchOutcome =
 export type CommitOutcome =
   | {
       kind: 'committed';
-      /** What was added to committed (the amount passed). */
+      /** What was added to committed: the usage, within the overage rule. */
       charged: number;
       /** The hold's full amount, removed from reserved. */
       held: number;
       /** held − charged when positive: returned unused. */
       released: number;
-      /** charged − held when positive: the overdraw the caller's overage policy allowed. */
+      /** charged − held when positive: the overdraw the overage rule allowed. */
       overage: number;
+      /** The hold as it was admitted (project, user, amount, periods). */
+      hold: ActiveHold;
     }
   | { kind: 'not_held' }
   | NotLoaded;

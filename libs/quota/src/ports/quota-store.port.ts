@@ -16,6 +16,7 @@ import {
   ReserveOutcome,
   UsageOutcome,
 } from '../domain/quota';
+import { OverageRule } from '../domain/overage';
 
 /**
  * The hot counters of the hierarchy and the admission decision. Every decision is atomic per
@@ -59,11 +60,11 @@ export abstract class QuotaStore {
   abstract reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome>;
 
   /**
-   * Charges `amount` (final, after the caller's overage policy; may exceed the hold) to
+   * Charges the actual `usage` (above the hold: what `overage` allows, see chargeFor) to
    * committed in the periods the hold was admitted in, and removes the whole hold from
-   * reserved. not_held when the hold is unknown, finished, or expired at `now`.
+   * reserved; answers with the hold. not_held when the hold is unknown, finished, or expired at `now`.
    */
-  abstract commit(scope: QuotaScope, holdId: string, amount: number, now: Date): Promise<CommitOutcome>;
+  abstract commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage?: OverageRule): Promise<CommitOutcome>;
 
   /** Returns the whole hold to every level. */
   abstract release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome>;

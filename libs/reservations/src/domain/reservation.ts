@@ -63,24 +63,3 @@ export function requestHash(idempotencyKey: string, canonicalBody: string): stri
 export function sameKey(a: string, b: string): boolean {
   return a.split('.')[0] === b.split('.')[0];
 }
-
-export type OveragePolicy = 'allow' | 'cap_at_hold' | 'allow_up_to_percent';
-
-/**
- * What a commit charges when the actual usage is `requested` against a hold of `held`: the
- * usage itself up to the hold; above it, what the organization's overage policy allows.
- * Integer math only; the percentage allowance rounds down (never charge more than allowed).
- */
-export function chargeFor(requested: number, held: number, policy: OveragePolicy, percent: number | null): number {
-  if (requested <= held) return requested;
-  switch (policy) {
-    case 'allow':
-      return requested;
-    case 'cap_at_hold':
-      return held;
-    case 'allow_up_to_percent': {
-      const allowance = Number((BigInt(held) * BigInt(percent ?? 0)) / 100n);
-      return Math.min(requested, held + allowance);
-    }
-  }
-}

@@ -38,11 +38,13 @@ import {
   checkNodeRef,
   checkNonNegativeAmount,
   checkNow,
+  checkOverage,
   checkScope,
   checkSnapshot,
   checkUsageNodes,
 } from '../../domain/quota-validation';
 import { QuotaStore } from '../../ports/quota-store.port';
+import { chargeFor, OverageRule } from '../../domain/overage';
 
 interface MemoryNode {
   own: NodeConfig | undefined;
@@ -193,16 +195,18 @@ export class InMemoryQuotaStore extends QuotaStore {
     return this.admit(state, holds, policy, now);
   }
 
-  async commit(scope: QuotaScope, holdId: string, amount: number, now: Date): Promise<CommitOutcome> {
+  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
-    checkNonNegativeAmount('amount', amount);
+    checkNonNegativeAmount('amount', usage);
+    checkOverage(overage);
     checkNow(now);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     const hold = state.holds.get(holdId);
     // An expired hold is the sweeper's to release and record, even before it has run.
     if (!hold || hold.expiresAtMs <= now.getTime()) return { kind: 'not_held' };
+    const amount = chargeFor(usage, hold.amount, overage);
     const ids = periodIds(now);
     const plan = holdNodes(hold.projectId, hold.userId).map((ref, i) => {
       const view = this.view(state, ref, ids);
@@ -225,6 +229,7 @@ export class InMemoryQuotaStore extends QuotaStore {
       held: hold.amount,
       released: Math.max(0, hold.amount - amount),
       overage: Math.max(0, amount - hold.amount),
+      hold: { ...hold, periods: { ...hold.periods } },
     };
   }
 

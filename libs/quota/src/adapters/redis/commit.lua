@@ -1,8 +1,11 @@
--- commit.lua: charge a hold's final amount and remove the hold.
+-- commit.lua: charge a hold's actual usage, within the overage rule, and remove the hold.
 -- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
--- ARGV[1] hold id, [2] amount to charge (final, may exceed the hold), [3] nowMs,
---     [4] current day id, [5] week id, [6] month id
--- Returns {'not_loaded'} | {'not_held'} | {'committed', charged, held}
+-- ARGV[1] hold id, [2] usage (may exceed the hold), [3] nowMs,
+--     [4] current day id, [5] week id, [6] month id,
+--     [7] overage rule 'allow' | 'cap' | 'pct', [8] percent (for 'pct')
+-- Returns {'not_loaded'} | {'not_held'} | {'committed', charged, held, hold record}
+-- The charge is the usage up to the hold; above it: all of it ('allow'), the hold ('cap'), or
+-- at most hold + floor(hold × percent / 100) ('pct') — the same rule as overage.ts.
 -- Guarantees: at each level committed grows by the amount in the period the hold was admitted
 -- in (so committed + reserved ≤ limit holds per period: the hold was checked there), and
 -- reserved shrinks by the whole hold, in one step. A hold that is unknown, finished or expired
@@ -10,12 +13,30 @@
 local s, x = KEYS[1], KEYS[2]
 if not is_loaded(s) then return { 'not_loaded' } end
 local id = ARGV[1]
-local amount = arg_int(ARGV[2], 'amount')
+local usage = arg_int(ARGV[2], 'usage')
 local now = arg_int(ARGV[3], 'nowMs')
+local rule = ARGV[7]
 local record = hget(s, 'h|' .. id)
 if not record then return { 'not_held' } end
 local hold = parse_hold(record, id)
 if hold.expires <= now then return { 'not_held' } end
+
+local amount = usage
+if usage > hold.amount then
+  if rule == 'cap' then
+    amount = hold.amount
+  elseif rule == 'pct' then
+    local pct = arg_int(ARGV[8], 'percent')
+    -- floor(held × pct / 100) without leaving exact double range: split held by 100.
+    local whole = math.floor(hold.amount / 100)
+    if pct == 0 or whole <= (MAX_SAFE - hold.amount) / pct then
+      local allowance = whole * pct + math.floor((hold.amount % 100) * pct / 100)
+      amount = math.min(usage, hold.amount + allowance)
+    end
+  elseif rule ~= 'allow' then
+    fail('BAD_ARGUMENT', 'overage rule')
+  end
+end
 
 local views = hold_views(s, hold.project, hold.user, period_ids(ARGV[4], ARGV[5], ARGV[6]))
 local charges = {}
@@ -37,4 +58,4 @@ for i, v in ipairs(views) do
 end
 redis.call('HDEL', s, 'h|' .. id)
 redis.call('ZREM', x, id)
-return { 'committed', fmt(amount), fmt(hold.amount) }
+return { 'committed', fmt(amount), fmt(hold.amount), record }

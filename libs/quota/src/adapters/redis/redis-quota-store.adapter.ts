@@ -42,12 +42,14 @@ import {
   checkNodeConfig,
   checkNodeRef,
   checkNonNegativeAmount,
+  checkOverage,
   checkNow,
   checkScope,
   checkSnapshot,
   checkUsageNodes,
 } from '../../domain/quota-validation';
 import { QuotaStore } from '../../ports/quota-store.port';
+import { OverageRule } from '../../domain/overage';
 import {
   committedField,
   configField,
@@ -280,13 +282,16 @@ export class RedisQuotaStore extends QuotaStore {
     }
   }
 
-  async commit(scope: QuotaScope, holdId: string, amount: number, now: Date): Promise<CommitOutcome> {
+  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
-    checkNonNegativeAmount('amount', amount);
+    checkNonNegativeAmount('amount', usage);
     checkNow(now);
+    checkOverage(overage);
     const ids = periodIds(now);
-    const reply = await this.run('commit', this.keys.scope(scope), [holdId, String(amount), String(now.getTime()), ids.day, ids.week, ids.month]);
+    const rule = overage.kind === 'allow' ? 'allow' : overage.kind === 'cap_at_hold' ? 'cap' : 'pct';
+    const percent = overage.kind === 'up_to_percent' ? String(overage.percent) : '0';
+    const reply = await this.run('commit', this.keys.scope(scope), [holdId, String(usage), String(now.getTime()), ids.day, ids.week, ids.month, rule, percent]);
     switch (reply[0]) {
       case 'not_loaded':
         return NOT_LOADED;
@@ -295,7 +300,14 @@ export class RedisQuotaStore extends QuotaStore {
       case 'committed': {
         const charged = toAmount(reply[1], 'charged');
         const held = toAmount(reply[2], 'held');
-        return { kind: 'committed', charged, held, released: Math.max(0, held - charged), overage: Math.max(0, charged - held) };
+        return {
+          kind: 'committed',
+          charged,
+          held,
+          released: Math.max(0, held - charged),
+          overage: Math.max(0, charged - held),
+          hold: parseHold(holdId, reply[3]),
+        };
       }
       default:
         throw this.unexpected('commit', reply);

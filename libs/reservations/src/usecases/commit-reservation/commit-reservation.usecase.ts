@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError } from '@tollgate/platform';
-import { EnsureScopeLoadedUseCase, QuotaStore } from '@tollgate/quota';
-import { CallContext } from '@tollgate/tenancy';
-import { chargeFor, requestHash, ReservationView, sameKey, statusOf } from '../../domain/reservation';
+import { EnsureScopeLoadedUseCase, OverageRule, QuotaStore } from '@tollgate/quota';
+import { CallContext, OveragePolicy } from '@tollgate/tenancy';
+import { requestHash, ReservationView, sameKey, statusOf } from '../../domain/reservation';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext } from '../reservation-context';
@@ -28,34 +28,41 @@ export class CommitReservationUseCase {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * One store call (the hold, the overage rule applied, the counters moved) and one batched
+   * insert. Postgres is read only off the happy path: a platform key (the reservation names
+   * the organization), and a hold the store no longer has (retry, ended, or another org's).
+   */
   async execute(ctx: CallContext, id: string, idempotencyKey: string, amount: number, canonicalBody: string): Promise<EndResult> {
-    const view = await this.context.reservation(ctx, id);
     const hash = requestHash(idempotencyKey, canonicalBody);
-    if (view.outcome) return replayOrRefuse(view, hash, 'committed');
+    const orgId = ctx.principal.orgId ?? (await this.context.reservation(ctx, id)).orgId;
+    const { org, scope } = await this.context.forOrg(ctx, orgId);
+    const rule = overageRule(org.overagePolicy, org.overagePercent);
     const now = this.clock.now();
-    if (statusOf(view, now) !== 'held') throw notHeld(view, 'expired');
 
-    const { org, scope } = await this.context.forOrg(ctx, view.orgId);
-    const charge = chargeFor(amount, view.amount, org.overagePolicy, org.overagePercent);
-    const outcome = await this.loader.run(scope, () => this.store.commit(scope, id, charge, now));
+    let outcome = await this.loader.run(scope, () => this.store.commit(scope, id, amount, now, rule));
     if (outcome.kind === 'not_held') {
-      // Ended meanwhile (a concurrent commit, a release, the sweeper): answer from its record.
-      const latest = await this.reservations.findView(id);
-      if (latest?.outcome) return replayOrRefuse(latest, hash, 'committed');
-      throw notHeld(view, 'expired');
+      const view = await this.context.reservation(ctx, id);
+      if (view.outcome) return replayOrRefuse(view, hash, 'committed');
+      if (statusOf(view, now) !== 'held') throw notHeld(view, 'expired');
+      // Postgres says held, the store does not: the store is behind. Rebuild it and try once more.
+      await this.store.unload(scope).catch(() => undefined);
+      outcome = await this.loader.run(scope, () => this.store.commit(scope, id, amount, now, rule));
+      if (outcome.kind === 'not_held') throw notHeld(view, 'ended');
     }
 
+    const { hold } = outcome;
     const eventId = 'use_' + randomBytes(12).toString('base64url');
     const body = {
       id,
       status: 'committed',
-      org_id: view.orgId,
-      project_id: view.projectId,
-      user_id: view.userId,
+      org_id: scope.orgId,
+      project_id: hold.projectId,
+      user_id: hold.userId,
       amount_requested: amount,
       amount_committed: outcome.charged,
       amount_released: outcome.released,
-      variance: amount - view.amount,
+      variance: amount - hold.amount,
       overage: outcome.overage > 0,
       overage_amount: outcome.overage,
       event_ids: [eventId],
@@ -64,7 +71,7 @@ export class CommitReservationUseCase {
     try {
       const written = await this.reservations.insertOutcome(
         scope,
-        view,
+        { id, projectId: hold.projectId, userId: hold.userId, periods: hold.periods },
         {
           reservationId: id,
           status: 'committed',
@@ -84,6 +91,17 @@ export class CommitReservationUseCase {
       return this.context.undoStore(scope, error);
     }
     return { body, replayed: false };
+  }
+}
+
+function overageRule(policy: OveragePolicy, percent: number | null): OverageRule {
+  switch (policy) {
+    case 'allow':
+      return { kind: 'allow' };
+    case 'cap_at_hold':
+      return { kind: 'cap_at_hold' };
+    case 'allow_up_to_percent':
+      return { kind: 'up_to_percent', percent: percent ?? 0 };
   }
 }
 
