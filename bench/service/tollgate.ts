@@ -1,0 +1,323 @@
+/**
+ * The real service as a benchmark target: start it from dist/ on its own database, find
+ * out whether the admission API exists yet, set up the organizations the runs need, and
+ * describe the reserve → commit workload in the shapes of API.md.
+ */
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { Child, freePort, REPO_ROOT } from '../lib/children';
+import { BenchRequest, call, inPool, Workload } from '../lib/load';
+
+/** Not the test database: e2e global setup drops the schema of that one. */
+export const BENCH_DATABASE = 'tollgate_bench';
+const POSTGRES_URL = 'postgresql://postgres@localhost:5432';
+export const BENCH_DATABASE_URL = `${POSTGRES_URL}/${BENCH_DATABASE}`;
+/** Every Redis key the service writes during a run starts with this; the runner deletes `bench:*` afterwards. */
+export const SERVICE_REDIS_PREFIX = 'bench:tg:';
+/** Registered by the service at start-up as a platform key; a local benchmark credential, not a secret. */
+export const PLATFORM_KEY = 'tollgate-bench-platform-key-0000000000';
+
+export const DEFAULT_MAIN_JS = path.join(REPO_ROOT, 'dist', 'apps', 'tollgate', 'main.js');
+
+/** Micro-credits. A hold of 0.001 credit, committed at 90%: a partial commit that releases the rest. */
+export const HOLD_AMOUNT = 1_000;
+export const COMMIT_AMOUNT = 900;
+export const TTL_SECONDS = 120;
+/** Far above what any run spends (a 20 s run at 10k/s commits ~2e8): checked, never short. */
+const ORG_CREDITS = 1_000_000_000_000_000;
+const PROJECT_LIMIT = 100_000_000_000_000;
+const USER_LIMIT = 100_000_000_000;
+export const PROJECT_ID = 'p';
+
+export async function ensureBenchDatabase(): Promise<void> {
+  const client = new Client({ connectionString: `${POSTGRES_URL}/postgres` });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DATABASE]);
+    // Identifiers cannot be parameters; BENCH_DATABASE is a constant.
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function startTollgate(redisUrl: string, mainJs: string): Promise<Child> {
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: run \`npm run build\` (npm run bench:admission does)`);
+  await ensureBenchDatabase();
+  const port = await freePort();
+  return Child.start({
+    name: 'tollgate',
+    args: [mainJs],
+    // Only what the service needs: nothing of the caller's environment (a DATABASE_URL pointing
+    // at the test database, say) leaks in.
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      DATABASE_URL: BENCH_DATABASE_URL,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: SERVICE_REDIS_PREFIX,
+      TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    port,
+    readyPath: '/health/ready',
+    readyTimeoutMs: 120_000, // first start applies migrations
+  });
+}
+
+const AUTH = { authorization: `Bearer ${PLATFORM_KEY}` };
+
+/** Reserve body per API.md (raw amount). */
+export function reserveRequest(idempotencyKey: string, orgId: string, userId: string): BenchRequest {
+  return {
+    method: 'POST',
+    path: '/v1/reservations',
+    headers: { ...AUTH, 'idempotency-key': idempotencyKey },
+    body: { org_id: orgId, project_id: PROJECT_ID, user_id: userId, amount: HOLD_AMOUNT, ttl_seconds: TTL_SECONDS },
+  };
+}
+
+/** Commit body per API.md (raw amount). */
+export function commitRequest(idempotencyKey: string, reservationId: string): BenchRequest {
+  return {
+    method: 'POST',
+    path: `/v1/reservations/${encodeURIComponent(reservationId)}/commit`,
+    headers: { ...AUTH, 'idempotency-key': idempotencyKey },
+    body: { amount: COMMIT_AMOUNT },
+  };
+}
+
+/**
+ * Each virtual user alternates reserve → commit of the hold it got. Idempotency keys are
+ * unique per run (`runId`) and request, so no run replays another's answers.
+ */
+export function reserveThenCommit(runId: string, pick: (i: number) => { org: string; user: string }): Workload {
+  return {
+    request: (i) => {
+      const { org, user } = pick(i);
+      return reserveRequest(`${runId}-${i}-r`, org, user);
+    },
+    followUp: (res, req) => {
+      if (req.path !== '/v1/reservations') return undefined;
+      let id: unknown;
+      try {
+        id = (JSON.parse(res.body) as { id?: unknown }).id;
+      } catch {
+        throw new Error(`reserve ${res.status}: body is not JSON`);
+      }
+      if (typeof id !== 'string') throw new Error(`reserve ${res.status} without an id`);
+      return commitRequest(`${req.headers?.['idempotency-key']}-c`, id);
+    },
+  };
+}
+
+/** Uniform pseudo-random picks, seeded so two runs send the same sequence. */
+export function seededPicker(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    // xorshift32
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s % n;
+  };
+}
+
+export type Availability = { implemented: true } | { implemented: false; reason: string };
+
+function routeMissing(res: { status: number; json: unknown }): boolean {
+  return res.status === 404 && (res.json as { code?: unknown } | undefined)?.code === 'route_not_found';
+}
+
+/** An HTTP client for setup and probes (not measured). */
+export class TollgateApi {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+  constructor(readonly port: number) {}
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  request(req: BenchRequest, timeoutMs?: number) {
+    return call(this.port, { ...req, headers: { ...AUTH, ...req.headers } }, this.agent, timeoutMs);
+  }
+
+  /**
+   * Whether POST /v1/reservations exists: a probe for an organization that does not exist
+   * answers 404 `unknown_org` (or 422) once the route is there, 404 `route_not_found` before.
+   */
+  async reservations(): Promise<Availability> {
+    const reserve = await this.request(reserveRequest(`probe-${Date.now()}-r`, 'bench-probe-no-such-org', 'u-0'));
+    if (routeMissing(reserve)) return { implemented: false, reason: 'POST /v1/reservations not implemented yet' };
+    // An unknown reservation: 404 with its own code (or 409) once commit exists.
+    const commit = await this.request(commitRequest(`probe-${Date.now()}-c`, 'res_bench_probe_no_such_hold'));
+    if (routeMissing(commit)) return { implemented: false, reason: 'POST /v1/reservations/{id}/commit not implemented yet' };
+    return { implemented: true };
+  }
+
+  /** Runs a setup call; a missing route becomes a NotImplemented the runner reports as n/a. */
+  async setup(req: BenchRequest, accept: number[]): Promise<void> {
+    const res = await this.request(req);
+    if (routeMissing(res)) throw new NotImplemented(`${req.method} ${req.path.replace(/\/orgs\/[^/]+/, '/orgs/{org}').replace(/\/users\/[^/]+/, '/users/{user}')} not implemented yet`);
+    if (!accept.includes(res.status)) throw new Error(`${req.method} ${req.path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  }
+}
+
+export class NotImplemented extends Error {}
+
+/** What the service runs need, created once per database (see Population). */
+export interface Populations {
+  hotOrg: string;
+  /** Users u-0 … u-(n-1) of hotOrg, each with its own limit. */
+  hotUsers: number;
+  spreadOrgs: string[];
+  largeOrg: string;
+  largeUsers: number;
+}
+
+export function populations(spreadOrgs: number, smallUsers: number, largeUsers: number): Populations {
+  return {
+    hotOrg: `bench-hot-u${smallUsers}`,
+    hotUsers: smallUsers,
+    spreadOrgs: Array.from({ length: spreadOrgs }, (_, i) => `bench-spread-${String(i).padStart(5, '0')}`),
+    largeOrg: `bench-u${largeUsers}`,
+    largeUsers,
+  };
+}
+
+/**
+ * Creating 10,000 organizations and a million users takes minutes over HTTP, so it is done
+ * once per database: a row in `bench.population` (our own schema in tollgate_bench, beside
+ * the service's tables) records each finished step. Dropping the database starts over.
+ */
+class Population {
+  constructor(private readonly db: Client) {}
+
+  static async open(): Promise<Population> {
+    const db = new Client({ connectionString: BENCH_DATABASE_URL });
+    await db.connect();
+    await db.query('CREATE SCHEMA IF NOT EXISTS bench');
+    await db.query('CREATE TABLE IF NOT EXISTS bench.population (step text PRIMARY KEY, done_at timestamptz NOT NULL DEFAULT now())');
+    return new Population(db);
+  }
+
+  async done(step: string): Promise<boolean> {
+    return ((await this.db.query('SELECT 1 FROM bench.population WHERE step = $1', [step])).rowCount ?? 0) > 0;
+  }
+
+  async clear(): Promise<void> {
+    await this.db.query('DELETE FROM bench.population');
+  }
+
+  async mark(step: string): Promise<void> {
+    await this.db.query('INSERT INTO bench.population (step) VALUES ($1) ON CONFLICT DO NOTHING', [step]);
+  }
+
+  close(): Promise<void> {
+    return this.db.end();
+  }
+}
+
+type Log = (line: string) => void;
+
+async function createOrg(api: TollgateApi, org: string): Promise<void> {
+  // 409: created by an earlier, interrupted setup.
+  await api.setup({ method: 'POST', path: '/v1/orgs', body: { id: org, name: org } }, [201, 409]);
+  await api.setup({ method: 'POST', path: `/v1/orgs/${org}/credits`, body: { amount: ORG_CREDITS, reason: 'benchmark' } }, [201]);
+  await api.setup(
+    {
+      method: 'PUT',
+      path: `/v1/orgs/${org}/projects/${PROJECT_ID}`,
+      body: { limit: PROJECT_LIMIT, period: 'month', default_user_limit: USER_LIMIT, default_user_period: 'day' },
+    },
+    [200, 201],
+  );
+}
+
+async function createUsers(api: TollgateApi, org: string, count: number, log: Log): Promise<void> {
+  let made = 0;
+  const started = Date.now();
+  await inPool(range(count), 32, async (i) => {
+    await api.setup({ method: 'PUT', path: `/v1/orgs/${org}/projects/${PROJECT_ID}/users/u-${i}`, body: { limit: USER_LIMIT, period: 'day' } }, [200, 201]);
+    if (++made % 50_000 === 0) log(`  ${org}: ${made}/${count} users (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
+  });
+}
+
+function* range(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+/**
+ * Organizations: one hot org with `hotUsers` users, `spreadOrgs` orgs (their users are
+ * created by their first reserve, under the project's default user cap), and one org with
+ * `largeUsers` users. Each org: credits, project `p` with a monthly limit and a daily
+ * default user cap, so every reserve is checked at all three levels.
+ * Throws NotImplemented if an admin route does not exist yet.
+ */
+export async function setUp(api: TollgateApi, pop: Populations, log: Log): Promise<void> {
+  const marks = await Population.open();
+  try {
+    // Markers whose organizations are gone (tables truncated, a schema rebuilt) are worthless.
+    const probes: [string, string][] = [
+      [`org:${pop.hotOrg}`, pop.hotOrg],
+      [`spread:${pop.spreadOrgs.length}`, pop.spreadOrgs[pop.spreadOrgs.length - 1]],
+      [`org:${pop.largeOrg}`, pop.largeOrg],
+    ];
+    for (const [step, org] of probes) {
+      if (!(await marks.done(step))) continue;
+      const res = await api.request({ method: 'GET', path: `/v1/orgs/${org}` });
+      if (res.status !== 200) {
+        log(`  ${org} is gone (GET answered ${res.status}): setting everything up again`);
+        await marks.clear();
+        break;
+      }
+    }
+    const steps: [string, () => Promise<void>][] = [
+      [`org:${pop.hotOrg}`, () => createOrg(api, pop.hotOrg)],
+      [`users:${pop.hotOrg}:${pop.hotUsers}`, () => createUsers(api, pop.hotOrg, pop.hotUsers, log)],
+      [`spread:${pop.spreadOrgs.length}`, () => inPool(pop.spreadOrgs, 32, (org) => createOrg(api, org))],
+      [`org:${pop.largeOrg}`, () => createOrg(api, pop.largeOrg)],
+      [`users:${pop.largeOrg}:${pop.largeUsers}`, () => createUsers(api, pop.largeOrg, pop.largeUsers, log)],
+    ];
+    for (const [step, run] of steps) {
+      if (await marks.done(step)) continue;
+      const started = Date.now();
+      log(`  setup ${step} ...`);
+      await run();
+      await marks.mark(step);
+      log(`  setup ${step} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await marks.close();
+  }
+}
+
+/**
+ * One reserve + commit on every organization before measuring, so the runs measure steady
+ * state: after the previous run's Redis keys were deleted, the service rebuilds each org's
+ * counters from Postgres on first touch, and that rebuild is not what a saturation or
+ * spread run is about. Returns how long the large org's first answer took (its rebuild).
+ */
+export async function prime(api: TollgateApi, pop: Populations, runId: string): Promise<{ largeOrgFirstMs: number }> {
+  const once = async (org: string, key: string, timeoutMs?: number) => {
+    const reserve = await api.request(reserveRequest(`${runId}-prime-${key}-r`, org, 'u-0'), timeoutMs);
+    if (reserve.status !== 201) throw new Error(`priming ${org}: reserve answered ${reserve.status}: ${reserve.text.slice(0, 300)}`);
+    const id = (reserve.json as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') throw new Error(`priming ${org}: reserve answered 201 without an id: ${reserve.text.slice(0, 300)}`);
+    const commit = await api.request(commitRequest(`${runId}-prime-${key}-c`, id), timeoutMs);
+    if (commit.status !== 200) throw new Error(`priming ${org}: commit answered ${commit.status}: ${commit.text.slice(0, 300)}`);
+  };
+  const started = Date.now();
+  await once(pop.largeOrg, 'large', 300_000);
+  const largeOrgFirstMs = Date.now() - started;
+  await once(pop.hotOrg, 'hot');
+  await inPool(pop.spreadOrgs.entries(), 32, ([i, org]) => once(org, `spread-${i}`));
+  return { largeOrgFirstMs };
+}
