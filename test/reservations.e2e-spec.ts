@@ -200,6 +200,59 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect(held.body.data.map((r: any) => r.id).sort()).toEqual(ids.slice(1).sort());
   });
 
+  describe('batch', () => {
+    const batch = (key: string, org: string, policy: string, amounts: number[], idem = uniqueId('b')) =>
+      api.post('/v1/reservations/batch', { org_id: org, project_id: 'p', user_id: 'u', policy, items: amounts.map((amount) => ({ amount })) }, { key, idempotencyKey: idem });
+
+    it('all_or_nothing holds every item or none', async () => {
+      const { org, key } = await fund(api, { credits: 1_000_000 });
+      const ok = await batch(key, org, 'all_or_nothing', [300_000, 300_000, 300_000]);
+      expect(ok.status).toBe(201);
+      expect(ok.body).toMatchObject({ policy: 'all_or_nothing', held: 3, refused: 0 });
+      expect(ok.body.items.map((i: any) => i.decision)).toEqual(['admitted', 'admitted', 'admitted']);
+      const none = await batch(key, org, 'all_or_nothing', [50_000, 60_000, 10_000]);
+      expect(none.status).toBe(402);
+      expect(none.body).toMatchObject({ code: 'insufficient_budget', level: 'org', index: 1, required: 60_000, available: 50_000 });
+      expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved).toBe(900_000);
+    });
+
+    it('max_fundable holds the items that fit, in order, and refuses the rest', async () => {
+      const { org, key } = await fund(api, { credits: 1_000_000 });
+      const res = await batch(key, org, 'max_fundable', [400_000, 400_000, 400_000, 200_000]);
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ held: 3, refused: 1 });
+      expect(res.body.items.map((i: any) => i.decision)).toEqual(['admitted', 'admitted', 'refused', 'admitted']);
+      expect(res.body.items[2].error).toMatchObject({ code: 'insufficient_budget', level: 'org', available: 200_000 });
+      const id = res.body.items[0].reservation.id;
+      expect((await api.get(`/v1/reservations/${id}`, { key })).body).toMatchObject({ status: 'held', amount: 400_000 });
+      const replay = await api.post(
+        '/v1/reservations/batch',
+        { org_id: org, project_id: 'p', user_id: 'u', policy: 'max_fundable', items: [400_000, 400_000, 400_000, 200_000].map((amount) => ({ amount })) },
+        { key, idempotencyKey: uniqueId('b') },
+      );
+      expect(replay.status).toBe(402);
+      expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved).toBe(1_000_000);
+    });
+
+    it('refuses more than 100 items, and bad items, with 422', async () => {
+      const { org, key } = await fund(api, { credits: 1_000_000 });
+      expect((await batch(key, org, 'all_or_nothing', Array.from({ length: 101 }, () => 1))).status).toBe(422);
+      const bad = await batch(key, org, 'all_or_nothing', [1, 1.5]);
+      expect(bad.status).toBe(422);
+      expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'items.1.amount' })]);
+    });
+
+    it('replays a retried batch without holding again', async () => {
+      const { org, key } = await fund(api, { credits: 1_000_000 });
+      const idem = uniqueId('b');
+      const first = await batch(key, org, 'all_or_nothing', [100_000, 100_000], idem);
+      const again = await batch(key, org, 'all_or_nothing', [100_000, 100_000], idem);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.reserved).toBe(200_000);
+    });
+  });
+
   it('holds exactly K of 500 concurrent reserves against a pool that funds K, at each level', async () => {
     for (const level of ['org', 'project', 'user'] as const) {
       const K = 37;

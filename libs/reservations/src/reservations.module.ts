@@ -11,6 +11,7 @@ import { ListReservationsUseCase } from './usecases/list-reservations/list-reser
 import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
 import { ReservationContext } from './usecases/reservation-context';
 import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
+import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
 
 /**
  * Reserve, commit, release, extend, expire. Global only to hand the quota module its
@@ -25,6 +26,7 @@ import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
     { provide: HoldLedger, useExisting: ReservationRepository },
     ReservationContext,
     ReserveUseCase,
+    ReserveBatchUseCase,
     CommitReservationUseCase,
     ReleaseReservationUseCase,
     ExtendReservationUseCase,

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, IdempotentByResource, toPage } from '@tollgate/platform';
+import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { ReservationView, statusOf } from '../domain/reservation';
 import { CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
@@ -10,7 +10,8 @@ import { GetReservationUseCase } from '../usecases/get-reservation/get-reservati
 import { ListReservationsUseCase } from '../usecases/list-reservations/list-reservations.usecase';
 import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
 import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
-import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveDto } from './reservations.dto';
+import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto } from './reservations.dto';
+import { ReserveBatchUseCase } from '../usecases/reserve-batch/reserve-batch.usecase';
 
 export function presentReservation(view: ReservationView, now: Date) {
   const o = view.outcome;
@@ -41,6 +42,7 @@ function rawBody(request: FastifyRequest): string {
 export class ReservationsController {
   constructor(
     private readonly reserve: ReserveUseCase,
+    private readonly reserveBatch: ReserveBatchUseCase,
     private readonly commitReservation: CommitReservationUseCase,
     private readonly releaseReservation: ReleaseReservationUseCase,
     private readonly extendReservation: ExtendReservationUseCase,
@@ -69,6 +71,25 @@ export class ReservationsController {
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     reply.status(result.status);
     return result.body;
+  }
+
+  /** One atomic decision for up to 100 items; 201 when at least one is held. */
+  @Post('batch')
+  @IdempotencyRequired()
+  @RequireScopes('admission')
+  batch(@Caller() ctx: CallContext, @Body() body: ReserveBatchDto, @Headers('idempotency-key') key: string, @Req() request: FastifyRequest) {
+    return this.reserveBatch.execute(
+      ctx,
+      key,
+      {
+        orgId: body.org_id,
+        projectId: body.project_id,
+        userId: body.user_id,
+        policy: body.policy,
+        items: body.items.map((i) => ({ amount: i.amount, ttlSeconds: i.ttl_seconds, metadata: i.metadata })),
+      },
+      rawBody(request),
+    );
   }
 
   @Get()

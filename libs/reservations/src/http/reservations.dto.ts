@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -66,4 +66,32 @@ export class ListReservationsQueryDto {
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
+}
+
+export class BatchItemDto {
+  @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  amount: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(86_400)
+  ttl_seconds?: number;
+
+  @IsOptional() @IsObject()
+  metadata?: Record<string, unknown>;
+}
+
+export class ReserveBatchDto {
+  @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
+  org_id: string;
+
+  @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
+  project_id: string;
+
+  @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
+  user_id: string;
+
+  @IsIn(['all_or_nothing', 'max_fundable'])
+  policy: 'all_or_nothing' | 'max_fundable';
+
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
+  items: BatchItemDto[];
 }

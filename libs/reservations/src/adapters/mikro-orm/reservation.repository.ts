@@ -93,8 +93,13 @@ export class ReservationRepository extends HoldLedger {
 
   /** 'conflict': a reservation with this id (this organization, environment and key) exists already. */
   async insertHeld(reservation: Reservation): Promise<InsertResult> {
-    const [result] = await this.writer.write([
-      {
+    const [result] = await this.insertHeldMany([reservation]);
+    return result;
+  }
+
+  /** Several holds in one transaction (a batch): all recorded or none. */
+  async insertHeldMany(reservations: Reservation[]): Promise<InsertResult[]> {
+    return this.writer.write(reservations.map((reservation) => ({
         table: 'reservations',
         conflictKey: 'id',
         row: {
@@ -112,9 +117,8 @@ export class ReservationRepository extends HoldLedger {
           response: reservation.response,
           created_at: reservation.createdAt,
         },
-      },
-    ]);
-    return result;
+      })),
+    );
   }
 
   /** The end of a hold, with its usage-ledger entry when committed. 'conflict': it had ended already. */

@@ -51,22 +51,31 @@ export class ReserveUseCase {
     });
   }
 
-  async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
-    const { org, settings, scope } = await this.context.forOrg(ctx, input.orgId);
+  /**
+   * The checks before any hold: the organization may admit (status), every ttl is within its
+   * maximum, and with auto_create off the project and user exist. Answers the expiry of each ttl.
+   */
+  async admissible(ctx: CallContext, orgId: string, projectId: string, userId: string, ttls: { field: string; seconds?: number }[], now: Date) {
+    const { org, settings, scope } = await this.context.forOrg(ctx, orgId);
     if (org.status === 'suspended') throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
     if (org.status === 'past_due' && settings.past_due_policy === 'refuse') {
       throw new ReservationError('org_past_due', `Organization '${org.id}' is past due: admissions are refused.`);
     }
-    const ttl = input.ttlSeconds ?? settings.default_ttl_seconds;
-    if (ttl > settings.max_ttl_seconds) {
-      throw PlatformError.validation([{ field: 'ttl_seconds', message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` }]);
+    const tooLong = ttls.filter((t) => (t.seconds ?? settings.default_ttl_seconds) > settings.max_ttl_seconds);
+    if (tooLong.length > 0) {
+      throw PlatformError.validation(tooLong.map((t) => ({ field: t.field, message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` })));
     }
-    if (!settings.auto_create) await this.requireKnown(scope, input.projectId, input.userId);
+    if (!settings.auto_create) await this.requireKnown(scope, projectId, userId);
+    const expiries = ttls.map((t) => new Date(now.getTime() + (t.seconds ?? settings.default_ttl_seconds) * 1000));
+    return { scope, expiries };
+  }
 
+  async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
+    const now = this.clock.now();
+    const { scope, expiries } = await this.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
+    const expiresAt = expiries[0];
     const id = reservationIdFor(scope.orgId, scope.environment, idempotencyKey);
     const hash = requestHash(idempotencyKey, canonicalBody);
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + ttl * 1000);
     const hold = { holdId: id, projectId: input.projectId, userId: input.userId, amount: input.amount, expiresAtMs: expiresAt.getTime() };
     const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
 
@@ -140,7 +149,7 @@ export class ReserveUseCase {
   }
 }
 
-function presentHeld(id: string, orgId: string, input: ReserveInput, expiresAt: Date, remaining: Remaining, now: Date): Record<string, unknown> {
+export function presentHeld(id: string, orgId: string, input: ReserveInput, expiresAt: Date, remaining: Remaining, now: Date): Record<string, unknown> {
   return {
     id,
     status: 'held',
