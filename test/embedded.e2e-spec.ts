@@ -37,6 +37,21 @@ describe('embedded mode (PGlite, no Redis)', () => {
     expect(tree.projects).toEqual([expect.objectContaining({ id: 'p', limit: 500_000, available: 500_000, period: 'day' })]);
   });
 
+  it('admits, commits and refuses on the in-process store, and survives its loss (rebuild from PGlite)', async () => {
+    const org = await api.createOrg(uniqueId('emb-r'));
+    await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000, reason: 'top-up' });
+    const held = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 700_000 }, { idempotencyKey: uniqueId('k') });
+    expect(held.status).toBe(201);
+    const commit = await api.post(`/v1/reservations/${held.body.id}/commit`, { amount: 400_000 }, { idempotencyKey: uniqueId('c') });
+    expect(commit.body).toMatchObject({ amount_committed: 400_000, amount_released: 300_000 });
+    const refused = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 600_001 }, { idempotencyKey: uniqueId('k') });
+    expect(refused.body).toMatchObject({ code: 'insufficient_budget', level: 'org', available: 600_000 });
+    const before = (await api.get(`/v1/orgs/${org}/usage`)).body;
+    const { QuotaStore } = await import('@tollgate/quota');
+    await t.app.get(QuotaStore).unload({ orgId: org, environment: 'live' });
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body).toEqual(before);
+  });
+
   it('replays idempotent POSTs and refuses a reused key', async () => {
     const id = uniqueId('emb');
     const first = await api.post('/v1/orgs', { id, name: 'E' }, { idempotencyKey: id });

@@ -42,6 +42,8 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect(tree.org).toMatchObject({ reserved: 600_000, committed: 0, available: 9_400_000 });
     expect(tree.projects[0]).toMatchObject({ reserved: 600_000, available: 3_400_000 });
+    // A user with no configuration of their own shows under the project, on its default cap.
+    expect(tree.projects[0].users).toEqual([expect.objectContaining({ id: 'u', limit: 1_000_000, reserved: 600_000, available: 400_000, period: 'day' })]);
     expect((await api.get(`/v1/reservations/${res.body.id}`, { key })).body).toMatchObject({ status: 'held', amount: 600_000 });
   });
 

@@ -9,6 +9,9 @@ export abstract class HoldLedger {
   /** Holds admitted and not ended (committed, released or expired) at `now`, at their latest expiry. */
   abstract activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]>;
 
+  /** Projects and users that have held money, configured or not (auto-created on first sight). */
+  abstract knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]>;
+
   /** Committed per node and period id, for all-time periods and those that ended at most `sinceMs` ago. */
   abstract committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
 }

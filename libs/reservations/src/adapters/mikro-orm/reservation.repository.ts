@@ -210,6 +210,14 @@ export class ReservationRepository extends HoldLedger {
     }));
   }
 
+  async knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]> {
+    const rows = await this.em.getConnection().execute<{ project_id: string; user_id: string }[]>(
+      `select distinct project_id, user_id from reservations where org_id = ? and environment = ? order by project_id, user_id limit ?`,
+      [scope.orgId, scope.environment, max],
+    );
+    return rows.map((r) => ({ projectId: r.project_id, userId: r.user_id }));
+  }
+
   async committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
     const rows = await this.em.getConnection().execute<{ level: string; project_id: string; user_id: string; period_id: string; amount: string }[]>(
       `select 'org' as level, '' as project_id, '' as user_id, periods->>'org' as period_id, sum(amount) as amount
