@@ -202,6 +202,18 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect(held.body.data.map((r: any) => r.id).sort()).toEqual(ids.slice(1).sort());
   });
 
+  it('forfeits only the unused part of an expiring grant: spend drawn from it is not counted twice', async () => {
+    const { org, key } = await fund(api, { credits: 0 });
+    await api.post(`/v1/orgs/${org}/credits`, { amount: 5_000_000, reason: 'paid' });
+    await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000, reason: 'promo', expires_at: new Date(Date.now() + 2_000).toISOString() });
+    const held = (await reserve(key, org, 600_000)).body;
+    await api.post(`/v1/reservations/${held.id}/commit`, { amount: 600_000 }, { key, idempotencyKey: uniqueId('c') });
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.available).toBe(5_400_000);
+    // The 600,000 came out of the promo (it expires first); its other 400,000 is forfeited.
+    await waitFor(async () => (await api.get(`/v1/orgs/${org}/usage`)).body.org.available === 5_000_000, 6_000);
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ committed: 600_000, limit: 5_600_000 });
+  });
+
   describe('batch', () => {
     const batch = (key: string, org: string, policy: string, amounts: number[], idem = uniqueId('b')) =>
       api.post('/v1/reservations/batch', { org_id: org, project_id: 'p', user_id: 'u', policy, items: amounts.map((amount) => ({ amount })) }, { key, idempotencyKey: idem });

@@ -14,6 +14,7 @@ import { ListCreditsUseCase } from './usecases/list-credits/list-credits.usecase
 import { PutProjectUseCase } from './usecases/put-project/put-project.usecase';
 import { PutUserUseCase } from './usecases/put-user/put-user.usecase';
 import { SyncCreditPoolUseCase } from './usecases/sync-credit-pool/sync-credit-pool.usecase';
+import { ComputeCreditPoolUseCase } from './usecases/compute-credit-pool/compute-credit-pool.usecase';
 
 const store = {
   provide: QuotaStore,
@@ -34,6 +35,7 @@ const store = {
     HierarchyRepository,
     EnsureScopeLoadedUseCase,
     SyncCreditPoolUseCase,
+    ComputeCreditPoolUseCase,
     PutProjectUseCase,
     PutUserUseCase,
     GrantCreditsUseCase,

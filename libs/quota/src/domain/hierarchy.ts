@@ -37,16 +37,3 @@ export interface CreditGrant {
   expiresAt: Date | null;
   createdAt: Date;
 }
-
-/** A grant counts until its expiry instant, exclusive. */
-export function isGrantActive(grant: Pick<CreditGrant, 'expiresAt'>, now: Date): boolean {
-  return grant.expiresAt === null || grant.expiresAt.getTime() > now.getTime();
-}
-
-/**
- * The organization's pool as the store sees it: credits granted that still count, plus the
- * overdraft the organization may run. The store subtracts what was committed (all-time).
- */
-export function creditPool(activeGranted: number, overdraftLimit: number): number {
-  return Math.min(activeGranted + overdraftLimit, Number.MAX_SAFE_INTEGER);
-}

@@ -12,6 +12,9 @@ export abstract class HoldLedger {
   /** Projects and users that have held money, configured or not (auto-created on first sight). */
   abstract knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]>;
 
+  /** The organization's all-time committed spend at each instant, in order. */
+  abstract consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]>;
+
   /** Committed per node and period id, for all-time periods and those that ended at most `sinceMs` ago. */
   abstract committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
 }

@@ -152,14 +152,10 @@ export class HierarchyRepository {
     return rows.map(grantToDomain);
   }
 
-  /** Credits that still count at `now`. */
-  async activeCredit(scope: QuotaScope, now: Date): Promise<{ granted: number }> {
-    const [row] = await this.em.getConnection().execute<{ granted: string | null }[]>(
-      `select sum(amount) as granted from credit_grants
-        where org_id = ? and environment = ? and (expires_at is null or expires_at > ?)`,
-      [scope.orgId, scope.environment, now],
-    );
-    return { granted: Math.min(Number(row?.granted ?? 0), Number.MAX_SAFE_INTEGER) };
+  /** Every grant of the scope, oldest first (the pool is computed from their whole history). */
+  async listAllGrants(scope: QuotaScope): Promise<CreditGrant[]> {
+    const rows = await this.em.fork().find(CreditGrantSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return rows.map(grantToDomain);
   }
 
   /** Scopes with a grant that expired in (since, until]: their pool must shrink. */

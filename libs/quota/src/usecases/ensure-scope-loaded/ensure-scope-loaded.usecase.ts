@@ -1,8 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
-import { GetOrgSettingsUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
-import { creditPool } from '../../domain/hierarchy';
+import { ComputeCreditPoolUseCase } from '../compute-credit-pool/compute-credit-pool.usecase';
 import { NotLoaded, QuotaScope, QuotaSnapshot } from '../../domain/quota';
 import { QuotaStore } from '../../ports/quota-store.port';
 import { HoldLedger } from '../../ports/hold-ledger.port';
@@ -23,7 +22,7 @@ export class EnsureScopeLoadedUseCase {
   constructor(
     private readonly store: QuotaStore,
     private readonly hierarchy: HierarchyRepository,
-    private readonly settings: GetOrgSettingsUseCase,
+    private readonly pool: ComputeCreditPoolUseCase,
     private readonly clock: Clock,
     /** Absent only when no reservations module is wired (then nothing was ever held). */
     @Optional() private readonly ledger?: HoldLedger,
@@ -57,9 +56,8 @@ export class EnsureScopeLoadedUseCase {
   /** Everything the store needs for a scope, read from Postgres. */
   async snapshot(scope: QuotaScope): Promise<QuotaSnapshot> {
     const now = this.clock.now();
-    const [credit, settings, projects, users, holds, committed] = await Promise.all([
-      this.hierarchy.activeCredit(scope, now),
-      this.settings.execute(scope.orgId, scope.environment),
+    const [pool, projects, users, holds, committed] = await Promise.all([
+      this.pool.execute(scope),
       this.hierarchy.listProjects(scope),
       this.hierarchy.listUsers(scope),
       this.ledger?.activeHolds(scope, now) ?? [],
@@ -67,7 +65,7 @@ export class EnsureScopeLoadedUseCase {
     ]);
     return {
       nodes: [
-        { node: { level: 'org' }, config: { limit: creditPool(credit.granted, settings.overdraft_limit), period: 'none' } },
+        { node: { level: 'org' }, config: { limit: pool, period: 'none' } },
         ...projects
           .filter((p) => p.limit !== null)
           .map((p) => ({ node: { level: 'project' as const, projectId: p.id }, config: { limit: p.limit, period: p.period } })),

@@ -38,7 +38,7 @@ export class GrantCreditsUseCase {
     };
     const scope = { orgId, environment: grant.environment };
     // Read before the transaction: nothing inside it may wait on another connection.
-    const limit = await this.pool.poolLimit(scope, grant.amount);
+    const limit = await this.pool.poolLimit(scope, grant);
     await this.hierarchy.insertGrant(
       grant,
       {

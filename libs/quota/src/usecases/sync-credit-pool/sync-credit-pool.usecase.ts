@@ -1,9 +1,10 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { Clock, InvalidationBus } from '@tollgate/platform';
-import { GetOrgSettingsUseCase, SETTINGS_TOPIC } from '@tollgate/tenancy';
+import { SETTINGS_TOPIC } from '@tollgate/tenancy';
+import { ComputeCreditPoolUseCase } from '../compute-credit-pool/compute-credit-pool.usecase';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
-import { creditPool } from '../../domain/hierarchy';
+import { CreditGrant } from '../../domain/hierarchy';
 import { QuotaScope } from '../../domain/quota';
 import { QuotaStore } from '../../ports/quota-store.port';
 
@@ -22,7 +23,7 @@ export class SyncCreditPoolUseCase implements OnModuleInit {
   constructor(
     private readonly store: QuotaStore,
     private readonly hierarchy: HierarchyRepository,
-    private readonly settings: GetOrgSettingsUseCase,
+    private readonly pool: ComputeCreditPoolUseCase,
     private readonly bus: InvalidationBus,
     private readonly clock: Clock,
   ) {
@@ -43,11 +44,9 @@ export class SyncCreditPoolUseCase implements OnModuleInit {
     await this.apply(scope, await this.poolLimit(scope));
   }
 
-  /** The pool Postgres says, plus `pendingGrant`: a grant whose transaction has not committed yet. */
-  async poolLimit(scope: QuotaScope, pendingGrant = 0): Promise<number> {
-    const now = this.clock.now();
-    const [credit, settings] = await Promise.all([this.hierarchy.activeCredit(scope, now), this.settings.execute(scope.orgId, scope.environment)]);
-    return creditPool(credit.granted + pendingGrant, settings.overdraft_limit);
+  /** The pool Postgres says, with `pending`: a grant whose transaction has not committed yet. */
+  poolLimit(scope: QuotaScope, pending?: Pick<CreditGrant, 'id' | 'amount' | 'createdAt' | 'expiresAt'>): Promise<number> {
+    return this.pool.execute(scope, pending);
   }
 
   /** Store only, no database read: safe inside a transaction (PGlite runs one at a time). */

@@ -210,6 +210,16 @@ export class ReservationRepository extends HoldLedger {
     }));
   }
 
+  async consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]> {
+    if (instants.length === 0) return [];
+    const columns = instants.map((_, i) => `coalesce(sum(amount) filter (where committed_at <= ?), 0) as c${i}`).join(', ');
+    const [row] = await this.em.getConnection().execute<Record<string, string>[]>(
+      `select ${columns} from usage_ledger where org_id = ? and environment = ?`,
+      [...instants, scope.orgId, scope.environment],
+    );
+    return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
+  }
+
   async knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]> {
     const rows = await this.em.getConnection().execute<{ project_id: string; user_id: string }[]>(
       `select distinct project_id, user_id from reservations where org_id = ? and environment = ? order by project_id, user_id limit ?`,
