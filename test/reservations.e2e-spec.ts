@@ -1,3 +1,4 @@
+import { EntityManager } from '@mikro-orm/postgresql';
 import Redis from 'ioredis';
 import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
 
@@ -305,6 +306,60 @@ describe('reservations: durability and rebuild', () => {
       expect(after).toEqual(before);
       // And admission decides on the rebuilt figures: the user has 2,000,000 − 700,000 − 500,000 left.
       expect((await reserveOne(800_001)).body).toMatchObject({ code: 'insufficient_budget', level: 'user', available: 800_000 });
+    } finally {
+      redis.disconnect();
+      await t.close();
+    }
+  });
+
+  it('undoes the hold and answers 503 when Postgres cannot record it; a commit it cannot record is undone too', async () => {
+    const t = await createTestApp();
+    const em = t.app.get(EntityManager);
+    try {
+      const api = t.client;
+      const { org, key } = await fund(api, { credits: 1_000_000 });
+      const held = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 300_000 }, { key, idempotencyKey: uniqueId('k') })).body;
+      // Postgres refuses this organization's writes from now on (a trigger, so other suites are untouched).
+      await em.getConnection().execute(`
+        create or replace function pg_fail_${org.replace(/-/g, '_')}() returns trigger language plpgsql as $$
+        begin if new.org_id = '${org}' then raise exception 'injected failure'; end if; return new; end $$`);
+      for (const table of ['reservations', 'reservation_outcomes']) {
+        await em.getConnection().execute(`create trigger fail_${org.replace(/-/g, '_')} before insert on ${table} for each row execute function pg_fail_${org.replace(/-/g, '_')}()`);
+      }
+      const refused = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 }, { key, idempotencyKey: uniqueId('k') });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('store_unavailable');
+      const commit = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 300_000 }, { key, idempotencyKey: uniqueId('c') });
+      expect(commit.status).toBe(503);
+      // Nothing changed: the first hold is still held, nothing committed, the refused one never held.
+      const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
+      expect(tree.org).toMatchObject({ reserved: 300_000, committed: 0 });
+      for (const table of ['reservations', 'reservation_outcomes']) {
+        await em.getConnection().execute(`drop trigger fail_${org.replace(/-/g, '_')} on ${table}`);
+      }
+      const retried = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 300_000 }, { key, idempotencyKey: uniqueId('c') });
+      expect(retried.status).toBe(200);
+      expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ reserved: 0, committed: 300_000 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers the same after FLUSHDB of its Redis as before (every organization rebuilt)', async () => {
+    const t = await createTestApp({ env: { REDIS_URL: testRedisUrl().replace(/\/\d*$/, '') + '/7' } });
+    const redis = new Redis(testRedisUrl().replace(/\/\d*$/, '') + '/7');
+    try {
+      const api = t.client;
+      const orgs = [await fund(api, { credits: 2_000_000, projectLimit: 1_000_000 }), await fund(api, { credits: 3_000_000, userLimit: 500_000 })];
+      for (const { org, key } of orgs) {
+        const a = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 200_000 }, { key, idempotencyKey: uniqueId('k') })).body;
+        await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 }, { key, idempotencyKey: uniqueId('k') });
+        await api.post(`/v1/reservations/${a.id}/commit`, { amount: 150_000 }, { key, idempotencyKey: uniqueId('c') });
+      }
+      const before = await Promise.all(orgs.map(({ org }) => api.get(`/v1/orgs/${org}/usage`)));
+      await redis.flushdb();
+      const after = await Promise.all(orgs.map(({ org }) => api.get(`/v1/orgs/${org}/usage`)));
+      expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
     } finally {
       redis.disconnect();
       await t.close();
