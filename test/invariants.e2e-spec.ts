@@ -21,6 +21,7 @@ type Level = 'org' | 'project' | 'user';
 const PROJECTS = ['p0', 'p1'] as const;
 const USERS = ['u0', 'u1', 'u2'] as const;
 const MAX_EXPIRIES_PER_RUN = 2;
+const NUM_RUNS = 25;
 
 interface Cap {
   limit: number | null;
@@ -167,7 +168,11 @@ function pick<T>(items: T[], index: number): T {
 
 // ---------------------------------------------------------------------------------- commands
 
-type Cmd = fc.AsyncCommand<Model, Real, true>;
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+/** Commands run, by kind (for the summary line). */
+const ran = new Map<string, number>();
+const tally = (cmd: Cmd) => ran.set(cmd.constructor.name, (ran.get(cmd.constructor.name) ?? 0) + 1);
 
 async function doReserve(model: Model, real: Real, project: string, user: string, amount: number, ttl: number, what: string): Promise<Hold | null> {
   const body = { org_id: real.org, project_id: project, user_id: user, amount, ttl_seconds: ttl };
@@ -196,6 +201,7 @@ class ReserveCmd implements Cmd {
   ) {}
   check = () => true;
   async run(model: Model, real: Real) {
+    tally(this);
     await doReserve(model, real, PROJECTS[this.p], USERS[this.u], this.amount, this.ttl, this.toString());
     await checkInvariants(model, real, this.toString());
   }
@@ -214,6 +220,7 @@ class ReserveAtBoundaryCmd implements Cmd {
     return room !== null && room + this.delta >= 1;
   };
   async run(model: Model, real: Real) {
+    tally(this);
     const amount = roomAlong(model, PROJECTS[this.p], USERS[this.u])! + this.delta;
     const what = `${this.toString()} = ${amount}`;
     await doReserve(model, real, PROJECTS[this.p], USERS[this.u], amount, 600, what);
@@ -229,6 +236,7 @@ class CommitCmd implements Cmd {
   ) {}
   check = (model: Readonly<Model>) => model.held.length > 0;
   async run(model: Model, real: Real) {
+    tally(this);
     const hold = pick(model.held, this.index);
     const amount = Math.floor((hold.amount * this.permille) / 1000);
     const what = `${this.toString()} [${hold.id} of ${hold.amount} at ${hold.project}/${hold.user}: ${amount}]`;
@@ -248,6 +256,7 @@ class ReleaseCmd implements Cmd {
   constructor(readonly index: number) {}
   check = (model: Readonly<Model>) => model.held.length > 0;
   async run(model: Model, real: Real) {
+    tally(this);
     const hold = pick(model.held, this.index);
     const what = `${this.toString()} [${hold.id} of ${hold.amount} at ${hold.project}/${hold.user}]`;
     const res = await real.api.post(`/v1/reservations/${hold.id}/release`, { reason: 'provider_failed' }, { key: real.key, idempotencyKey: uniqueId('r') });
@@ -267,6 +276,7 @@ class ExtendCmd implements Cmd {
   ) {}
   check = (model: Readonly<Model>) => model.held.length > 0;
   async run(model: Model, real: Real) {
+    tally(this);
     const hold = pick(model.held, this.index);
     const what = `${this.toString()} [${hold.id}]`;
     const before = Date.now();
@@ -293,6 +303,7 @@ class EndedCmd implements Cmd {
   ) {}
   check = (model: Readonly<Model>) => model.ended.length > 0;
   async run(model: Model, real: Real) {
+    tally(this);
     const { hold, status } = pick(model.ended, this.index);
     const what = `${this.toString()} [${hold.id}, ${status}]`;
     const url = `/v1/reservations/${hold.id}/${this.op}`;
@@ -311,6 +322,7 @@ class RetryCommitCmd implements Cmd {
   constructor(readonly index: number) {}
   check = (model: Readonly<Model>) => model.ended.some((e) => e.commit);
   async run(model: Model, real: Real) {
+    tally(this);
     const { hold, commit } = pick(model.ended.filter((e) => e.commit), this.index);
     const what = `${this.toString()} [${hold.id}]`;
     const res = await real.api.post(`/v1/reservations/${hold.id}/commit`, { amount: commit!.amount }, { key: real.key, idempotencyKey: commit!.idempotencyKey });
@@ -322,12 +334,25 @@ class RetryCommitCmd implements Cmd {
   toString = () => `retryCommit(committed#${this.index})`;
 }
 
-/** The same reserve again (same key and body): its first answer, and never a second hold. */
+/**
+ * The same reserve again (same key and body): its first answer, and never a second hold. Of an
+ * ended reservation only while the amount would still fit: beyond that the service answers 402
+ * instead of the replay (a known bug, pinned by its own test below).
+ */
+function retryable(model: Model): Reserve201[] {
+  return model.reserves.filter((r) => {
+    const id = r.response.id as string;
+    if (model.held.some((h) => h.id === id)) return true;
+    return predict(model, r.body.project_id as string, r.body.user_id as string, r.body.amount as number).admitted;
+  });
+}
+
 class RetryReserveCmd implements Cmd {
   constructor(readonly index: number) {}
-  check = (model: Readonly<Model>) => model.reserves.length > 0;
+  check = (model: Readonly<Model>) => retryable(model as Model).length > 0;
   async run(model: Model, real: Real) {
-    const first = pick(model.reserves, this.index);
+    tally(this);
+    const first = pick(retryable(model), this.index);
     const id = first.response.id as string;
     const state = model.held.some((h) => h.id === id) ? 'held' : model.ended.find((e) => e.hold.id === id)?.status;
     const what = `${this.toString()} [${id}, ${state}]`;
@@ -354,6 +379,7 @@ class ExpireCmd implements Cmd {
   ) {}
   check = (model: Readonly<Model>) => model.expiries < MAX_EXPIRIES_PER_RUN && (this.kind === 'new' || model.held.length > 0);
   async run(model: Model, real: Real) {
+    tally(this);
     model.expiries++;
     let hold: Hold | null;
     let what = this.toString();
@@ -386,6 +412,7 @@ class ExpireCmd implements Cmd {
 class RebuildCmd implements Cmd {
   check = () => true;
   async run(model: Model, real: Real) {
+    tally(this);
     const keys = await real.redis.keys(`*{${real.org}:live}*`);
     if (keys.length > 0) await real.redis.del(...keys);
     await checkInvariants(model, real, this.toString());
@@ -399,7 +426,7 @@ const period = fc.constantFrom<Period>('none', 'day', 'month');
 const cap = (max: number) => fc.option(fc.oneof({ arbitrary: fc.integer({ min: 0, max }), weight: 1 }, { arbitrary: fc.integer({ min: max / 4, max }), weight: 4 }), { freq: 3 });
 
 const hierarchy: fc.Arbitrary<Hierarchy> = fc.record({
-  credits: fc.integer({ min: 1, max: 12_000_000 }),
+  credits: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 12_000_000 }), weight: 1 }, { arbitrary: fc.integer({ min: 4_000_000, max: 30_000_000 }), weight: 4 }),
   projects: fc.tuple(
     ...PROJECTS.map(() =>
       fc.record({ limit: cap(8_000_000), period, defaultUserLimit: cap(5_000_000), defaultUserPeriod: period }),
@@ -414,14 +441,14 @@ const p = fc.integer({ min: 0, max: PROJECTS.length - 1 });
 const u = fc.integer({ min: 0, max: USERS.length - 1 });
 const index = fc.nat({ max: 50 });
 const amount = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3_000_000 }), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 1_000 }), weight: 1 });
-const ttl = fc.oneof(fc.constantFrom(30, 60, 900), fc.integer({ min: 30, max: 900 }));
+const ttl = fc.oneof(fc.constantFrom(60, 900), fc.integer({ min: 60, max: 900 }));
 
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   { arbitrary: fc.tuple(p, u, amount, ttl).map(([a, b, c, d]) => new ReserveCmd(a, b, c, d)), weight: 10 },
   { arbitrary: fc.tuple(p, u, fc.constantFrom<-1 | 0 | 1>(-1, 0, 1)).map(([a, b, c]) => new ReserveAtBoundaryCmd(a, b, c)), weight: 3 },
   { arbitrary: fc.tuple(index, fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constantFrom(0, 1000))).map(([a, b]) => new CommitCmd(a, b)), weight: 6 },
   { arbitrary: index.map((a) => new ReleaseCmd(a)), weight: 3 },
-  { arbitrary: fc.tuple(index, fc.oneof({ arbitrary: fc.integer({ min: 30, max: 900 }), weight: 5 }, { arbitrary: fc.constant(901), weight: 1 })).map(([a, b]) => new ExtendCmd(a, b)), weight: 2 },
+  { arbitrary: fc.tuple(index, fc.oneof({ arbitrary: fc.integer({ min: 60, max: 900 }), weight: 5 }, { arbitrary: fc.constant(901), weight: 1 })).map(([a, b]) => new ExtendCmd(a, b)), weight: 2 },
   { arbitrary: fc.tuple(index, fc.constantFrom<'commit' | 'release' | 'extend'>('commit', 'release', 'extend')).map(([a, b]) => new EndedCmd(a, b)), weight: 2 },
   { arbitrary: index.map((a) => new RetryCommitCmd(a)), weight: 1 },
   { arbitrary: index.map((a) => new RetryReserveCmd(a)), weight: 2 },
@@ -493,6 +520,8 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
 
   it('keeps committed + reserved ≤ limit and reserved = the holds at every level, leaks nothing, and Redis agrees with Postgres', async () => {
     const started = Date.now();
+    ran.clear();
+    const outcomes = { held: 0, ended: 0 };
     await fc.assert(
       fc.asyncProperty(hierarchy, fc.commands([command], { maxCommands: 25, size: 'max' }), async (h, commands) => {
         const { org, key, limits } = await createHierarchy(api, h);
@@ -500,6 +529,8 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
         const model: Model = { limits, committed: new Map(), held: [], ended: [], reserves: [], expiries: 0 };
         await checkInvariants(model, real, 'setup');
         await fc.asyncModelRun(() => ({ model, real }), commands);
+        outcomes.held += model.reserves.length;
+        outcomes.ended += model.ended.length;
 
         // The end: release what is still held; nothing stays reserved anywhere.
         for (const hold of [...model.held]) {
@@ -525,9 +556,29 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
         const after = await usageTree(real);
         expect(after).toEqual(before);
       }),
-      { numRuns: 15, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true },
+      { numRuns: NUM_RUNS, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true },
     );
     // eslint-disable-next-line no-console
-    console.log(`invariants property: 15 runs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`invariants property: ${NUM_RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; commands run: ${JSON.stringify(Object.fromEntries(ran))}; holds admitted ${outcomes.held}, ended ${outcomes.ended}`);
   }, 240_000);
+
+  // KNOWN BUG (found by the property above; `failing` until it is fixed, then drop `.failing`).
+  // A retry of a reserve whose hold has ended is decided anew by the store before Postgres is
+  // asked for the first answer (ReserveUseCase.execute: store.reserve, then insertHeld →
+  // 'conflict' → release → replay). With the budget spent meanwhile the retry is refused with
+  // 402 instead of replaying the 201; with room left it holds the amount a second time for a
+  // moment (the same key holding twice) before undoing it.
+  it.failing('replays the 201 for a retry after the hold was committed and the budget is spent', async () => {
+    const org = await api.createOrg(uniqueId('inv-retry'));
+    await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000, reason: 'top-up' });
+    const key = (await api.createOrgKey(org, ['admission', 'read'])).secret;
+    const body = { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000_000 };
+    const idempotencyKey = uniqueId('k');
+    const first = await api.post('/v1/reservations', body, { key, idempotencyKey });
+    expect(first.status).toBe(201);
+    expect((await api.post(`/v1/reservations/${first.body.id}/commit`, { amount: 1_000_000 }, { key, idempotencyKey: uniqueId('c') })).status).toBe(200);
+    const retry = await api.post('/v1/reservations', body, { key, idempotencyKey });
+    expect({ status: retry.status, replayed: retry.headers['idempotent-replayed'] }).toEqual({ status: 201, replayed: 'true' });
+    expect(retry.body).toEqual(first.body);
+  });
 });
