@@ -8,6 +8,8 @@ import type { AppModuleOptions } from '../../../apps/tollgate/app.module';
 import { testDatabaseUrl, testRedisUrl } from './test-env';
 import { TestClient } from './test-client';
 
+export const TEST_PLATFORM_KEY = 'tg_platform_test_harness_0123456789abcdef';
+
 export interface TestAppOptions extends AppModuleOptions {
   /** PGlite in memory and in-process stores, as `npm start` runs with no configuration. */
   embedded?: boolean;
@@ -27,7 +29,9 @@ export interface TestApp {
 
 /** Boots the real application (same module, pipes, filters and hooks as main.ts). */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const platformKey = 'tg_platform_test_' + randomBytes(18).toString('base64url');
+  // One key for every app of a test run: the configured platform key is a single row, so an
+  // app booting with another key would revoke the key of an app still running beside it.
+  const platformKey = options.env?.TOLLGATE_PLATFORM_KEY ?? TEST_PLATFORM_KEY;
   const env: Record<string, string> = {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOLLGATE_PLATFORM_KEY: platformKey,

@@ -80,6 +80,10 @@ export class ReserveUseCase {
     const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
 
     if (outcome.kind === 'refused') {
+      // A retry of a reservation that already ended is decided anew by the store, which may
+      // refuse it now: the first answer, if there is one, wins (a read on the refusal path only).
+      const earlier = await this.reservations.findView(id);
+      if (earlier) return this.replay(id, hash, 0);
       this.outcomes.inc({ outcome: 'refused' });
       throw new ReservationError('insufficient_budget', `Not enough budget at the ${outcome.level} level.`, {
         level: outcome.level,
