@@ -35,7 +35,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const env: Record<string, string> = {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOLLGATE_PLATFORM_KEY: platformKey,
-    ...(options.embedded ? { PGLITE_DATA_DIR: 'memory://' } : { DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() }),
+    // Tests keep their Redis keys apart from a service running on the same Redis.
+    ...(options.embedded ? { PGLITE_DATA_DIR: 'memory://' } : { DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: 'tgtest:' }),
     ...options.env,
   };
   const logLines = options.logLines;

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { Clock, MetricsService } from '@tollgate/platform';
-import { QuotaStore } from '@tollgate/quota';
+import { QuotaScope, QuotaStore } from '@tollgate/quota';
 import { Counter } from 'prom-client';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 
@@ -29,6 +29,34 @@ export class ExpireHoldsUseCase {
     this.expired = new Counter({ name: 'tollgate_holds_expired_total', help: 'Holds released at their expiry by the sweeper', registers: [metrics.registry] });
   }
 
+  private async expireScope(scope: QuotaScope, now: Date): Promise<number> {
+    let total = 0;
+    for (let more = true; more; ) {
+      const outcome = await this.store.expireDue(scope, now.getTime(), HOLDS_PER_CALL);
+      if (outcome.kind !== 'expired') break;
+      more = outcome.more;
+      this.expired.inc(outcome.holds.length);
+      total += outcome.holds.length;
+      // Concurrent writes: the group-commit writer sends them in one round trip.
+      await Promise.all(
+        outcome.holds.map((hold) =>
+          this.reservations.insertOutcome(scope, { id: hold.holdId, projectId: hold.projectId, userId: hold.userId, periods: hold.periods }, {
+            reservationId: hold.holdId,
+            status: 'expired',
+            amountCommitted: 0,
+            amountReleased: hold.amount,
+            overage: 0,
+            reason: 'expired',
+            requestHash: null,
+            response: null,
+            createdAt: now,
+          }),
+        ),
+      );
+    }
+    return total;
+  }
+
   @Interval(SWEEP_EVERY_MS)
   async sweep(): Promise<number> {
     if (this.running) return 0;
@@ -37,26 +65,12 @@ export class ExpireHoldsUseCase {
     try {
       const now = this.clock.now();
       for (const scope of await this.store.scopesWithDueHolds(now.getTime(), SCOPES_PER_SWEEP)) {
-        for (let more = true; more; ) {
-          const outcome = await this.store.expireDue(scope, now.getTime(), HOLDS_PER_CALL);
-          if (outcome.kind !== 'expired') break;
-          more = outcome.more;
-          // Concurrent writes: the group-commit writer sends them in one round trip.
-          await Promise.all(outcome.holds.map((hold) =>
-            this.reservations.insertOutcome(scope, { id: hold.holdId, projectId: hold.projectId, userId: hold.userId, periods: hold.periods }, {
-              reservationId: hold.holdId,
-              status: 'expired',
-              amountCommitted: 0,
-              amountReleased: hold.amount,
-              overage: 0,
-              reason: 'expired',
-              requestHash: null,
-              response: null,
-              createdAt: now,
-            }),
-          ));
-          total += outcome.holds.length;
-          this.expired.inc(outcome.holds.length);
+        try {
+          total += await this.expireScope(scope, now);
+        } catch (error) {
+          // One organization's failure must not starve the others; its holds are already
+          // released in the store, and a hold past its expiry reads as expired in Postgres.
+          this.logger.warn(`expiring holds of ${scope.orgId}:${scope.environment} failed: ${(error as Error).message}`);
         }
       }
     } catch (error) {
