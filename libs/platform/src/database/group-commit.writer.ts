@@ -20,7 +20,7 @@ const MAX_UNITS_PER_FLUSH = 500;
 
 /**
  * Group commit for the admission path: rows written by concurrent requests while a flush is
- * running go out together in the next one, one multi-row INSERT per table in one transaction,
+ * running go out together in the next one, one multi-row INSERT per table in one statement,
  * so a burst of N admissions costs about one round trip instead of N. A caller's promise
  * resolves only once its rows are committed (durable before answered).
  * Written here rather than taken from a library: it is the hot path, and conflicts must be
@@ -80,30 +80,37 @@ export class GroupCommitWriter {
       }),
     );
     const results = batch.map((unit) => unit.rows.map((): InsertResult => 'inserted'));
-    await this.em.fork().transactional(async (tx) => {
-      const connection = tx.getConnection();
-      for (const [table, { conflictKey, entries }] of tables) {
-        const columns = Object.keys(entries[0].row);
-        const params: unknown[] = [];
-        const tuples = entries.map(({ row }) => {
-          for (const column of columns) {
-            const value = row[column];
-            params.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value);
-          }
-          return `(${columns.map(() => '?').join(', ')})`;
-        });
-        let sql = `insert into ${table} (${columns.join(', ')}) values ${tuples.join(', ')}`;
-        if (conflictKey) sql += ` on conflict (${conflictKey}) do nothing returning ${conflictKey} as k`;
-        const inserted = await connection.execute<{ k: string }[]>(sql, params, 'all', tx.getTransactionContext());
-        if (!conflictKey) continue;
-        const kept = new Set(inserted.map((r) => String(r.k)));
-        // Two rows with one key in a batch: the first is inserted, the second is a conflict.
-        const claimed = new Set<string>();
-        for (const { unit, index, row } of entries) {
-          const key = String(row[conflictKey]);
-          if (!kept.has(key) || claimed.has(key)) results[unit][index] = 'conflict';
-          claimed.add(key);
+    // One statement for the whole batch: each table's multi-row INSERT is a data-modifying CTE,
+    // so the batch is atomic without BEGIN/COMMIT, and costs one round trip.
+    const params: unknown[] = [];
+    const ctes: string[] = [];
+    const selects: string[] = [];
+    const groups = [...tables.entries()];
+    groups.forEach(([table, { conflictKey, entries }], t) => {
+      const columns = Object.keys(entries[0].row);
+      const tuples = entries.map(({ row }) => {
+        for (const column of columns) {
+          const value = row[column];
+          params.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value);
         }
+        return `(${columns.map(() => '?').join(', ')})`;
+      });
+      const returning = conflictKey ? `on conflict (${conflictKey}) do nothing returning ${conflictKey}::text as k` : `returning null::text as k`;
+      ctes.push(`t${t} as (insert into ${table} (${columns.join(', ')}) values ${tuples.join(', ')} ${returning})`);
+      selects.push(`select ${t} as t, k from t${t}`);
+    });
+    const inserted = await this.em
+      .getConnection()
+      .execute<{ t: number; k: string | null }[]>(`with ${ctes.join(', ')} ${selects.join(' union all ')}`, params);
+    groups.forEach(([, { conflictKey, entries }], t) => {
+      if (!conflictKey) return;
+      const kept = new Set(inserted.filter((r) => Number(r.t) === t).map((r) => String(r.k)));
+      // Two rows with one key in a batch: the first is inserted, the second is a conflict.
+      const claimed = new Set<string>();
+      for (const { unit, index, row } of entries) {
+        const key = String(row[conflictKey]);
+        if (!kept.has(key) || claimed.has(key)) results[unit][index] = 'conflict';
+        claimed.add(key);
       }
     });
     return results;
