@@ -4,24 +4,28 @@
  * bench/results/latest.md. `npm run bench:floors` (`--floors`) runs only the floors and
  * writes bench/results/floors.md.
  *
- * Each measurement: start the target (child process), 3 s of the same workload as warm-up
- * (discarded), then BENCH_SECONDS measured; targets run one after the other, never together.
+ * Targets are child processes. Each measurement: 3 s of the same workload as warm-up
+ * (discarded), then BENCH_SECONDS measured. Measurements compared in a ratio (the floors;
+ * saturation against the nest floor; hot against spread; 1k against 1M users) run
+ * interleaved in ~2 s slices; only one load runs at any moment.
  * Run with ts-node (see bench/lib/children.ts for why not compiled).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Child, freePort, REPO_ROOT, TS_NODE_ARGS } from './lib/children';
 import { ms } from './lib/latency';
-import { closedLoop, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
-import { deleteBenchKeys, machineInfo, MachineInfo, redisCpuSeconds, systemCpu } from './lib/machine';
+import { call, closedLoop, inPool, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
+import { deleteBenchKeys, forgetOrg, machineInfo, MachineInfo, redisCpuSeconds, systemCpu } from './lib/machine';
 import { BenchOptions, readOptions } from './lib/options';
 import {
   DEFAULT_MAIN_JS,
   NotImplemented,
   populations,
-  prime,
+  primeLargeOrg,
+  primeOrgs,
   reserveThenCommit,
   seededPicker,
   setUp,
@@ -79,19 +83,35 @@ function runLoad(subject: Subject, seconds: number, phase: string): Promise<Load
     : openLoop({ port: child.port, rate: load.rate, seconds, ...w });
 }
 
+/**
+ * Sends, unmeasured, the follow-ups a run ended with (commits of holds it still had), so
+ * they do not expire later, in the middle of another run, as a burst of sweeper work.
+ */
+async function settleUnsent(subject: Subject, result: LoadResult): Promise<void> {
+  if (result.unsent.length === 0) return;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  try {
+    await inPool(result.unsent, 32, async (req) => void (await call(subject.child.port, req, agent).catch(() => undefined)));
+  } finally {
+    agent.destroy();
+  }
+}
+
 async function timed(subject: Subject, seconds: number, phase: string): Promise<Measured> {
   const serverBefore = subject.child.cpuSeconds();
   const redisBefore = await redisCpuSeconds(redis);
   const systemBefore = systemCpu();
   const load = await runLoad(subject, seconds, phase);
   const system = systemCpu();
-  return {
+  const measured: Measured = {
     load,
     serverCpuS: subject.child.cpuSeconds() - serverBefore,
     redisCpuS: (await redisCpuSeconds(redis)) - redisBefore,
     machineBusyS: (system.busy - systemBefore.busy) / 100,
     stealS: (system.steal - systemBefore.steal) / 100,
   };
+  await settleUnsent(subject, load);
+  return measured;
 }
 
 function combine(parts: Measured[]): Measured {
@@ -119,6 +139,7 @@ async function measure(opts: BenchOptions, ...subjects: Subject[]): Promise<Meas
     if (opts.warmupSeconds <= 0) continue;
     log(`${subject.name}: warm-up ${opts.warmupSeconds} s`);
     const warm = await runLoad(subject, opts.warmupSeconds, 'warm');
+    await settleUnsent(subject, warm);
     if (warm.ok === 0) throw new Error(`${subject.name}: no request succeeded during warm-up: ${describeErrors(warm)}`);
   }
   const slices = subjects.length > 1 ? Math.max(1, Math.round(opts.seconds / SLICE_SECONDS)) : 1;
@@ -207,12 +228,11 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
           return allNa(availability.reason);
         }
         const pop = populations(opts.spreadOrgs, opts.smallUsers, opts.largeUsers);
-        let largeOrgFirstMs: number;
         try {
           log('service: setting up organizations (once per database)');
-          await setUp(api, pop, log);
-          log('service: priming every organization (one reserve + commit each)');
-          ({ largeOrgFirstMs } = await prime(api, pop, `${stamp}-prime`));
+          await setUp(api, pop, log, async (org) => void (await forgetOrg(redis, org)));
+          log('service: priming the hot org and every spread org (one reserve + commit each)');
+          await primeOrgs(api, pop, `${stamp}-prime`);
         } catch (error) {
           if (error instanceof NotImplemented) {
             log(`service: ${error.message}; its rows are n/a`);
@@ -244,27 +264,55 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
           workload: (phase) => reserveThenCommit(`${stamp}-${name.replace(/\W+/g, '-')}-${phase}`, picker(phase === 'warm' ? 7 : 11)),
         });
 
-        const [saturation, nestAlongside] = await measure(opts, subject('service saturation', closed, hotOrg), nestSubject(nestFloor, opts));
-        const [openLoopRun] = await measure(opts, subject(`service open loop ${opts.openRate}/s`, open, hotOrg));
-        const [hot, spreadRun] = await measure(
-          opts,
+        // A run that fails marks its own rows failed; the rows measured before it stand.
+        const guarded = async (what: string, subjects: Subject[]): Promise<Outcome[]> => {
+          try {
+            return (await measure(opts, ...subjects)).map((measured) => ({ measured }));
+          } catch (error) {
+            const na = `failed: ${String((error as Error).message ?? error).slice(0, 200)}`;
+            log(`service ${what}: ${na}`);
+            process.exitCode = 1;
+            return subjects.map(() => ({ na }));
+          }
+        };
+        const notes: string[] = [];
+        const [saturation, nestAlongside] = await guarded('saturation', [subject('service saturation', closed, hotOrg), nestSubject(nestFloor, opts)]);
+        const [openLoopRun] = await guarded('open loop', [subject(`service open loop ${opts.openRate}/s`, open, hotOrg)]);
+        const [hot, spreadRun] = await guarded('hot vs spread', [
           subject('service hot org', closed, hotOrg),
           subject(`service spread ${pop.spreadOrgs.length} orgs`, closed, spread),
-        );
-        const [small, largeRun] = await measure(
-          opts,
-          subject(`service ${pop.hotUsers} users`, open, hotOrg),
-          subject(`service ${pop.largeUsers} users`, open, large),
-        );
+        ]);
+
+        // Primed only now: a slow or failing rebuild of the large org cannot disturb the rows above.
+        log(`service: priming the ${int(pop.largeUsers)}-user org`);
+        const primeStarted = Date.now();
+        let small: Outcome;
+        let largeRun: Outcome;
+        try {
+          const firstMs = await primeLargeOrg(api, pop, `${stamp}-prime`);
+          notes.push(`first answer for the ${int(pop.largeUsers)}-user org after its Redis keys were deleted (rebuild from Postgres, 503s retried): ${int(firstMs)} ms`);
+          [small, largeRun] = await guarded('users', [subject(`service ${pop.hotUsers} users`, open, hotOrg), subject(`service ${pop.largeUsers} users`, open, large)]);
+        } catch (error) {
+          const exited = child.exitStatus;
+          const message = `${String((error as Error).message ?? error)}${exited ? `; the service process exited (${exited}), log: ${child.logFile}` : ''}`;
+          log(`service: ${message}`);
+          process.exitCode = 1;
+          notes.push(`the ${int(pop.largeUsers)}-user org could not be primed in ${int((Date.now() - primeStarted) / 1000)} s: ${message}`);
+          // The open-loop row is the same workload (the hot org's users at the same rate): it stands in,
+          // measured before the failed rebuild could disturb the service.
+          small = openLoopRun;
+          largeRun = { na: `failed: ${message.slice(0, 200)}` };
+          if ('measured' in small) notes.push(`the ${int(pop.hotUsers)}-user row is the open-loop run above (same workload)`);
+        }
         return {
-          saturation: { measured: saturation },
-          nestAlongside,
-          openLoop: { measured: openLoopRun },
-          hot: { measured: hot },
-          spread: { measured: spreadRun },
-          smallUsers: { measured: small },
-          largeUsers: { measured: largeRun },
-          notes: [`first answer for the ${int(pop.largeUsers)}-user org after its Redis keys were deleted (rebuild from Postgres): ${largeOrgFirstMs} ms`],
+          saturation,
+          nestAlongside: 'measured' in nestAlongside ? nestAlongside.measured : undefined,
+          openLoop: openLoopRun,
+          hot,
+          spread: spreadRun,
+          smallUsers: small,
+          largeUsers: largeRun,
+          notes,
         };
       } finally {
         api.close();
@@ -415,7 +463,7 @@ function cpuNotes(named: [string, Outcome | undefined][]): string[] {
     let line = `${name}: ${int(load.ok)} ok of ${int(load.sent)} sent in ${load.seconds.toFixed(1)} s; CPU in % of one core: ${cpu}; server CPU ${Math.round(perRequestUs)} µs per request${ceiling}; max latency ${ms(load.latencyUs.max)} ms`;
     if (load.open) {
       const r = load.open;
-      line += `; dispatch lag p99 ${ms(r.dispatchLagUs.p99)} ms, max ${ms(r.dispatchLagUs.max)} ms, ${r.lateSends} sends > 2 ms late, ${r.connectionBound} waited for a connection (max ${r.maxInFlight} in flight), ${r.followUpsDropped} commits unsent at the end`;
+      line += `; dispatch lag p99 ${ms(r.dispatchLagUs.p99)} ms, max ${ms(r.dispatchLagUs.max)} ms, ${r.lateSends} sends > 2 ms late, ${r.connectionBound} waited for a connection (max ${r.maxInFlight} in flight), ${r.followUpsDropped} commits due at the end (sent afterwards, unmeasured)`;
       if (r.fellBehind) line += ' — **the generator fell behind schedule**';
     }
     for (const [status, body] of Object.entries(load.errorSamples)) line += `; first ${status}: \`${body.replace(/[`|\n]/g, ' ')}\``;

@@ -72,6 +72,12 @@ export class Child {
     return child;
   }
 
+  /** How the process ended, if it has: `code 1`, `signal SIGKILL`. */
+  get exitStatus(): string | undefined {
+    if (!this.exited) return undefined;
+    return this.exited.signal ? `signal ${this.exited.signal}` : `code ${this.exited.code}`;
+  }
+
   get pid(): number {
     return this.proc.pid ?? 0;
   }

@@ -67,6 +67,8 @@ export interface LoadResult {
   latencySamples: LatencyRecorder;
   /** CPU this process (the client) used during the run, in % of one core. */
   clientCpuPercent: number;
+  /** Follow-ups due when the run ended (commits of holds still held), for the caller to settle unmeasured. */
+  unsent: BenchRequest[];
   open?: OpenLoopReport;
 }
 
@@ -82,7 +84,7 @@ export interface OpenLoopReport {
   /** Sends that found every connection busy and queued for one. */
   connectionBound: number;
   maxInFlight: number;
-  /** Follow-ups (e.g. commits) still waiting for a slot when the schedule ended. */
+  /** Follow-ups (e.g. commits) still waiting for a slot when the schedule ended (they are in `unsent`). */
   followUpsDropped: number;
   /** True if the generator itself could not keep the schedule: the figures understate the load. */
   fellBehind: boolean;
@@ -190,6 +192,8 @@ class Tally {
     return undefined;
   }
 
+  readonly unsent: BenchRequest[] = [];
+
   result(mode: 'closed' | 'open', startUs: number, endUs: number, cpuStart: NodeJS.CpuUsage): LoadResult {
     const seconds = Math.max(1, endUs - startUs) / 1e6;
     const cpu = process.cpuUsage(cpuStart);
@@ -206,6 +210,7 @@ class Tally {
       latencyUs: this.latency.summary(),
       latencySamples: this.latency,
       clientCpuPercent: ((cpu.user + cpu.system) / (seconds * 1e6)) * 100,
+      unsent: this.unsent,
     };
   }
 }
@@ -251,6 +256,7 @@ export function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
     const user = (conn: Connection, pending: BenchRequest | undefined) => {
       const t0 = nowUs();
       if (t0 >= deadlineUs) {
+        if (pending) tally.unsent.push(pending);
         if (--running === 0) settle();
         return;
       }
@@ -316,6 +322,7 @@ export function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
       clearInterval(sweep);
       if (timer) clearTimeout(timer);
       for (const c of all) c.destroy();
+      tally.unsent.push(...pending);
       const result = tally.result('open', startUs, Math.max(lastUs, instant(total)), cpuStart);
       const dispatchLagUs = lag.summary();
       result.open = {
@@ -410,6 +417,7 @@ export function mergeResults(parts: LoadResult[]): LoadResult {
     latencyUs: latencySamples.summary(),
     latencySamples,
     clientCpuPercent: parts.reduce((n, p) => n + p.clientCpuPercent * p.seconds, 0) / seconds,
+    unsent: [],
   };
   const opens = parts.map((p) => p.open).filter((o): o is OpenLoopReport => o !== undefined);
   if (opens.length > 0) {

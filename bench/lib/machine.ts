@@ -51,6 +51,21 @@ export async function redisCpuSeconds(redis: Redis): Promise<number> {
   return user + sys;
 }
 
+/**
+ * Deletes the service's Redis keys of one organization (under our `bench:` prefix), so the
+ * service rebuilds its counters from Postgres on the next request for it.
+ */
+export async function forgetOrg(redis: Redis, org: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `bench:*{${org}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
 /** Deletes every key under `bench:` (the floors' and the service's during a run); never FLUSHDB. */
 export async function deleteBenchKeys(redis: Redis): Promise<number> {
   let deleted = 0;

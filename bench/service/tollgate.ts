@@ -198,7 +198,7 @@ export function populations(spreadOrgs: number, smallUsers: number, largeUsers: 
  * the service's tables) records each finished step. Dropping the database starts over.
  */
 class Population {
-  constructor(private readonly db: Client) {}
+  constructor(readonly db: Client) {}
 
   static async open(): Promise<Population> {
     const db = new Client({ connectionString: BENCH_DATABASE_URL });
@@ -241,13 +241,49 @@ async function createOrg(api: TollgateApi, org: string): Promise<void> {
   );
 }
 
-async function createUsers(api: TollgateApi, org: string, count: number, log: Log): Promise<void> {
+/** Users made one by one through the API; past this, the rest are inserted in bulk (see bulkUsers). */
+const USERS_VIA_API = 20_000;
+
+async function createUsers(api: TollgateApi, db: Client, org: string, count: number, log: Log, forget: (org: string) => Promise<void>): Promise<void> {
+  const viaApi = Math.min(count, USERS_VIA_API);
   let made = 0;
   const started = Date.now();
-  await inPool(range(count), 32, async (i) => {
+  await inPool(range(viaApi), 32, async (i) => {
     await api.setup({ method: 'PUT', path: `/v1/orgs/${org}/projects/${PROJECT_ID}/users/u-${i}`, body: { limit: USER_LIMIT, period: 'day' } }, [200, 201]);
-    if (++made % 50_000 === 0) log(`  ${org}: ${made}/${count} users (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
+    if (++made % 5_000 === 0) log(`  ${org}: ${made}/${viaApi} users through the API (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
   });
+  if (count > viaApi) await bulkUsers(db, org, viaApi, count, log, forget);
+}
+
+/**
+ * Users viaApi … count-1 as rows in project_users, copied from what PUT …/users/u-0 wrote.
+ * Admin writes ran at about 110/s on this machine (a million would take 2.5 hours through
+ * the API); the service reads these rows like any other when it rebuilds the organization's
+ * counters, which the caller forces by deleting the organization's Redis keys afterwards.
+ * Tied to the schema on purpose: if project_users changes, this fails loudly, naming it.
+ */
+async function bulkUsers(db: Client, org: string, from: number, count: number, log: Log, forget: (org: string) => Promise<void>): Promise<void> {
+  const template = await db
+    .query('SELECT environment, limit_amount, period FROM project_users WHERE org_id = $1 AND project_id = $2 AND id = $3', [org, PROJECT_ID, 'u-0'])
+    .catch((error: Error) => {
+      throw new Error(`bulk users: project_users is not what bench/service/tollgate.ts expects (${error.message}); update bulkUsers or set BENCH_USERS_LARGE ≤ ${USERS_VIA_API}`);
+    });
+  const row = template.rows[0] as { environment: string; limit_amount: string; period: string } | undefined;
+  if (!row || Number(row.limit_amount) !== USER_LIMIT || row.period !== 'day') {
+    throw new Error(`bulk users: PUT …/users/u-0 did not leave the row bulkUsers copies (${JSON.stringify(row)}); update bulkUsers`);
+  }
+  const CHUNK = 100_000;
+  for (let start = from; start < count; start += CHUNK) {
+    const end = Math.min(count, start + CHUNK);
+    await db.query(
+      `INSERT INTO project_users (org_id, environment, project_id, id, limit_amount, period, created_at, updated_at)
+       SELECT $1, $2, $3, 'u-' || g, $4, $5, now(), now() FROM generate_series($6::int, $7::int - 1) AS g
+       ON CONFLICT DO NOTHING`,
+      [org, row.environment, PROJECT_ID, row.limit_amount, row.period, start, end],
+    );
+    log(`  ${org}: ${end}/${count} users`);
+  }
+  await forget(org);
 }
 
 function* range(n: number): Generator<number> {
@@ -261,8 +297,9 @@ function* range(n: number): Generator<number> {
  * default user cap, so every reserve is checked at all three levels.
  * Throws NotImplemented if an admin route does not exist yet.
  */
-export async function setUp(api: TollgateApi, pop: Populations, log: Log): Promise<void> {
+export async function setUp(api: TollgateApi, pop: Populations, log: Log, forget: (org: string) => Promise<void>): Promise<void> {
   const marks = await Population.open();
+  const db = marks.db;
   try {
     // Markers whose organizations are gone (tables truncated, a schema rebuilt) are worthless.
     const probes: [string, string][] = [
@@ -281,10 +318,10 @@ export async function setUp(api: TollgateApi, pop: Populations, log: Log): Promi
     }
     const steps: [string, () => Promise<void>][] = [
       [`org:${pop.hotOrg}`, () => createOrg(api, pop.hotOrg)],
-      [`users:${pop.hotOrg}:${pop.hotUsers}`, () => createUsers(api, pop.hotOrg, pop.hotUsers, log)],
+      [`users:${pop.hotOrg}:${pop.hotUsers}`, () => createUsers(api, db, pop.hotOrg, pop.hotUsers, log, forget)],
       [`spread:${pop.spreadOrgs.length}`, () => inPool(pop.spreadOrgs, 32, (org) => createOrg(api, org))],
       [`org:${pop.largeOrg}`, () => createOrg(api, pop.largeOrg)],
-      [`users:${pop.largeOrg}:${pop.largeUsers}`, () => createUsers(api, pop.largeOrg, pop.largeUsers, log)],
+      [`users:${pop.largeOrg}:${pop.largeUsers}`, () => createUsers(api, db, pop.largeOrg, pop.largeUsers, log, forget)],
     ];
     for (const [step, run] of steps) {
       if (await marks.done(step)) continue;
@@ -300,24 +337,51 @@ export async function setUp(api: TollgateApi, pop: Populations, log: Log): Promi
 }
 
 /**
- * One reserve + commit on every organization before measuring, so the runs measure steady
- * state: after the previous run's Redis keys were deleted, the service rebuilds each org's
- * counters from Postgres on first touch, and that rebuild is not what a saturation or
- * spread run is about. Returns how long the large org's first answer took (its rebuild).
+ * One reserve + commit on an organization, retried while the service answers 503 (it
+ * says when to retry) until `deadlineMs`: the first request after the previous run's Redis
+ * keys were deleted waits for the service to rebuild the organization's counters from
+ * Postgres, and that rebuild is not what the measured runs are about.
  */
-export async function prime(api: TollgateApi, pop: Populations, runId: string): Promise<{ largeOrgFirstMs: number }> {
-  const once = async (org: string, key: string, timeoutMs?: number) => {
-    const reserve = await api.request(reserveRequest(`${runId}-prime-${key}-r`, org, 'u-0'), timeoutMs);
-    if (reserve.status !== 201) throw new Error(`priming ${org}: reserve answered ${reserve.status}: ${reserve.text.slice(0, 300)}`);
-    const id = (reserve.json as { id?: unknown } | undefined)?.id;
-    if (typeof id !== 'string') throw new Error(`priming ${org}: reserve answered 201 without an id: ${reserve.text.slice(0, 300)}`);
-    const commit = await api.request(commitRequest(`${runId}-prime-${key}-c`, id), timeoutMs);
-    if (commit.status !== 200) throw new Error(`priming ${org}: commit answered ${commit.status}: ${commit.text.slice(0, 300)}`);
+async function primeOne(api: TollgateApi, org: string, key: string, deadlineMs: number): Promise<void> {
+  const attempts: string[] = [];
+  const attempt = async (req: BenchRequest, expect: number) => {
+    const what = req.path.endsWith('/commit') ? 'commit' : 'reserve';
+    for (;;) {
+      const left = deadlineMs - Date.now();
+      const history = () => (attempts.length ? ` (earlier: ${attempts.join(', ')})` : '');
+      if (left <= 0) throw new Error(`priming ${org}: no ${expect} to the ${what} before the deadline${history()}`);
+      const started = Date.now();
+      let res;
+      try {
+        res = await api.request(req, left);
+      } catch (error) {
+        throw new Error(`priming ${org}: ${what}: ${(error as Error).message} after ${Math.round((Date.now() - started) / 1000)} s${history()}`);
+      }
+      if (res.status === expect) return res;
+      const code = (res.json as { code?: unknown } | undefined)?.code;
+      attempts.push(`${res.status}${typeof code === 'string' ? ` ${code}` : ''} after ${Math.round((Date.now() - started) / 1000)} s`);
+      if (res.status !== 503) throw new Error(`priming ${org}: ${what} answered ${res.status}: ${res.text.slice(0, 200)}`);
+      const retryAfter = (res.json as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds;
+      await new Promise((r) => setTimeout(r, typeof retryAfter === 'number' ? retryAfter * 1000 : 1000));
+    }
   };
+  // The same idempotency key on every attempt: a retried reserve is the same request.
+  const reserve = await attempt(reserveRequest(`${key}-r`, org, 'u-0'), 201);
+  const id = (reserve.json as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string') throw new Error(`priming ${org}: reserve answered 201 without an id: ${reserve.text.slice(0, 200)}`);
+  await attempt(commitRequest(`${key}-c`, id), 200);
+}
+
+/** Primes the hot org and every spread org (one reserve + commit each) before measuring. */
+export async function primeOrgs(api: TollgateApi, pop: Populations, runId: string): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  await primeOne(api, pop.hotOrg, `${runId}-hot`, deadline);
+  await inPool(pop.spreadOrgs.entries(), 32, ([i, org]) => primeOne(api, org, `${runId}-spread-${i}`, deadline));
+}
+
+/** Primes the large org; returns how long its first answer took (mostly its rebuild). */
+export async function primeLargeOrg(api: TollgateApi, pop: Populations, runId: string): Promise<number> {
   const started = Date.now();
-  await once(pop.largeOrg, 'large', 300_000);
-  const largeOrgFirstMs = Date.now() - started;
-  await once(pop.hotOrg, 'hot');
-  await inPool(pop.spreadOrgs.entries(), 32, ([i, org]) => once(org, `spread-${i}`));
-  return { largeOrgFirstMs };
+  await primeOne(api, pop.largeOrg, `${runId}-large`, started + 300_000);
+  return Date.now() - started;
 }
