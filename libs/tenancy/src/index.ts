@@ -12,3 +12,4 @@ export { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/reg
 export type { AuditRecord } from './domain/audit-entry';
 /** Appends an audit entry inside another module's transaction (the audit log is tenancy's). */
 export { persistAudit as appendAuditEntry } from './adapters/mikro-orm/audit-rows';
+export { OrgPathDto } from './http/tenancy.dto';

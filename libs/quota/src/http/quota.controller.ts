@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/com
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { decodeCursor, DEFAULT_PAGE_SIZE, PageQueryDto, toPage } from '@tollgate/platform';
-import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
+import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { CreditGrant, Project, ProjectUser } from '../domain/hierarchy';
 import { GetUsageTreeUseCase } from '../usecases/get-usage-tree/get-usage-tree.usecase';
 import { GrantCreditsUseCase } from '../usecases/grant-credits/grant-credits.usecase';
@@ -10,7 +10,7 @@ import { ListCreditsUseCase } from '../usecases/list-credits/list-credits.usecas
 import { PutProjectUseCase } from '../usecases/put-project/put-project.usecase';
 import { PutUserUseCase } from '../usecases/put-user/put-user.usecase';
 import { GrantCreditsDto, ProjectPathDto, PutProjectDto, PutUserDto, UsageQueryDto, UserPathDto } from './quota.dto';
-import { OrgPathDto } from './org-path.dto';
+
 
 function presentProject(p: Project) {
   return {

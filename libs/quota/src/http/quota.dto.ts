@@ -1,9 +1,10 @@
+import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { PERIODS, type Period } from '../domain/period';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ID = CLIENT_ID_PATTERN;
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 
 export class ProjectPathDto {

@@ -1,8 +1,9 @@
+import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ID = CLIENT_ID_PATTERN;
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 
 export class ReserveDto {
