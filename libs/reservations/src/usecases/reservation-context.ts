@@ -36,7 +36,7 @@ export class ReservationContext {
   async undoStore(scope: QuotaScope, cause: unknown): Promise<never> {
     await this.store.unload(scope).catch(() => undefined);
     if (cause instanceof TollgateError) throw cause;
-    throw new PlatformError('store_unavailable', 'The reservation could not be recorded; nothing was changed. Try again.', { retry_after_seconds: 1 });
+    throw storeUnavailable();
   }
 }
 

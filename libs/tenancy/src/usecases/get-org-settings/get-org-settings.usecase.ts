@@ -27,10 +27,14 @@ export class GetOrgSettingsUseCase implements OnModuleInit {
     this.bus.subscribe(SETTINGS_TOPIC, (key) => this.cache.delete(key));
   }
 
-  async execute(orgId: string, environment: Environment): Promise<OrgSettings> {
+  /** Read on every admission: the cached copy itself, frozen (no copy per call), so no caller can change it. */
+  async execute(orgId: string, environment: Environment): Promise<Readonly<OrgSettings>> {
     const key = `${orgId}:${environment}`;
-    const settings = await this.cache.getOrLoad(key, async () => mergeSettings((await this.settings.find(orgId, environment)) ?? {}));
-    return structuredClone(settings);
+    return this.cache.getOrLoad(key, async () => {
+      const settings = mergeSettings((await this.settings.find(orgId, environment)) ?? {});
+      Object.freeze(settings.budget_alert_thresholds);
+      return Object.freeze(settings);
+    });
   }
 
   async invalidate(orgId: string, environment: Environment): Promise<void> {
