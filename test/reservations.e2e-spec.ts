@@ -312,6 +312,33 @@ describe('reservations: durability and rebuild', () => {
     }
   });
 
+  it('rebuilds an organization with 25,000 capped users in pages: every cap holds after Redis lost it', async () => {
+    const t = await createTestApp();
+    const redis = new Redis(testRedisUrl());
+    try {
+      const api = t.client;
+      const { org, key } = await fund(api, { credits: 10_000_000_000, userLimit: 50 });
+      // Users with caps of their own (user i: 1,000 + i), written as an import would.
+      await t.app.get(EntityManager).getConnection().execute(
+        `insert into project_users (org_id, environment, project_id, id, limit_amount, period, created_at, updated_at)
+         select ?, 'live', 'p', 'u' || lpad(i::text, 5, '0'), 1000 + i, 'month', now(), now() from generate_series(0, 24999) as i`,
+        [org],
+      );
+      const reserveFor = (user: string, amount: number) =>
+        api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: user, amount }, { key, idempotencyKey: uniqueId('k') });
+      expect((await reserveFor('first', 1)).status).toBe(201);
+      await redis.del(...(await redis.keys(`*{${org}:live}*`)));
+      // First page, a page boundary, the last page, and a user with no row (the project default).
+      for (const [user, cap] of [['u00000', 1_000], ['u10000', 11_000], ['u24999', 25_999], ['nobody', 50]] as const) {
+        expect({ user, body: (await reserveFor(user, cap + 1)).body }).toMatchObject({ user, body: { code: 'insufficient_budget', level: 'user', available: cap } });
+        expect({ user, status: (await reserveFor(user, cap)).status }).toEqual({ user, status: 201 });
+      }
+    } finally {
+      redis.disconnect();
+      await t.close();
+    }
+  });
+
   it('undoes the hold and answers 503 when Postgres cannot record it; a commit it cannot record is undone too', async () => {
     const t = await createTestApp();
     const em = t.app.get(EntityManager);

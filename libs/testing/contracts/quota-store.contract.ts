@@ -625,6 +625,68 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(await sut.isLoaded(scope)).toBe(false);
       });
 
+      describe('in parts', () => {
+        const userCaps = (from: number, to: number) =>
+          Array.from({ length: to - from }, (_, i) => ({ node: user(`u${from + i}`), config: cap(10 + from + i, 'month') }));
+
+        it('installs every page of user configs, and the scope is not loaded until the last one is in', async () => {
+          const scope = newScope();
+          const seenDuringLoad: string[] = [];
+          async function* pages() {
+            yield userCaps(0, 600);
+            seenDuringLoad.push((await sut.reserve(scope, hold(1, { userId: 'u3' }), NOW)).kind);
+            seenDuringLoad.push(String(await sut.isLoaded(scope)));
+            yield userCaps(600, 1_200);
+          }
+          const snapshot = { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(1_000_000) }], defaultUserConfigs: [{ projectId: 'p1', config: cap(5) }] };
+          expect(await sut.load(scope, snapshot, pages())).toEqual({ kind: 'loaded' });
+          expect(seenDuringLoad).toEqual(['not_loaded', 'false']);
+          expect(await figures(scope, user('u3'))).toMatchObject({ source: 'own', limit: 13, period: 'month' });
+          expect(await figures(scope, user('u1199'))).toMatchObject({ source: 'own', limit: 1_209 });
+          expect(await figures(scope, user('someone-else'))).toMatchObject({ source: 'default', limit: 5 });
+          expect(await sut.reserve(scope, hold(14, { userId: 'u3' }), NOW)).toMatchObject({ kind: 'refused', level: 'user', available: 13 });
+          expect(await figures(scope, ORG)).toMatchObject({ limit: 1_000_000, reserved: 0 });
+        });
+
+        it('lets one of two racing loads install the scope, never a mix of both', async () => {
+          const scope = newScope();
+          let resume!: () => void;
+          const paused = new Promise<void>((resolve) => (resume = resolve));
+          async function* slow() {
+            yield [{ node: user('a'), config: cap(1) }];
+            await paused;
+            yield [{ node: user('b'), config: cap(1) }];
+          }
+          async function* other() {
+            yield [{ node: user('c'), config: cap(2) }];
+          }
+          const first = sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(100) }] }, slow());
+          await new Promise((r) => setTimeout(r, 20));
+          const second = await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(200) }] }, other());
+          resume();
+          const outcomes = [(await first).kind, second.kind];
+          expect(outcomes.filter((k) => k === 'loaded')).toHaveLength(1);
+          expect(outcomes.filter((k) => k !== 'loaded')).toEqual([expect.stringMatching(/^(busy|already_loaded)$/)]);
+          const nodes = await Promise.all([ORG, user('a'), user('b'), user('c')].map((node) => figures(scope, node)));
+          if (outcomes[0] === 'loaded') expect(nodes.map((n) => n.limit)).toEqual([100, 1, 1, null]);
+          else expect(nodes.map((n) => n.limit)).toEqual([200, null, null, 2]);
+        });
+
+        it('gives the scope up when a page cannot be read, so the next load starts at once', async () => {
+          const scope = newScope();
+          async function* failing() {
+            yield userCaps(0, 10);
+            throw new Error('postgres went away');
+          }
+          await expect(sut.load(scope, emptySnapshot(), failing())).rejects.toThrow('postgres went away');
+          expect(await sut.isLoaded(scope)).toBe(false);
+          expect(await sut.reserve(scope, hold(1), NOW)).toEqual({ kind: 'not_loaded' });
+          expect(await sut.load(scope, { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(7) }] })).toEqual({ kind: 'loaded' });
+          expect(await figures(scope, user('u1'))).toMatchObject({ source: 'none', limit: null });
+          expect(await figures(scope, ORG)).toMatchObject({ limit: 7 });
+        });
+      });
+
       it('answers not_loaded again after the state is lost, until it is rebuilt', async () => {
         const scope = await given([[ORG, cap(100)]]);
         const h = hold(100);

@@ -154,7 +154,17 @@ export interface QuotaSnapshot {
   committed: { node: NodeRef; periodId: string; amount: number }[];
 }
 
-export type LoadOutcome = { kind: 'loaded' } | { kind: 'already_loaded' };
+/**
+ * More node configs, streamed after a snapshot's other parts: an organization may configure
+ * millions of users, more than one store call (or one process's memory) should carry at once.
+ */
+export type NodeConfigPages = AsyncIterable<{ node: NodeRef; config: NodeConfig }[]>;
+
+/**
+ * `busy`: another loader (another instance) holds the scope's load lease, or took it over;
+ * wait for it and run the operation again.
+ */
+export type LoadOutcome = { kind: 'loaded' } | { kind: 'already_loaded' } | { kind: 'busy' };
 
 export function emptySnapshot(): QuotaSnapshot {
   return { nodes: [], defaultUserConfigs: [], holds: [], committed: [] };

@@ -8,6 +8,7 @@ import {
   HoldSpec,
   LoadOutcome,
   NodeConfig,
+  NodeConfigPages,
   NodeRef,
   PeriodCarry,
   QuotaScope,
@@ -36,8 +37,12 @@ export abstract class QuotaStore {
    */
   abstract unload(scope: QuotaScope): Promise<void>;
 
-  /** Atomically installs a scope's state; refuses (`already_loaded`) to overwrite a loaded scope. */
-  abstract load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome>;
+  /**
+   * Atomically installs a scope's state; refuses (`already_loaded`) to overwrite a loaded scope.
+   * `pages` adds node configs in parts; the scope stays not loaded to every other operation
+   * until the last part is in, and one loader at a time holds it (`busy` for the others).
+   */
+  abstract load(scope: QuotaScope, snapshot: QuotaSnapshot, pages?: NodeConfigPages): Promise<LoadOutcome>;
 
   /**
    * Sets a node's limit and period. null clears it: unlimited for the org or a project; a user

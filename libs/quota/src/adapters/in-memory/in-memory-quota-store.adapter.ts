@@ -13,6 +13,7 @@ import {
   HoldSpec,
   LoadOutcome,
   NodeConfig,
+  NodeConfigPages,
   NodeRef,
   NodeUsage,
   NotLoaded,
@@ -109,12 +110,20 @@ export class InMemoryQuotaStore extends QuotaStore {
     return this.scopeOf(scope) !== undefined;
   }
 
-  async load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome> {
+  async load(scope: QuotaScope, snapshot: QuotaSnapshot, pages?: NodeConfigPages): Promise<LoadOutcome> {
     checkScope(scope);
     checkSnapshot(snapshot);
     if (this.scopeOf(scope)) return { kind: 'already_loaded' };
     const state: MemoryScope = { nodes: new Map(), defaults: new Map(), holds: new Map() };
     const ensure = (key: string) => state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
+    if (pages) {
+      // Staged aside: the scope stays not loaded until every part is in.
+      for await (const page of pages) {
+        checkSnapshot({ nodes: page, defaultUserConfigs: [], holds: [], committed: [] });
+        for (const { node, config } of page) ensure(nodeKey(node)).own = { ...config };
+      }
+      if (this.scopeOf(scope)) return { kind: 'already_loaded' };
+    }
     for (const { node, config } of snapshot.nodes) ensure(nodeKey(node)).own = { ...config };
     for (const { projectId, config } of snapshot.defaultUserConfigs) state.defaults.set(projectId, { ...config });
     for (const hold of snapshot.holds) {

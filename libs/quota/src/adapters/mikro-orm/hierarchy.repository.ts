@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendAuditEntry, AuditRecord } from '@tollgate/tenancy';
 import { CreditGrant, Project, ProjectUser } from '../../domain/hierarchy';
 import { Period } from '../../domain/period';
-import { QuotaEnvironment, QuotaScope } from '../../domain/quota';
+import { NodeConfig, NodeRef, QuotaEnvironment, QuotaScope } from '../../domain/quota';
 import { CreditGrantRow, CreditGrantSchema, ProjectRow, ProjectSchema, ProjectUserRow, ProjectUserSchema } from './quota.entities';
 
 /** bigint columns arrive as strings; every stored amount is ≤ 2^53−1 by the API's rules. */
@@ -84,6 +84,32 @@ export class HierarchyRepository {
       .fork()
       .find(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { projectId: 'asc', id: 'asc' } });
     return rows.map(userToDomain);
+  }
+
+  /**
+   * The users with a limit of their own, in pages of at most `pageSize`, by primary key
+   * (keyset): an organization may have millions, more than one query should materialise.
+   */
+  async *userConfigPages(scope: QuotaScope, pageSize: number): AsyncGenerator<{ node: NodeRef; config: NodeConfig }[]> {
+    const connection = this.em.getConnection();
+    let after: [string, string] | null = null;
+    for (;;) {
+      const rows: { project_id: string; id: string; limit_amount: string; period: string }[] = await connection.execute(
+        `select project_id, id, limit_amount, period from project_users
+          where org_id = ? and environment = ? and limit_amount is not null
+            ${after ? 'and (project_id, id) > (?, ?)' : ''}
+          order by project_id, id limit ?`,
+        [scope.orgId, scope.environment, ...(after ?? []), pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({
+        node: { level: 'user' as const, projectId: r.project_id, userId: r.id },
+        config: { limit: Number(r.limit_amount), period: r.period as Period },
+      }));
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1];
+      after = [last.project_id, last.id];
+    }
   }
 
   async saveProject(project: Project, audit: AuditRecord, inTransaction: () => Promise<void>): Promise<void> {

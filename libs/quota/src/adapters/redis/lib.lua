@@ -12,6 +12,7 @@
 --   <node>|cp, <node>|pp   the newest period id the node counted in, and the one before
 --   <node>|c|<period id>   committed in that period ('' for period none: all-time)
 --   h|<hold id>            '<project>|<user>|<amount>|<expiresAtMs>|<org pid>|<project pid>|<user pid>'
+--   loading                '<token>|<lease deadline ms>': a load in parts is under way (load-begin.lua)
 -- KEYS[2] = `<prefix>{<org>:<env>}:x`: hold ids scored by expiresAtMs.
 --
 -- Arithmetic. Lua numbers are doubles, exact for integers up to 2^53. Every total is checked
@@ -206,4 +207,32 @@ local function due_hint(x, expires, now)
   if expires < earliest then return fmt(expires) end
   if earliest <= now then return fmt(earliest) end
   return ''
+end
+
+-- Another loader's live lease on the scope ('loading' = '<token>|<deadline ms>'). A lease
+-- past its deadline belongs to a loader that died: anyone may start over.
+local function loading_elsewhere(s, token, now)
+  local v = hget(s, 'loading')
+  if not v then return false end
+  local parts = split(v)
+  if parts[1] == token then return false end
+  return (tonumber(parts[2]) or 0) > now
+end
+
+local function owns_load(s, token)
+  local v = hget(s, 'loading')
+  return v ~= nil and split(v)[1] == token
+end
+
+-- HSET / ZADD of ARGV[from..to] in slices: unpack() of a huge table overflows Lua's C stack.
+local function flush_args(command, key, from, to)
+  local CHUNK = 400
+  local i = from
+  while i <= to do
+    local args = {}
+    local j = math.min(to, i + CHUNK - 1)
+    for k = i, j do args[#args + 1] = ARGV[k] end
+    redis.call(command, key, unpack(args))
+    i = j + 1
+  end
 end

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { holdNodes, nodeKey } from '../../domain/node-key';
 import { Period, periodIds } from '../../domain/period';
 import {
@@ -17,6 +18,7 @@ import {
   HoldSpec,
   LoadOutcome,
   NodeConfig,
+  NodeConfigPages,
   NodeRef,
   NodeUsage,
   NotLoaded,
@@ -69,6 +71,8 @@ const SCRIPTS = {
   expireDue: { file: 'expire-due.lua', keys: 2 },
   configure: { file: 'configure.lua', keys: 1 },
   load: { file: 'load.lua', keys: 2 },
+  loadBegin: { file: 'load-begin.lua', keys: 2 },
+  loadPart: { file: 'load-part.lua', keys: 2 },
   usage: { file: 'usage.lua', keys: 1 },
   earliest: { file: 'earliest.lua', keys: 2 },
 } as const;
@@ -93,6 +97,41 @@ function scriptSources(): Record<ScriptName, string> {
 }
 
 const NOT_LOADED: NotLoaded = { kind: 'not_loaded' };
+
+/** How long a load in parts may go without storing a part before another loader may take over. */
+const LOAD_LEASE_MS = 30_000;
+
+/** A snapshot as the scope hash's field/value pairs and the expiry zset's (score, member) pairs. */
+function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]] {
+  const hash = new Map<string, string>();
+  for (const { node, config } of snapshot.nodes) hash.set(configField(node), encodeConfig(config));
+  for (const { projectId, config } of snapshot.defaultUserConfigs) hash.set(defaultUserConfigField(projectId), encodeConfig(config));
+  const reserved = new Map<string, number>();
+  const expiries: string[] = [];
+  for (const hold of snapshot.holds) {
+    for (const node of holdNodes(hold.projectId, hold.userId)) {
+      const key = nodeKey(node);
+      reserved.set(key, addExact(reserved.get(key) ?? 0, hold.amount, `reserved of ${key}`));
+    }
+    const { org, project, user } = hold.periods;
+    hash.set(holdField(hold.holdId), [hold.projectId, hold.userId, hold.amount, hold.expiresAtMs, org, project, user].join('|'));
+    expiries.push(String(hold.expiresAtMs), hold.holdId);
+  }
+  for (const [key, total] of reserved) hash.set(reservedField(key), String(total));
+  const periodsByNode = new Map<string, string[]>();
+  for (const { node, periodId, amount } of snapshot.committed) {
+    const key = nodeKey(node);
+    if (hash.has(committedField(key, periodId))) throw QuotaError.invalid('snapshot.committed', `${key} has period ${periodId} twice`);
+    hash.set(committedField(key, periodId), String(amount));
+    periodsByNode.set(key, [...(periodsByNode.get(key) ?? []), periodId]);
+  }
+  for (const [key, ids] of periodsByNode) {
+    const [latest, previous] = ids.sort().reverse();
+    hash.set(`${key}|cp`, latest);
+    if (previous !== undefined) hash.set(`${key}|pp`, previous);
+  }
+  return [hash, expiries];
+}
 const LEVELS: QuotaLevel[] = ['org', 'project', 'user'];
 
 /** A figure the scripts return: a decimal string within the safe range. */
@@ -156,40 +195,38 @@ export class RedisQuotaStore extends QuotaStore {
     return (await this.redis.hexists(this.keys.scope(scope)[0], 'loaded')) === 1;
   }
 
-  async load(scope: QuotaScope, snapshot: QuotaSnapshot): Promise<LoadOutcome> {
+  async load(scope: QuotaScope, snapshot: QuotaSnapshot, pages?: NodeConfigPages): Promise<LoadOutcome> {
     checkScope(scope);
     checkSnapshot(snapshot);
-    const hash = new Map<string, string>();
-    for (const { node, config } of snapshot.nodes) hash.set(configField(node), encodeConfig(config));
-    for (const { projectId, config } of snapshot.defaultUserConfigs) hash.set(defaultUserConfigField(projectId), encodeConfig(config));
-    const reserved = new Map<string, number>();
-    const expiries: string[] = [];
-    for (const hold of snapshot.holds) {
-      for (const node of holdNodes(hold.projectId, hold.userId)) {
-        const key = nodeKey(node);
-        reserved.set(key, addExact(reserved.get(key) ?? 0, hold.amount, `reserved of ${key}`));
+    const [hash, expiries] = encodeSnapshot(snapshot);
+    const keys = this.keys.scope(scope);
+    const finish = async (token: string): Promise<LoadOutcome> => {
+      const reply = await this.run('load', keys, [token, String(Date.now()), String(hash.size), ...[...hash].flat(), ...expiries]);
+      if (reply[0] === 'already_loaded') return { kind: 'already_loaded' };
+      if (reply[0] === 'busy' || reply[0] === 'lost') return { kind: 'busy' };
+      await this.hintDue(scope, reply[1]);
+      return { kind: 'loaded' };
+    };
+    if (!pages) return finish('');
+
+    const token = randomUUID();
+    const begun = await this.run('loadBegin', keys, [token, String(Date.now()), String(LOAD_LEASE_MS)]);
+    if (begun[0] === 'already_loaded') return { kind: 'already_loaded' };
+    if (begun[0] === 'busy') return { kind: 'busy' };
+    try {
+      for await (const page of pages) {
+        checkSnapshot({ nodes: page, defaultUserConfigs: [], holds: [], committed: [] });
+        const args = page.flatMap(({ node, config }) => [configField(node), encodeConfig(config)]);
+        const stored = await this.run('loadPart', keys, [token, String(Date.now()), String(LOAD_LEASE_MS), 'store', ...args]);
+        if (stored[0] === 'already_loaded') return { kind: 'already_loaded' };
+        if (stored[0] === 'lost') return { kind: 'busy' };
       }
-      const { org, project, user } = hold.periods;
-      hash.set(holdField(hold.holdId), [hold.projectId, hold.userId, hold.amount, hold.expiresAtMs, org, project, user].join('|'));
-      expiries.push(String(hold.expiresAtMs), hold.holdId);
+      return await finish(token);
+    } catch (err) {
+      // Give the lease up at once, so the next loader need not wait it out.
+      await this.run('loadPart', keys, [token, String(Date.now()), String(LOAD_LEASE_MS), 'abort']).catch(() => undefined);
+      throw err;
     }
-    for (const [key, total] of reserved) hash.set(reservedField(key), String(total));
-    const periodsByNode = new Map<string, string[]>();
-    for (const { node, periodId, amount } of snapshot.committed) {
-      const key = nodeKey(node);
-      if (hash.has(committedField(key, periodId))) throw QuotaError.invalid('snapshot.committed', `${key} has period ${periodId} twice`);
-      hash.set(committedField(key, periodId), String(amount));
-      periodsByNode.set(key, [...(periodsByNode.get(key) ?? []), periodId]);
-    }
-    for (const [key, ids] of periodsByNode) {
-      const [latest, previous] = ids.sort().reverse();
-      hash.set(`${key}|cp`, latest);
-      if (previous !== undefined) hash.set(`${key}|pp`, previous);
-    }
-    const reply = await this.run('load', this.keys.scope(scope), [String(hash.size), ...[...hash].flat(), ...expiries]);
-    if (reply[0] === 'already_loaded') return { kind: 'already_loaded' };
-    await this.hintDue(scope, reply[1]);
-    return { kind: 'loaded' };
   }
 
   async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome> {

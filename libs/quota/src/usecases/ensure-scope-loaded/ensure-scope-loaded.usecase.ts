@@ -8,6 +8,13 @@ import { HoldLedger } from '../../ports/hold-ledger.port';
 
 /** Committed spend older than this cannot count in any current or previous period (months are the longest). */
 const COMMITTED_LOOKBACK_MS = 64 * 86_400_000;
+/** Users' configs per store call when a scope is rebuilt (one Lua call of 2 × this many arguments). */
+const USER_PAGE_SIZE = 10_000;
+/** How long an operation waits for its scope to be loaded (here or by another instance) before a 503. */
+const LOAD_WAIT_MS = 30_000;
+const LOAD_POLL_MS = 50;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The quota store is a cache of Postgres. Before the store answers for a scope it must hold
@@ -17,7 +24,7 @@ const COMMITTED_LOOKBACK_MS = 64 * 86_400_000;
  */
 @Injectable()
 export class EnsureScopeLoadedUseCase {
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly store: QuotaStore,
@@ -30,20 +37,25 @@ export class EnsureScopeLoadedUseCase {
 
   /** Runs a store operation, loading the scope first when the store does not have it. */
   async run<T extends { kind: string }>(scope: QuotaScope, operation: () => Promise<T | NotLoaded>): Promise<Exclude<T, NotLoaded>> {
+    const waitUntil = Date.now() + LOAD_WAIT_MS;
+    let loads = 0;
     try {
-      for (let attempt = 0; attempt < 3; attempt++) {
+      for (;;) {
         const outcome = await operation();
         if (outcome.kind !== 'not_loaded') return outcome as Exclude<T, NotLoaded>;
-        await this.load(scope);
+        // Loaded three times and still not there: something keeps evicting it. Fail closed.
+        if (loads === 3 || Date.now() > waitUntil) break;
+        if (await this.load(scope)) loads++;
+        else await delay(LOAD_POLL_MS); // another instance is loading it: wait for that load
       }
     } catch (error) {
       throw storeError(error);
     }
-    // Loaded three times and still not there: something keeps evicting it. Fail closed.
-    throw new PlatformError('store_unavailable', 'The quota store could not keep this organization loaded; try again.');
+    throw new PlatformError('store_unavailable', 'The quota store could not load this organization in time; try again.', { retry_after_seconds: 1 });
   }
 
-  load(scope: QuotaScope): Promise<void> {
+  /** Loads the scope unless it is; false when another instance is loading it. */
+  load(scope: QuotaScope): Promise<boolean> {
     const key = `${scope.orgId}:${scope.environment}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
@@ -53,13 +65,12 @@ export class EnsureScopeLoadedUseCase {
     return pending;
   }
 
-  /** Everything the store needs for a scope, read from Postgres. */
+  /** Everything the store needs for a scope, read from Postgres, but users' own configs (see rebuild). */
   async snapshot(scope: QuotaScope): Promise<QuotaSnapshot> {
     const now = this.clock.now();
-    const [pool, projects, users, holds, committed] = await Promise.all([
+    const [pool, projects, holds, committed] = await Promise.all([
       this.pool.execute(scope),
       this.hierarchy.listProjects(scope),
-      this.hierarchy.listUsers(scope),
       this.ledger?.activeHolds(scope, now) ?? [],
       this.ledger?.committed(scope, new Date(now.getTime() - COMMITTED_LOOKBACK_MS)) ?? [],
     ]);
@@ -69,9 +80,6 @@ export class EnsureScopeLoadedUseCase {
         ...projects
           .filter((p) => p.limit !== null)
           .map((p) => ({ node: { level: 'project' as const, projectId: p.id }, config: { limit: p.limit, period: p.period } })),
-        ...users
-          .filter((u) => u.limit !== null)
-          .map((u) => ({ node: { level: 'user' as const, projectId: u.projectId, userId: u.id }, config: { limit: u.limit, period: u.period } })),
       ],
       defaultUserConfigs: projects
         .filter((p) => p.defaultUserLimit !== null)
@@ -81,8 +89,14 @@ export class EnsureScopeLoadedUseCase {
     };
   }
 
-  private async rebuild(scope: QuotaScope): Promise<void> {
-    await this.store.load(scope, await this.snapshot(scope));
+  /**
+   * Users with caps of their own are streamed in pages: an organization with a million of them
+   * loads in bounded memory. Every writer of the scope waits while it is not loaded, so what
+   * was read first is still true when the last page is in.
+   */
+  private async rebuild(scope: QuotaScope): Promise<boolean> {
+    const outcome = await this.store.load(scope, await this.snapshot(scope), this.hierarchy.userConfigPages(scope, USER_PAGE_SIZE));
+    return outcome.kind !== 'busy';
   }
 }
 
