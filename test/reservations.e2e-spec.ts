@@ -169,6 +169,26 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect((await reserve(key, org, 1)).status).toBe(201);
   });
 
+  it('lets a past-due organization under the grace policy spend only its grace amount from the moment it became past due', async () => {
+    const { org, key } = await fund(api, { credits: 1_000_000 });
+    const spent = (await reserve(key, org, 200_000)).body;
+    await api.post(`/v1/reservations/${spent.id}/commit`, { amount: 200_000 }, { key, idempotencyKey: uniqueId('c') });
+    const open = (await reserve(key, org, 100_000)).body;
+    await api.patch(`/v1/orgs/${org}`, { status: 'past_due', settings: { past_due_policy: 'grace', past_due_grace_amount: 300_000 } });
+    const orgLimit = async () => (await api.get(`/v1/orgs/${org}/usage`)).body.org.limit;
+    // 200,000 committed when it became past due + 300,000 grace; the open hold counts against it.
+    await eventually(async () => expect(await orgLimit()).toBe(500_000));
+    expect((await reserve(key, org, 200_001)).body).toMatchObject({ code: 'insufficient_budget', level: 'org', available: 200_000 });
+    expect((await reserve(key, org, 200_000)).status).toBe(201);
+    await api.post(`/v1/reservations/${open.id}/commit`, { amount: 100_000 }, { key, idempotencyKey: uniqueId('c') });
+    expect((await reserve(key, org, 1)).body).toMatchObject({ code: 'insufficient_budget', level: 'org', available: 0 });
+    // Paid: the whole remaining pool is back (1,000,000 − 300,000 committed − 200,000 held).
+    await api.patch(`/v1/orgs/${org}`, { status: 'active' });
+    await eventually(async () => expect(await orgLimit()).toBe(1_000_000));
+    expect((await reserve(key, org, 500_001)).body).toMatchObject({ code: 'insufficient_budget', available: 500_000 });
+    expect((await reserve(key, org, 500_000)).status).toBe(201);
+  });
+
   it('hides other organizations: reserving for one, or reading its reservations, is a 404', async () => {
     const a = await fund(api, { credits: 1_000_000 });
     const b = await fund(api, { credits: 1_000_000 });
@@ -412,5 +432,18 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 3_000): Promis
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Retries an assertion until it passes (changes that reach other instances over pub/sub). */
+async function eventually(assertion: () => Promise<void>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }

@@ -1,10 +1,12 @@
 import { Migration20261128000000Foundation } from './Migration20261128000000Foundation';
 import { Migration20261128010000Hierarchy } from './Migration20261128010000Hierarchy';
 import { Migration20261128020000Reservations } from './Migration20261128020000Reservations';
+import { Migration20261128030000StatusChangedAt } from './Migration20261128030000StatusChangedAt';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
   { name: 'Migration20261128000000Foundation', class: Migration20261128000000Foundation },
   { name: 'Migration20261128010000Hierarchy', class: Migration20261128010000Hierarchy },
   { name: 'Migration20261128020000Reservations', class: Migration20261128020000Reservations },
+  { name: 'Migration20261128030000StatusChangedAt', class: Migration20261128030000StatusChangedAt },
 ];

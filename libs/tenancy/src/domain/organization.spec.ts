@@ -8,6 +8,7 @@ function organization(overrides: Partial<Organization> = {}): Organization {
     id: 'acme',
     name: 'Acme',
     status: 'active',
+    statusChangedAt: CREATED,
     rateCardId: null,
     overagePolicy: 'cap_at_hold',
     overagePercent: null,
@@ -16,6 +17,13 @@ function organization(overrides: Partial<Organization> = {}): Organization {
     ...overrides,
   };
 }
+
+describe('statusChangedAt', () => {
+  it('moves when the status changes, and only then', () => {
+    expect(applyOrganizationPatch(organization(), { status: 'past_due' }, LATER).statusChangedAt).toEqual(LATER);
+    expect(applyOrganizationPatch(organization(), { status: 'active', name: 'New' }, LATER).statusChangedAt).toEqual(CREATED);
+  });
+});
 
 describe('checkOrganization', () => {
   it.each(['allow', 'cap_at_hold'] as const)('accepts %s without a percentage', (overagePolicy) => {

@@ -10,6 +10,8 @@ export interface Organization {
   id: string;
   name: string;
   status: OrgStatus;
+  /** When `status` last changed (creation at first): a past_due grace counts spend from here. */
+  statusChangedAt: Date;
   rateCardId: string | null;
   /** What a commit above its hold may charge; `cap_at_hold` never overdraws. */
   overagePolicy: OveragePolicy;
@@ -37,6 +39,7 @@ export function checkOrganization(org: Pick<Organization, 'overagePolicy' | 'ove
 
 export function applyOrganizationPatch(org: Organization, patch: OrganizationPatch, now: Date): Organization {
   const next = { ...org, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), updatedAt: now };
+  if (next.status !== org.status) next.statusChangedAt = now;
   // Switching away from allow_up_to_percent drops its percentage rather than failing.
   if (patch.overagePolicy && patch.overagePolicy !== 'allow_up_to_percent' && patch.overagePercent === undefined) {
     next.overagePercent = null;

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { Clock, InvalidationBus } from '@tollgate/platform';
-import { SETTINGS_TOPIC } from '@tollgate/tenancy';
+import { ORGANIZATION_TOPIC, SETTINGS_TOPIC } from '@tollgate/tenancy';
 import { ComputeCreditPoolUseCase } from '../compute-credit-pool/compute-credit-pool.usecase';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { CreditGrant } from '../../domain/hierarchy';
@@ -37,6 +37,12 @@ export class SyncCreditPoolUseCase implements OnModuleInit {
       const [orgId, environment] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
       if (environment !== 'live' && environment !== 'test') return;
       this.execute({ orgId, environment }).catch((error) => this.logger.warn(`pool sync for ${key} failed: ${(error as Error).message}`));
+    });
+    // A status change starts or ends a past_due grace, which caps the pool (ComputeCreditPool).
+    this.bus.subscribe(ORGANIZATION_TOPIC, (orgId) => {
+      for (const environment of ['live', 'test'] as const) {
+        this.execute({ orgId, environment }).catch((error) => this.logger.warn(`pool sync for ${orgId}:${environment} failed: ${(error as Error).message}`));
+      }
     });
   }
 

@@ -14,6 +14,7 @@ function toDomain(row: OrganizationRow): Organization {
     id: row.id,
     name: row.name,
     status: row.status as OrgStatus,
+    statusChangedAt: row.statusChangedAt,
     rateCardId: row.rateCardId,
     overagePolicy: row.overagePolicy as OveragePolicy,
     overagePercent: row.overagePercent,
@@ -78,6 +79,7 @@ export class OrganizationRepository {
         tx.assign(row, {
           name: org.name,
           status: org.status,
+          statusChangedAt: org.statusChangedAt,
           rateCardId: org.rateCardId,
           overagePolicy: org.overagePolicy,
           overagePercent: org.overagePercent,

@@ -5,6 +5,7 @@ export class OrganizationRow {
   id!: string;
   name!: string;
   status!: string;
+  statusChangedAt!: Date;
   rateCardId!: string | null;
   overagePolicy!: string;
   overagePercent!: number | null;
@@ -54,6 +55,7 @@ export const OrganizationSchema = new EntitySchema<OrganizationRow>({
     id: { type: 'text', primary: true },
     name: { type: 'text' },
     status: { type: 'text' },
+    statusChangedAt: { type: 'Date', columnType: 'timestamptz', fieldName: 'status_changed_at' },
     rateCardId: { type: 'text', nullable: true, fieldName: 'rate_card_id' },
     overagePolicy: { type: 'text', fieldName: 'overage_policy' },
     overagePercent: { type: 'integer', nullable: true, fieldName: 'overage_percent' },

@@ -34,6 +34,7 @@ export class CreateOrganizationUseCase {
       id: input.id ?? 'org_' + randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'),
       name: input.name,
       status: 'active',
+      statusChangedAt: now,
       rateCardId: input.rateCardId ?? null,
       overagePolicy: input.overagePolicy ?? 'cap_at_hold',
       overagePercent: input.overagePercent ?? null,

@@ -38,6 +38,16 @@ export class GetOrganizationUseCase implements OnModuleInit {
     return org;
   }
 
+  /**
+   * For internal readers (no caller to check): the organization or null. `fresh` skips the
+   * cache, for a reader woken by this topic that may run before the cache is dropped.
+   */
+  async findById(orgId: string, { fresh = false } = {}): Promise<Organization | null> {
+    const org = (fresh ? undefined : this.cache.get(orgId)) ?? (await this.organizations.findById(orgId));
+    if (org) this.cache.set(orgId, org);
+    return org;
+  }
+
   async invalidate(orgId: string): Promise<void> {
     await this.bus.publish(ORGANIZATION_TOPIC, orgId);
   }
