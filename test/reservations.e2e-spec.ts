@@ -189,6 +189,21 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect((await reserve(key, org, 500_000)).status).toBe(201);
   });
 
+  it('lets a platform key commit by id alone (the id names its organization); a forged id is a 404', async () => {
+    const { org } = await fund(api, { credits: 1_000_000 });
+    const held = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 5_000 }, { idempotencyKey: uniqueId('k') })).body;
+    expect(held.id).toMatch(new RegExp(`^res_[A-Za-z0-9_-]{24}\\.${org}$`));
+    const committed = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 4_000 }, { idempotencyKey: uniqueId('c') });
+    expect(committed.status).toBe(200);
+    expect(committed.body).toMatchObject({ org_id: org, amount_committed: 4_000, amount_released: 1_000 });
+    const other = await fund(api, { credits: 1_000_000 });
+    for (const forged of [held.id.replace(`.${org}`, `.${other.org}`), held.id.replace(`.${org}`, '.no-such-org')]) {
+      const res = await api.post(`/v1/reservations/${forged}/commit`, { amount: 1 }, { idempotencyKey: uniqueId('c') });
+      expect({ forged, status: res.status, code: res.body.code }).toEqual({ forged, status: 404, code: 'unknown_reservation' });
+    }
+    expect((await api.get(`/v1/orgs/${other.org}/usage`)).body.org).toMatchObject({ committed: 0, reserved: 0 });
+  });
+
   it('hides other organizations: reserving for one, or reading its reservations, is a 404', async () => {
     const a = await fund(api, { credits: 1_000_000 });
     const b = await fund(api, { credits: 1_000_000 });

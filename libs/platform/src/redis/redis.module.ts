@@ -21,7 +21,9 @@ export class RedisConnections {
       connectTimeout: 2_000,
       retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
     };
-    const command = new Redis(config.url, { ...options, connectionName: 'tollgate' });
+    // Auto-pipelining: every command issued in one tick goes out in one write, so concurrent
+    // admissions share socket writes (the syscalls were ~10% of the hot path's CPU).
+    const command = new Redis(config.url, { ...options, enableAutoPipelining: true, connectionName: 'tollgate' });
     // The subscriber keeps its queue so a subscription made before the connection is up is kept.
     const subscriber = new Redis(config.url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'tollgate-sub' });
     const logger = new Logger('Redis');

@@ -49,9 +49,17 @@ export function statusOf(view: Pick<ReservationView, 'outcome' | 'currentExpires
  * A reservation's id is derived from its organization, environment and Idempotency-Key, so a
  * retry names the same hold: the quota store sees it as a duplicate while it is active, and
  * Postgres's primary key refuses it after. Exactly once, with no extra lookup.
+ * `res_<hash>.<org id>`: the id also names its organization, so a platform key's commit finds
+ * the scope without reading Postgres (a forged suffix is another id, which nothing holds).
  */
 export function reservationIdFor(orgId: string, environment: Environment, idempotencyKey: string): string {
-  return 'res_' + createHash('sha256').update(`${orgId}\n${environment}\n${idempotencyKey}`).digest('base64url').slice(0, 24);
+  return 'res_' + createHash('sha256').update(`${orgId}\n${environment}\n${idempotencyKey}`).digest('base64url').slice(0, 24) + '.' + orgId;
+}
+
+/** The organization a reservation id names; null for ids made before ids named it. */
+export function orgOfReservationId(id: string): string | null {
+  const dot = id.indexOf('.');
+  return dot > 0 && dot < id.length - 1 ? id.slice(dot + 1) : null;
 }
 
 /** `<key hash>.<body hash>`: tells "another key" from "this key with another body". */

@@ -45,7 +45,7 @@ export class ExtendDto {
 }
 
 export class ReservationPathDto {
-  @Matches(/^res_[A-Za-z0-9_-]{1,64}$/, { message: 'id is not a reservation id' })
+  @Matches(/^res_[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9._:-]{1,128})?$/, { message: 'id is not a reservation id' })
   id: string;
 }
 

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { Clock, PlatformError } from '@tollgate/platform';
+import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
 import { EnsureScopeLoadedUseCase, OverageRule, QuotaStore } from '@tollgate/quota';
 import { CallContext, OveragePolicy } from '@tollgate/tenancy';
-import { requestHash, ReservationView, sameKey, statusOf } from '../../domain/reservation';
+import { orgOfReservationId, requestHash, ReservationView, sameKey, statusOf } from '../../domain/reservation';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext } from '../reservation-context';
@@ -30,13 +30,16 @@ export class CommitReservationUseCase {
 
   /**
    * One store call (the hold, the overage rule applied, the counters moved) and one batched
-   * insert. Postgres is read only off the happy path: a platform key (the reservation names
-   * the organization), and a hold the store no longer has (retry, ended, or another org's).
+   * insert. Postgres is read only off the happy path: a hold the store no longer has (retry,
+   * ended, or another org's). A platform key's organization is the one the id names.
    */
   async execute(ctx: CallContext, id: string, idempotencyKey: string, amount: number, canonicalBody: string): Promise<EndResult> {
     const hash = requestHash(idempotencyKey, canonicalBody);
-    const orgId = ctx.principal.orgId ?? (await this.context.reservation(ctx, id)).orgId;
-    const { org, scope } = await this.context.forOrg(ctx, orgId);
+    const orgId = ctx.principal.orgId ?? orgOfReservationId(id) ?? (await this.context.reservation(ctx, id)).orgId;
+    // An id naming an organization that does not exist names no reservation either.
+    const { org, scope } = await this.context.forOrg(ctx, orgId).catch((error: unknown) => {
+      throw error instanceof TollgateError && error.code === 'unknown_org' ? ReservationError.unknown(id) : error;
+    });
     const rule = overageRule(org.overagePolicy, org.overagePercent);
     const now = this.clock.now();
 

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:sat`: only the service saturation row (reserve + commit, 64 connections) of
+ * one or more builds, interleaved in slices, for quick A/B comparisons while optimising.
+ * BENCH_SERVICE_MAIN=a.js,b.js compares builds; BENCH_CPU_PROF=dir writes V8 CPU profiles.
+ * Run bench:admission once first (it sets up the organizations in tollgate_bench).
+ */
+import path from 'node:path';
+import { Child, freePort, REPO_ROOT } from './lib/children';
+import { closedLoop, mergeResults, LoadResult } from './lib/load';
+import { BENCH_DATABASE_URL, DEFAULT_MAIN_JS, PLATFORM_KEY, populations, reserveThenCommit, seededPicker, SERVICE_REDIS_PREFIX, ensureBenchDatabase } from './service/tollgate';
+
+async function start(mainJs: string, profDir: string | undefined): Promise<Child> {
+  await ensureBenchDatabase();
+  const port = await freePort();
+  return Child.start({
+    name: path.basename(path.dirname(path.dirname(path.dirname(mainJs)))),
+    args: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), mainJs],
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      DATABASE_URL: BENCH_DATABASE_URL,
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379',
+      REDIS_KEY_PREFIX: SERVICE_REDIS_PREFIX,
+      TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    port,
+    readyPath: '/health/ready',
+    readyTimeoutMs: 120_000,
+  });
+}
+
+async function main(): Promise<void> {
+  const mains = (process.env.BENCH_SERVICE_MAIN || DEFAULT_MAIN_JS).split(',').map((m) => path.resolve(REPO_ROOT, m));
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const slices = Math.max(1, Math.round(seconds / 2));
+  const pop = populations(10_000, 1_000, 1_000_000);
+  const children = [];
+  for (const m of mains) children.push(await start(m, process.env.BENCH_CPU_PROF));
+  const results: LoadResult[][] = mains.map(() => []);
+  try {
+    const pick = seededPicker(7);
+    const workload = (phase: string) => reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }));
+    for (const [i, child] of children.entries()) await closedLoop({ port: child.port, connections: 64, seconds: 3, ...workload(`warm${i}`) });
+    for (let s = 0; s < slices; s++) {
+      for (const [i, child] of children.entries()) {
+        results[i].push(await closedLoop({ port: child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`) }));
+      }
+    }
+  } finally {
+    for (const c of children) await c.stop();
+  }
+  for (const [i, m] of mains.entries()) {
+    const r = mergeResults(results[i]);
+    const errors = Object.keys(r.httpErrors).length + Object.keys(r.socketErrors).length;
+    console.log(`${m}: ${Math.round(r.rps)} req/s, p50 ${(r.latencyUs.p50 / 1000).toFixed(1)} ms, p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms, errors ${errors ? JSON.stringify([r.httpErrors, r.socketErrors, r.errorSamples]) : 0}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
