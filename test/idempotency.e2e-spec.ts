@@ -1,4 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
+import { RequestMethod } from '@nestjs/common';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { IDEMPOTENCY_BY_RESOURCE, IdempotencyInterceptor } from '@tollgate/platform';
 import { createTestApp, ProbeController, ProbeModule, TestApp, TestClient, uniqueId } from '@tollgate/testing';
 
 describe('idempotency: POSTs with Idempotency-Key run once (Postgres)', () => {
@@ -10,6 +14,29 @@ describe('idempotency: POSTs with Idempotency-Key run once (Postgres)', () => {
     api = t.client;
   });
   afterAll(() => t.close());
+
+  it('covers every POST route of the app: through the shared store, or in the route’s own rows', () => {
+    const uncovered: string[] = [];
+    let posts = 0;
+    for (const module of t.app.get(ModulesContainer).values()) {
+      for (const { metatype } of module.controllers.values()) {
+        if (!metatype) continue;
+        const classInterceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, metatype) ?? [];
+        const proto = (metatype as { prototype: Record<string, unknown> }).prototype;
+        for (const name of Object.getOwnPropertyNames(proto)) {
+          const handler = proto[name];
+          if (typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) !== RequestMethod.POST) continue;
+          posts++;
+          const interceptors: unknown[] = [...classInterceptors, ...(Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? [])];
+          if (!interceptors.includes(IdempotencyInterceptor) && !Reflect.getMetadata(IDEMPOTENCY_BY_RESOURCE, handler)) {
+            uncovered.push(`${(metatype as { name: string }).name}.${name} (${String(Reflect.getMetadata(PATH_METADATA, handler))})`);
+          }
+        }
+      }
+    }
+    expect(posts).toBeGreaterThan(8);
+    expect(uncovered).toEqual([]);
+  });
 
   it('replays the first response for the same key and body, with Idempotent-Replayed: true', async () => {
     const id = uniqueId();

@@ -22,6 +22,7 @@ export * from './logging/logger';
 export * from './idempotency/idempotency.decorator';
 export * from './idempotency/idempotency.module';
 export * from './idempotency/idempotency.store';
+export { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 export * from './idempotency/canonical-json';
 export * from './clock/clock.port';
 export * from './database/group-commit.writer';

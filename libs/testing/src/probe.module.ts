@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { IsInt, IsString, Max, Min } from 'class-validator';
-import { IdempotencyRequired } from '@tollgate/platform';
+import { IdempotencyRequired, Idempotent } from '@tollgate/platform';
 import { RequireScopes } from '@tollgate/tenancy';
 
 class ProbeBody {
@@ -15,6 +15,7 @@ class ProbeBody {
  * Test-only routes that production does not have, to drive the shared pipeline (errors,
  * idempotency, shutdown) through situations no real endpoint produces on demand.
  */
+@Idempotent()
 @Controller('test-probe')
 export class ProbeController {
   /** How many times each handler really ran (replays do not count). */

@@ -9,11 +9,10 @@ import { PROBLEM_CONTENT_TYPE, ErrorStatusMap } from '../errors/problem';
 import { PlatformError } from '../errors/tollgate-error';
 import { resolveProblem } from '../http/problem.filter';
 import { canonicalJson } from './canonical-json';
-import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED } from './idempotency.decorator';
+import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED, idempotencyKeyOf } from './idempotency.decorator';
 import { IdempotencyStore } from './idempotency.store';
 import { ReplayResponse } from './replay';
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** Outcomes that say "try again later", not "this is the answer": never stored. */
 const NOT_STORED = new Set(['idempotency_request_in_progress', 'rate_limited']);
 
@@ -33,18 +32,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (request.method !== 'POST' || !request.principal) return next.handle();
-    const header = request.headers['idempotency-key'];
-    const key = Array.isArray(header) ? header[0] : header;
-    if (key === undefined) {
-      if (this.reflector.get<boolean>(IDEMPOTENCY_REQUIRED, context.getHandler())) {
-        throw new PlatformError('idempotency_key_required', 'This endpoint requires an Idempotency-Key header.');
-      }
-      return next.handle();
-    }
-    if (!KEY_PATTERN.test(key)) {
-      throw new PlatformError('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
-    }
-    if (this.reflector.get<boolean>(IDEMPOTENCY_BY_RESOURCE, context.getHandler())) return next.handle();
+    const key = idempotencyKeyOf(request, this.reflector.get<boolean>(IDEMPOTENCY_REQUIRED, context.getHandler()) === true);
+    if (key === undefined || this.reflector.get<boolean>(IDEMPOTENCY_BY_RESOURCE, context.getHandler())) return next.handle();
     const successStatus = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? HttpStatus.CREATED;
     return from(this.run(request, key, successStatus, next));
   }

@@ -1,5 +1,4 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Interval } from '@nestjs/schedule';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencyStore } from './idempotency.store';
@@ -25,7 +24,8 @@ export class IdempotencyPurger {
 
 @Global()
 @Module({
-  providers: [IdempotencyStore, IdempotencyPurger, { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
-  exports: [IdempotencyStore],
+  // Not an APP_INTERCEPTOR: controllers opt in with @Idempotent() (see idempotency.decorator.ts).
+  providers: [IdempotencyStore, IdempotencyPurger, IdempotencyInterceptor],
+  exports: [IdempotencyStore, IdempotencyInterceptor],
 })
 export class IdempotencyModule {}

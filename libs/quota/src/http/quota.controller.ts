@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { decodeCursor, DEFAULT_PAGE_SIZE, PageQueryDto, toPage } from '@tollgate/platform';
+import { decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, PageQueryDto, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { CreditGrant, Project, ProjectUser } from '../domain/hierarchy';
 import { GetUsageTreeUseCase } from '../usecases/get-usage-tree/get-usage-tree.usecase';
@@ -55,6 +55,7 @@ function presentGrant(g: CreditGrant) {
 
 @ApiTags('quota')
 @ApiBearerAuth()
+@Idempotent()
 @Controller('v1/orgs/:org')
 export class QuotaController {
   constructor(

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
+import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, IdempotencyKey, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { ReservationView, statusOf } from '../domain/reservation';
 import { CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
@@ -58,7 +58,7 @@ export class ReservationsController {
   async create(
     @Caller() ctx: CallContext,
     @Body() body: ReserveDto,
-    @Headers('idempotency-key') key: string,
+    @IdempotencyKey() key: string,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -75,9 +75,10 @@ export class ReservationsController {
 
   /** One atomic decision for up to 100 items; 201 when at least one is held. */
   @Post('batch')
+  @Idempotent()
   @IdempotencyRequired()
   @RequireScopes('admission')
-  batch(@Caller() ctx: CallContext, @Body() body: ReserveBatchDto, @Headers('idempotency-key') key: string, @Req() request: FastifyRequest) {
+  batch(@Caller() ctx: CallContext, @Body() body: ReserveBatchDto, @IdempotencyKey() key: string, @Req() request: FastifyRequest) {
     return this.reserveBatch.execute(
       ctx,
       key,
@@ -109,6 +110,7 @@ export class ReservationsController {
   }
 
   @Post(':id/extend')
+  @Idempotent()
   @HttpCode(200)
   @RequireScopes('admission')
   async extend(@Caller() ctx: CallContext, @Param() { id }: ReservationPathDto, @Body() body: ExtendDto) {
@@ -124,7 +126,7 @@ export class ReservationsController {
     @Caller() ctx: CallContext,
     @Param() { id }: ReservationPathDto,
     @Body() body: CommitDto,
-    @Headers('idempotency-key') key: string,
+    @IdempotencyKey() key: string,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -141,7 +143,7 @@ export class ReservationsController {
     @Caller() ctx: CallContext,
     @Param() { id }: ReservationPathDto,
     @Body() body: ReleaseDto,
-    @Headers('idempotency-key') key: string,
+    @IdempotencyKey() key: string,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {

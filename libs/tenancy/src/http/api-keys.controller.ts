@@ -1,3 +1,4 @@
+import { Idempotent } from '@tollgate/platform';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
@@ -21,6 +22,7 @@ class PlatformKeyPathDto {
 
 @ApiTags('api keys')
 @ApiBearerAuth()
+@Idempotent()
 @Controller('v1')
 export class ApiKeysController {
   constructor(

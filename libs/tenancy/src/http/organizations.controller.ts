@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { decodeCursor, DEFAULT_PAGE_SIZE, PageQueryDto, toPage } from '@tollgate/platform';
+import { decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, PageQueryDto, toPage } from '@tollgate/platform';
 import { CallContext } from '../domain/call-context';
 import { CreateOrganizationUseCase } from '../usecases/create-organization/create-organization.usecase';
 import { GetOrganizationUseCase } from '../usecases/get-organization/get-organization.usecase';
@@ -14,6 +14,7 @@ import { presentOrganization, presentOrganizationSummary } from './tenancy.prese
 
 @ApiTags('organizations')
 @ApiBearerAuth()
+@Idempotent()
 @Controller('v1/orgs')
 export class OrganizationsController {
   constructor(
