@@ -75,6 +75,41 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       return outcome.nodes.map((n) => n.reserved);
     }
 
+    describe('reserve with alternatives (downgrade)', () => {
+      it('holds the first of the amount and its alternatives that fits at every level, in one decision', async () => {
+        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(300)]]);
+        const h = hold(800, { alternatives: [400, 250, 100] });
+        const outcome = await sut.reserve(scope, h, NOW);
+        expect(outcome).toMatchObject({ kind: 'held', choice: 2, remaining: { org: 750, project: 250, user: 50 } });
+        expect(await reserved(scope)).toEqual([250, 250, 250]);
+        // The hold is what was held: committing it charges within 250, releasing returns 250.
+        expect(await sut.release(scope, h.holdId)).toMatchObject({ kind: 'released', hold: { amount: 250 } });
+        expect(await reserved(scope)).toEqual([0, 0, 0]);
+      });
+
+      it('holds the amount itself when it fits (choice 0)', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        expect(await sut.reserve(scope, hold(800, { alternatives: [100] }), NOW)).toMatchObject({ kind: 'held', choice: 0 });
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 800 });
+      });
+
+      it('refuses for the amount when nothing fits, saying the most every level could admit now', async () => {
+        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(300)]]);
+        await sut.reserve(scope, hold(280), NOW);
+        expect(await sut.reserve(scope, hold(600, { alternatives: [400, 30] }), NOW)).toEqual({ kind: 'refused', level: 'project', required: 600, available: 220, fitsUpTo: 20 });
+        expect(await sut.reserve(scope, hold(600, { alternatives: [] }), NOW)).toEqual({ kind: 'refused', level: 'project', required: 600, available: 220, fitsUpTo: 20 });
+        expect(await reserved(scope)).toEqual([280, 280, 280]);
+      });
+
+      it('refuses bad alternatives, and alternatives in a batch', async () => {
+        const scope = await given();
+        await expect(sut.reserve(scope, hold(5, { alternatives: [0] }), NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
+        await expect(sut.reserve(scope, hold(5, { alternatives: Array(17).fill(1) }), NOW)).rejects.toBeInstanceOf(QuotaError);
+        await expect(sut.reserveBatch(scope, [hold(5, { alternatives: [1] })], 'all_or_nothing', NOW)).rejects.toBeInstanceOf(QuotaError);
+        expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
+      });
+    });
+
     describe('reserve', () => {
       it('admits within the limits of every level and reports what is left', async () => {
         const scope = await given([

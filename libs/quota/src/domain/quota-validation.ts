@@ -5,6 +5,7 @@ import {
   BATCH_POLICIES,
   BatchPolicy,
   HoldSpec,
+  MAX_ALTERNATIVES,
   MAX_BATCH_ITEMS,
   MAX_USAGE_NODES,
   NodeConfig,
@@ -95,6 +96,12 @@ export function checkHoldSpec(hold: HoldSpec, now: Date, field = 'hold'): void {
   checkId(`${field}.userId`, hold.userId);
   checkHoldAmount(`${field}.amount`, hold.amount);
   checkExpiry(`${field}.expiresAtMs`, hold.expiresAtMs, now);
+  if (hold.alternatives !== undefined) {
+    if (!Array.isArray(hold.alternatives) || hold.alternatives.length > MAX_ALTERNATIVES) {
+      throw QuotaError.invalid(`${field}.alternatives`, `must be a list of at most ${MAX_ALTERNATIVES} amounts`);
+    }
+    hold.alternatives.forEach((amount, i) => checkHoldAmount(`${field}.alternatives[${i}]`, amount));
+  }
 }
 
 export function checkBatch(holds: HoldSpec[], policy: BatchPolicy, now: Date): void {
@@ -105,6 +112,7 @@ export function checkBatch(holds: HoldSpec[], policy: BatchPolicy, now: Date): v
   const ids = new Set<string>();
   holds.forEach((hold, i) => {
     checkHoldSpec(hold, now, `holds[${i}]`);
+    if (hold.alternatives !== undefined) throw QuotaError.invalid(`holds[${i}].alternatives`, 'are for a single reserve, not a batch');
     if (ids.has(hold.holdId)) throw QuotaError.invalid(`holds[${i}].holdId`, 'appears twice in the batch');
     ids.add(hold.holdId);
   });

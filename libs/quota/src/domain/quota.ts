@@ -40,7 +40,15 @@ export interface HoldSpec {
   userId: string;
   amount: number;
   expiresAtMs: number;
+  /**
+   * Reserve only (a downgrade ladder's prices): amounts to hold instead, in order, when `amount`
+   * does not fit; the first that fits at every level is held, in the same atomic decision.
+   * Given (even empty), the outcome says which was held (`choice`) or, refused, `fitsUpTo`.
+   */
+  alternatives?: number[];
 }
+
+export const MAX_ALTERNATIVES = 16;
 
 /** The period each level's check counted the hold in; its commit is charged there. */
 export type HoldPeriods = Record<QuotaLevel, string>;
@@ -65,8 +73,10 @@ export interface Refusal {
 }
 
 export type ReserveOutcome =
-  | { kind: 'held'; holdId: string; periods: HoldPeriods; remaining: Remaining }
-  | Refusal
+  /** `choice`, with alternatives: 0 for `amount`, i for alternatives[i − 1]. */
+  | { kind: 'held'; holdId: string; periods: HoldPeriods; remaining: Remaining; choice?: number }
+  /** `fitsUpTo`, with alternatives: the largest amount every level could admit now (null: no limit). */
+  | (Refusal & { fitsUpTo?: number | null })
   /** The hold id is already active; nothing changed. `hold` is what was admitted under it. */
   | { kind: 'duplicate'; hold: ActiveHold }
   | NotLoaded;

@@ -177,16 +177,26 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkHoldSpec(hold, now);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
-    const outcome = this.admit(state, [hold], 'all_or_nothing', now);
+    const { alternatives, ...spec } = hold;
+    // Each refused attempt changes nothing, and nothing awaits in between: one atomic decision.
+    const candidates = [spec.amount, ...(alternatives ?? [])];
+    let outcome = this.admit(state, [spec], 'all_or_nothing', now);
+    for (let choice = 1; outcome.kind === 'refused' && choice < candidates.length; choice++) {
+      const attempt = this.admit(state, [{ ...spec, amount: candidates[choice] }], 'all_or_nothing', now);
+      if (attempt.kind !== 'refused') {
+        if (attempt.kind !== 'decided' || attempt.items[0].kind !== 'held') throw new Error('unreachable: an alternative decided otherwise');
+        return { ...attempt.items[0], choice };
+      }
+    }
     switch (outcome.kind) {
       case 'decided': {
         const item = outcome.items[0];
         if (item.kind !== 'held') throw new Error('unreachable: all_or_nothing decided with an item not held');
-        return item;
+        return alternatives ? { ...item, choice: 0 } : item;
       }
       case 'refused': {
         const { level, required, available } = outcome;
-        return { kind: 'refused', level, required, available };
+        return alternatives ? { kind: 'refused', level, required, available, fitsUpTo: this.fitsUpTo(state, spec, now) } : { kind: 'refused', level, required, available };
       }
       case 'duplicate':
         return { kind: 'duplicate', hold: outcome.hold };
@@ -359,6 +369,16 @@ export class InMemoryQuotaStore extends QuotaStore {
     }
     for (const hold of admitted) state.holds.set(hold.holdId, hold);
     return { kind: 'decided', items };
+  }
+
+  /** The most every level of the hold's path could admit now (null: none has a limit). */
+  private fitsUpTo(state: MemoryScope, hold: HoldSpec, now: Date): number | null {
+    const ids = periodIds(now);
+    const left = holdNodes(hold.projectId, hold.userId)
+      .map((ref) => this.view(state, ref, ids))
+      .filter((v) => v.limit !== null)
+      .map((v) => Math.max(0, v.limit! - v.committed - v.reserved));
+    return left.length === 0 ? null : Math.min(...left);
   }
 
   private view(state: MemoryScope, ref: NodeRef, ids: Record<Period, string>): NodeView {

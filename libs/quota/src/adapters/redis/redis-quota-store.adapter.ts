@@ -262,17 +262,22 @@ export class RedisQuotaStore extends QuotaStore {
       ids.day,
       ids.week,
       ids.month,
+      ...(hold.alternatives ? [String(hold.alternatives.length), ...hold.alternatives.map(String)] : []),
     ]);
     switch (reply[0]) {
       case 'not_loaded':
         return NOT_LOADED;
       case 'duplicate':
         return { kind: 'duplicate', hold: parseHold(hold.holdId, reply[1]) };
-      case 'refused':
-        return { kind: 'refused', level: reply[1] as QuotaLevel, required: toAmount(reply[2], 'required'), available: toAmount(reply[3], 'available') };
-      case 'held':
+      case 'refused': {
+        const refusal = { kind: 'refused' as const, level: reply[1] as QuotaLevel, required: toAmount(reply[2], 'required'), available: toAmount(reply[3], 'available') };
+        return hold.alternatives ? { ...refusal, fitsUpTo: toLeft(reply[4], 'fits up to') } : refusal;
+      }
+      case 'held': {
         await this.hintDue(scope, reply[7]);
-        return { kind: 'held', holdId: hold.holdId, ...periodsAndRemaining(reply, 1) };
+        const held = { kind: 'held' as const, holdId: hold.holdId, ...periodsAndRemaining(reply, 1) };
+        return hold.alternatives ? { ...held, choice: toAmount(reply[8], 'choice') } : held;
+      }
       default:
         throw this.unexpected('reserve', reply);
     }

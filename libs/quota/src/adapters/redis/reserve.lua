@@ -1,14 +1,16 @@
 -- reserve.lua: admit one hold at org, project and user, or nothing.
 -- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
 -- ARGV[1] hold id, [2] project id, [3] user id, [4] amount, [5] expiresAtMs, [6] nowMs,
---     [7] current day id, [8] week id, [9] month id (from the caller's clock)
+--     [7] current day id, [8] week id, [9] month id (from the caller's clock),
+--     optional [10] n alternative amounts, then n amounts (a downgrade ladder's prices)
 -- Returns {'not_loaded'} | {'duplicate', record}
---       | {'refused', level, required, available}
---       | {'held', org pid, project pid, user pid, org left, project left, user left, due hint}
+--       | {'refused', level, required, available[, fits up to]}
+--       | {'held', org pid, project pid, user pid, org left, project left, user left, due hint[, choice]}
 -- Guarantees: admitted only if every level with a limit keeps committed + reserved ≤ limit in
--- its current period; then reserved grows by the amount at all three levels. Refused (or
+-- its current period; then reserved grows by the amount at all three levels. With alternatives,
+-- the first of amount, alternatives… that fits is held (choice 0 = amount). Refused (or
 -- duplicate, or an overflow error): nothing written. The refusal names the first short level
--- from the top.
+-- from the top for `amount`, and with alternatives the most every level could admit now.
 local s, x = KEYS[1], KEYS[2]
 if not is_loaded(s) then return { 'not_loaded' } end
 local id, p, u = ARGV[1], ARGV[2], ARGV[3]
@@ -20,12 +22,45 @@ if amount <= 0 then fail('BAD_ARGUMENT', 'amount') end
 local existing = hget(s, 'h|' .. id)
 if existing then return { 'duplicate', existing } end
 
-local views = hold_views(s, p, u, period_ids(ARGV[7], ARGV[8], ARGV[9]))
-for i, v in ipairs(views) do
-  if v.limit and v.committed + v.reserved + amount > v.limit then
-    return { 'refused', LEVELS[i], fmt(amount), available(v) }
+local with_alternatives = ARGV[10] ~= nil
+local candidates = { amount }
+if with_alternatives then
+  local n = arg_int(ARGV[10], 'alternatives')
+  for i = 1, n do
+    local a = arg_int(ARGV[10 + i], 'alternative')
+    if a <= 0 then fail('BAD_ARGUMENT', 'alternative') end
+    candidates[#candidates + 1] = a
   end
 end
+
+local views = hold_views(s, p, u, period_ids(ARGV[7], ARGV[8], ARGV[9]))
+local function short_level(a)
+  for i, v in ipairs(views) do
+    if v.limit and v.committed + v.reserved + a > v.limit then return i end
+  end
+  return nil
+end
+local choice = nil
+for c, a in ipairs(candidates) do
+  if not short_level(a) then choice = c; break end
+end
+if not choice then
+  local i = short_level(amount)
+  local reply = { 'refused', LEVELS[i], fmt(amount), available(views[i]) }
+  if with_alternatives then
+    local fit = nil
+    for _, v in ipairs(views) do
+      if v.limit then
+        local left = v.limit - v.committed - v.reserved
+        if left < 0 then left = 0 end
+        if fit == nil or left < fit then fit = left end
+      end
+    end
+    reply[5] = fit and fmt(fit) or '-'
+  end
+  return reply
+end
+amount = candidates[choice]
 -- Unlimited levels have no cap to stop them, but reserved must stay exact.
 for _, v in ipairs(views) do
   if v.reserved + amount > MAX_SAFE then fail('OVERFLOW', 'reserved of ' .. v.key) end
@@ -40,4 +75,4 @@ local o, pr, us = views[1], views[2], views[3]
 redis.call('HSET', s, 'h|' .. id, hold_record(p, u, fmt(amount), fmt(expires), o.effective, pr.effective, us.effective))
 local hint = due_hint(x, expires, now)
 redis.call('ZADD', x, fmt(expires), id)
-return { 'held', o.effective, pr.effective, us.effective, available(o), available(pr), available(us), hint }
+return { 'held', o.effective, pr.effective, us.effective, available(o), available(pr), available(us), hint, tostring(choice - 1) }
