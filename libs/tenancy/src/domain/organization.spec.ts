@@ -54,7 +54,7 @@ describe('applyOrganizationPatch', () => {
 
     const sut = applyOrganizationPatch(before, { name: 'Acme Corp', status: 'suspended' }, LATER);
 
-    expect(sut).toEqual({ ...before, name: 'Acme Corp', status: 'suspended', updatedAt: LATER });
+    expect(sut).toEqual({ ...before, name: 'Acme Corp', status: 'suspended', statusChangedAt: LATER, updatedAt: LATER });
     expect(sut.createdAt).toBe(CREATED);
   });
 
