@@ -1,0 +1,29 @@
+import { TollgateError } from '@tollgate/platform';
+
+export type RateCardErrorCode =
+  /** No rate card has this id, or the caller (an organization key) may not read it. */
+  | 'unknown_rate_card'
+  /** The card has no downgrade ladder for that product. */
+  | 'unknown_ladder'
+  /** The organization's card sells no such product at that instant. */
+  | 'unknown_product'
+  /** The product is sold, but no rate prices one usage dimension for these request dimensions. */
+  | 'unpriceable_usage'
+  /** The organization has no rate card assigned: nothing can be priced for it. */
+  | 'no_rate_card'
+  /** Two rates claim one dimension of one request. validateRates makes this impossible; a data problem. */
+  | 'ambiguous_rate'
+  /** Rate cards and overrides decide what every organization is charged: a platform key only. */
+  | 'platform_key_required'
+  /** A line or the total would pass 2^53−1 micro-credits. */
+  | 'amount_overflow';
+
+export class RateCardError extends TollgateError<RateCardErrorCode> {
+  static unknownCard(id: string): RateCardError {
+    return new RateCardError('unknown_rate_card', `Rate card '${id}' was not found.`);
+  }
+
+  static platformKeyRequired(what: string): RateCardError {
+    return new RateCardError('platform_key_required', `Only a platform key may ${what}.`);
+  }
+}
