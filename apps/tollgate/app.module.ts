@@ -12,6 +12,7 @@ import {
   RedisModule,
 } from '@tollgate/platform';
 import { QUOTA_ENTITIES, QuotaModule } from '@tollgate/quota';
+import { RateCardsModule } from '@tollgate/rate-cards';
 import { ReservationsModule } from '@tollgate/reservations';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
 import { ERROR_STATUS } from './error-status';
@@ -43,6 +44,7 @@ export class AppModule {
         TenancyModule,
         QuotaModule,
         ReservationsModule,
+        RateCardsModule,
         ...(options.extraImports ?? []),
       ],
     };

@@ -1,11 +1,12 @@
 import { HttpStatus } from '@nestjs/common';
 import type { PlatformErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
+import type { RateCardErrorCode } from '@tollgate/rate-cards';
 import type { ReservationErrorCode } from '@tollgate/reservations';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
-export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode;
+export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode | RateCardErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -33,6 +34,7 @@ export const ERROR_STATUS = {
   platform_key_required: HttpStatus.FORBIDDEN,
   scope_not_grantable: HttpStatus.FORBIDDEN,
   environment_not_allowed: HttpStatus.FORBIDDEN,
+  unknown_rate_card: HttpStatus.NOT_FOUND,
   // quota
   invalid_amount: HttpStatus.UNPROCESSABLE_ENTITY,
   invalid_quota_request: HttpStatus.UNPROCESSABLE_ENTITY,
@@ -47,4 +49,12 @@ export const ERROR_STATUS = {
   unknown_user: HttpStatus.NOT_FOUND,
   unknown_reservation: HttpStatus.NOT_FOUND,
   reservation_not_held: HttpStatus.CONFLICT,
+  // rate cards (also platform_key_required, amount_overflow, unknown_rate_card above)
+  unknown_ladder: HttpStatus.NOT_FOUND,
+  unknown_product: HttpStatus.NOT_FOUND,
+  unpriceable_usage: HttpStatus.UNPROCESSABLE_ENTITY,
+  // The organization's configuration, not the request, is what is missing: 409 until an admin assigns a card.
+  no_rate_card: HttpStatus.CONFLICT,
+  // Validation makes two rates for one dimension impossible: seeing it is a data problem.
+  ambiguous_rate: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<ErrorCode, HttpStatus>;

@@ -2,6 +2,7 @@ import { Migration20261128000000Foundation } from './Migration20261128000000Foun
 import { Migration20261128010000Hierarchy } from './Migration20261128010000Hierarchy';
 import { Migration20261128020000Reservations } from './Migration20261128020000Reservations';
 import { Migration20261128030000StatusChangedAt } from './Migration20261128030000StatusChangedAt';
+import { Migration20261128040000RateCards } from './Migration20261128040000RateCards';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128010000Hierarchy', class: Migration20261128010000Hierarchy },
   { name: 'Migration20261128020000Reservations', class: Migration20261128020000Reservations },
   { name: 'Migration20261128030000StatusChangedAt', class: Migration20261128030000StatusChangedAt },
+  { name: 'Migration20261128040000RateCards', class: Migration20261128040000RateCards },
 ];

@@ -4,6 +4,7 @@ export * from './domain/call-context';
 export * from './domain/organization';
 export * from './domain/org-settings';
 export * from './domain/tenancy.error';
+export { RateCardDirectory } from './ports/rate-card-directory.port';
 export { TENANCY_ENTITIES } from './adapters/mikro-orm/tenancy.entities';
 export { Caller, RequireScopes } from './http/auth.decorators';
 export { GetOrganizationUseCase, ORGANIZATION_TOPIC } from './usecases/get-organization/get-organization.usecase';

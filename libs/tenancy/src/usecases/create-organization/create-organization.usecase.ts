@@ -8,6 +8,7 @@ import { checkOrganization, Organization, OveragePolicy, snapshotOrganization } 
 import { checkSettings, definedSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { OrganizationRepository } from '../../adapters/mikro-orm/organization.repository';
+import { RateCardDirectory } from '../../ports/rate-card-directory.port';
 
 export interface CreateOrganizationInput {
   id?: string;
@@ -25,6 +26,7 @@ export class CreateOrganizationUseCase {
     private readonly organizations: OrganizationRepository,
     private readonly config: TenancyConfig,
     private readonly clock: Clock,
+    private readonly rateCards: RateCardDirectory,
   ) {}
 
   async execute(ctx: CallContext, input: CreateOrganizationInput): Promise<{ org: Organization; settings: OrgSettings }> {
@@ -45,6 +47,7 @@ export class CreateOrganizationUseCase {
     const settings = mergeSettings(stored);
     const errors = [...checkOrganization(org), ...checkSettings(settings, this.config.maxTtlSeconds)];
     if (errors.length > 0) throw PlatformError.validation(errors);
+    if (org.rateCardId !== null && !(await this.rateCards.exists(org.rateCardId))) throw TenancyError.unknownRateCard(org.rateCardId);
 
     await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
       { orgId: org.id, environment: null, actor: ctx.principal.actor, action: 'organization.created', resourceType: 'organization', resourceId: org.id, before: null, after: snapshotOrganization(org), requestId: ctx.requestId },

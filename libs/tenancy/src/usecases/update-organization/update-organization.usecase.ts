@@ -5,6 +5,7 @@ import { applyOrganizationPatch, checkOrganization, COMMERCIAL_ORG_FIELDS, Organ
 import { OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { OrganizationRepository } from '../../adapters/mikro-orm/organization.repository';
+import { RateCardDirectory } from '../../ports/rate-card-directory.port';
 import { GetOrganizationUseCase } from '../get-organization/get-organization.usecase';
 import { GetOrgSettingsUseCase } from '../get-org-settings/get-org-settings.usecase';
 import { UpdateOrgSettingsUseCase } from '../update-org-settings/update-org-settings.usecase';
@@ -19,6 +20,7 @@ export class UpdateOrganizationUseCase {
     private readonly getSettings: GetOrgSettingsUseCase,
     private readonly updateSettings: UpdateOrgSettingsUseCase,
     private readonly clock: Clock,
+    private readonly rateCards: RateCardDirectory,
   ) {}
 
   /**
@@ -40,6 +42,9 @@ export class UpdateOrganizationUseCase {
     const after = applyOrganizationPatch(before, patch, this.clock.now());
     const errors = checkOrganization(after);
     if (errors.length > 0) throw PlatformError.validation(errors);
+    if (after.rateCardId !== null && after.rateCardId !== before.rateCardId && !(await this.rateCards.exists(after.rateCardId))) {
+      throw TenancyError.unknownRateCard(after.rateCardId);
+    }
 
     const settingsPlan = settings
       ? await this.updateSettings.plan(ctx, orgId, settings)

@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { PlatformError } from '@tollgate/platform';
+import { Environment, GetOrganizationUseCase, TenancyError } from '@tollgate/tenancy';
+import { downgradeAlternatives, Operation } from '../../domain/downgrade';
+import { QuantityInput } from '../../domain/exact-decimal';
+import { PriceResult, priceUsage, PricingMode } from '../../domain/pricing';
+import { PricingError } from '../../domain/pricing.error';
+import { ResolvedRate } from '../../domain/rate';
+import { RateCardError } from '../../domain/rate-card.error';
+import { CannotPrice, resolveRates } from '../../domain/rate-resolution';
+import { RateCardCatalog } from './rate-card-catalog';
+
+export interface PriceOperationInput {
+  orgId: string;
+  /** Accepted for the record: cards and overrides are per organization, the same in live and test. */
+  environment: Environment;
+  product: string;
+  /** Quantity per usage dimension: a non-negative number or plain decimal string. */
+  usage: Readonly<Record<string, number | string>>;
+  /** The request's dimensions (`{resolution: "1080p"}`), which rates `match`. */
+  dimensions: Readonly<Record<string, string>>;
+  /** The instant whose rates apply: the hold's creation. */
+  at: Date;
+  /** `estimate` rounds each line up (a hold never falls short); `actual` rounds half-even. */
+  mode: PricingMode;
+  /** Period-scope rates: the organization's quantity of each dimension earlier in the period. */
+  alreadyUsed?: Readonly<Record<string, number | string>>;
+}
+
+export interface OperationPrice extends PriceResult {
+  rate_card_id: string;
+  /** One per usage dimension, sorted by dimension: what to record on the reservation. */
+  rates: ResolvedRate[];
+}
+
+/**
+ * Prices an operation with the organization's rate card and overrides, as in force at `at`.
+ * The hot path: warm, it does no I/O at all (the organization comes from tenancy's cache, the
+ * card and overrides from RateCardCatalog).
+ *
+ * Errors: `no_rate_card` (the organization has none, or its card id names no card),
+ * `unknown_product`, `unpriceable_usage` (naming the dimension), `ambiguous_rate` (a data
+ * problem validation prevents), `amount_overflow`, and 422 `validation_failed` for a bad
+ * quantity (field `usage.<dimension>`). `unknown_org` when the organization does not exist.
+ */
+@Injectable()
+export class PriceOperationUseCase {
+  constructor(
+    private readonly organizations: GetOrganizationUseCase,
+    private readonly catalog: RateCardCatalog,
+  ) {}
+
+  async execute(input: PriceOperationInput): Promise<OperationPrice> {
+    const { orgId, product, usage, at, mode } = input;
+    if (usage === null || typeof usage !== 'object' || Object.keys(usage).length === 0) {
+      throw PlatformError.validation([{ field: 'usage', message: 'must give the quantity of at least one dimension' }]);
+    }
+    const cardId = await this.cardIdOf(orgId);
+    const card = await this.catalog.card(cardId);
+    if (!card) throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${cardId}', which does not exist.`, { org_id: orgId });
+    const overrides = await this.catalog.organizationOverrides(orgId);
+
+    const resolution = resolveRates(
+      { rates: card.ratesByProduct.get(product) ?? [], overrides: overrides.get(product) ?? [] },
+      { product, dimensions: input.dimensions ?? {}, usageDimensions: Object.keys(usage), at },
+    );
+    if (!resolution.ok) throw cannotPrice(resolution, at);
+    const price = asApiErrors(() => priceUsage({ rates: resolution.rates, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed: input.alreadyUsed }));
+    return { rate_card_id: card.id, ...price, rates: Object.keys(resolution.rates).sort().map((d) => resolution.rates[d]) };
+  }
+
+  /**
+   * Prices usage at the rates a hold recorded (a commit): no look-up at all, so a rate change
+   * after the hold never changes its price. A usage dimension the hold did not price is
+   * `unpriceable_usage`.
+   */
+  priceWithRecordedRates(
+    rates: readonly ResolvedRate[],
+    usage: Readonly<Record<string, number | string>>,
+    mode: PricingMode,
+    alreadyUsed?: Readonly<Record<string, number | string>>,
+  ): PriceResult {
+    const byDimension: Record<string, ResolvedRate> = {};
+    for (const rate of rates) byDimension[rate.dimension] = rate;
+    for (const dimension of Object.keys(usage ?? {}).sort()) {
+      if (!Object.prototype.hasOwnProperty.call(byDimension, dimension)) {
+        throw new RateCardError('unpriceable_usage', `usage.${dimension}: the reservation priced no '${dimension}'; it can be committed with ${rates.map((r) => r.dimension).join(', ') || 'no usage'} only.`, {
+          dimension,
+          field: `usage.${dimension}`,
+        });
+      }
+    }
+    return asApiErrors(() => priceUsage({ rates: byDimension, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed }));
+  }
+
+  /**
+   * The cheaper alternatives the card's downgrade ladder for `product` offers this request,
+   * best first, each with the request's dimensions and the step's changes. None when the
+   * organization has no card, the card no ladder for the product, or the request is on no step.
+   */
+  async downgradeOptions(orgId: string, product: string, dimensions: Readonly<Record<string, string>>): Promise<Operation[]> {
+    const cardId = await this.cardIdOf(orgId).catch((error: unknown) => {
+      if (error instanceof RateCardError && error.code === 'no_rate_card') return null;
+      throw error;
+    });
+    const ladder = cardId === null ? undefined : (await this.catalog.card(cardId))?.ladders.get(product);
+    return ladder ? downgradeAlternatives(ladder, { product, dimensions: { ...dimensions } }) : [];
+  }
+
+  private async cardIdOf(orgId: string): Promise<string> {
+    const org = await this.organizations.findById(orgId);
+    if (!org) throw TenancyError.unknownOrg(orgId);
+    if (org.rateCardId === null) throw new RateCardError('no_rate_card', `Organization '${orgId}' has no rate card: assign one with PATCH /v1/orgs/${orgId}.`, { org_id: orgId });
+    return org.rateCardId;
+  }
+}
+
+function cannotPrice(resolution: CannotPrice, at: Date): RateCardError {
+  switch (resolution.reason) {
+    case 'unknown_product':
+      return new RateCardError('unknown_product', `Product '${resolution.product}' is not sold on the organization's rate card at ${at.toISOString()}.`, { product: resolution.product });
+    case 'unpriceable_dimension':
+      return new RateCardError(
+        'unpriceable_usage',
+        `usage.${resolution.dimension}: product '${resolution.product}' has no rate for '${resolution.dimension}' with these dimensions.`,
+        { product: resolution.product, dimension: resolution.dimension, field: `usage.${resolution.dimension}` },
+      );
+    case 'ambiguous_rate':
+      return new RateCardError('ambiguous_rate', `Rates ${resolution.rate_ids.join(', ')} both price '${resolution.dimension}' of '${resolution.product}' for this request.`, {
+        product: resolution.product,
+        dimension: resolution.dimension,
+      });
+  }
+}
+
+/** The engine's errors a client can cause, as API errors; the rest (invalid stored rates) stay 500s. */
+function asApiErrors<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof PricingError) {
+      const field = String(error.extensions.field ?? 'usage');
+      if (error.code === 'invalid_quantity') throw PlatformError.validation([{ field, message: error.message.replace(`${field}: `, '') }]);
+      if (error.code === 'amount_overflow') throw new RateCardError('amount_overflow', error.message, { field });
+    }
+    throw error;
+  }
+}
