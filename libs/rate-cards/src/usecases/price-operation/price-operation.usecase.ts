@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PlatformError } from '@tollgate/platform';
 import { Environment, GetOrganizationUseCase, TenancyError } from '@tollgate/tenancy';
 import { downgradeAlternatives, Operation } from '../../domain/downgrade';
@@ -45,6 +45,8 @@ export interface OperationPrice extends PriceResult {
  */
 @Injectable()
 export class PriceOperationUseCase {
+  private readonly logger = new Logger('RateCards');
+
   constructor(
     private readonly organizations: GetOrganizationUseCase,
     private readonly catalog: RateCardCatalog,
@@ -64,7 +66,11 @@ export class PriceOperationUseCase {
       { rates: card.ratesByProduct.get(product) ?? [], overrides: overrides.get(product) ?? [] },
       { product, dimensions: input.dimensions ?? {}, usageDimensions: Object.keys(usage), at },
     );
-    if (!resolution.ok) throw cannotPrice(resolution, at);
+    if (!resolution.ok) {
+      // 500 with no error_id of its own: say here which rows need repair.
+      if (resolution.reason === 'ambiguous_rate') this.logger.error(`card ${card.id}, organization ${orgId}: rates ${resolution.rate_ids.join(', ')} are ambiguous for ${product}/${resolution.dimension}`);
+      throw cannotPrice(resolution, at);
+    }
     const price = asApiErrors(() => priceUsage({ rates: resolution.rates, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed: input.alreadyUsed }));
     return { rate_card_id: card.id, ...price, rates: Object.keys(resolution.rates).sort().map((d) => resolution.rates[d]) };
   }
