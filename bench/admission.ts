@@ -201,6 +201,9 @@ const nestSubject = (child: Child, opts: BenchOptions): Subject => ({ name: 'nes
 
 interface ServiceOutcomes {
   saturation: Outcome;
+  /** Raw-amount and priced reserve + commit on the hot org, interleaved: what pricing costs. */
+  raw: Outcome;
+  priced: Outcome;
   /** The nest floor measured again, interleaved with saturation: what "% of nest floor" divides by. */
   nestAlongside?: Measured;
   openLoop: Outcome;
@@ -213,7 +216,7 @@ interface ServiceOutcomes {
 
 function allNa(reason: string): ServiceOutcomes {
   const na = { na: reason };
-  return { saturation: na, openLoop: na, hot: na, spread: na, smallUsers: na, largeUsers: na, notes: [] };
+  return { saturation: na, raw: na, priced: na, openLoop: na, hot: na, spread: na, smallUsers: na, largeUsers: na, notes: [] };
 }
 
 async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): Promise<ServiceOutcomes> {
@@ -257,11 +260,11 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
           return () => ({ org: pop.largeOrg, user: `u-${pick(pop.largeUsers)}` });
         };
         // Every run gets its own idempotency keys; warm-up and measured runs their own seeds.
-        const subject = (name: string, load: Load, picker: (seed: number) => Pick): Subject => ({
+        const subject = (name: string, load: Load, picker: (seed: number) => Pick, priced = false): Subject => ({
           name,
           child,
           load,
-          workload: (phase) => reserveThenCommit(`${stamp}-${name.replace(/\W+/g, '-')}-${phase}`, picker(phase === 'warm' ? 7 : 11)),
+          workload: (phase) => reserveThenCommit(`${stamp}-${name.replace(/\W+/g, '-')}-${phase}`, picker(phase === 'warm' ? 7 : 11), priced),
         });
 
         // A run that fails marks its own rows failed; the rows measured before it stand.
@@ -277,6 +280,10 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
         };
         const notes: string[] = [];
         const [saturation, nestAlongside] = await guarded('saturation', [subject('service saturation', closed, hotOrg), nestSubject(nestFloor, opts)]);
+        const [raw, priced] = await guarded('raw vs priced', [
+          subject('service raw amounts', closed, hotOrg),
+          subject('service priced (rate card)', closed, hotOrg, true),
+        ]);
         const [openLoopRun] = await guarded('open loop', [subject(`service open loop ${opts.openRate}/s`, open, hotOrg)]);
         const [hot, spreadRun] = await guarded('hot vs spread', [
           subject('service hot org', closed, hotOrg),
@@ -306,6 +313,8 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
         }
         return {
           saturation,
+          raw,
+          priced,
           nestAlongside: 'measured' in nestAlongside ? nestAlongside.measured : undefined,
           openLoop: openLoopRun,
           hot,
@@ -412,6 +421,16 @@ function rows(opts: BenchOptions, floors: Floors, service: ServiceOutcomes | und
     ratio: satShare !== undefined && nestAlongside ? `${pct(satShare)} of nest floor (${int(nestAlongside)}/s, measured interleaved)` : '',
     target: `≥ 3,000/s and ≥ 75% of nest floor${sat && satShare !== undefined ? `: ${verdict(sat.rps >= 3000 && satShare >= 0.75)}` : ''}`,
   });
+  const raw = m(service.raw);
+  const priced = m(service.priced);
+  const pricedShare = raw && priced ? priced.rps / raw.rps : undefined;
+  out.push({ label: `Raw amounts: reserve + commit, ${c} conns`, ...figures(service.raw, ALL) });
+  out.push({
+    label: `Priced from a rate card (graduated, dimensional match): reserve + commit, ${c} conns`,
+    ...figures(service.priced, ALL),
+    ratio: pricedShare !== undefined ? `${pct(pricedShare)} of raw (interleaved)` : '',
+    target: `pricing costs < 5%${pricedShare !== undefined ? `: ${verdict(pricedShare >= 0.95)}` : ''}`,
+  });
   const open = m(service.openLoop);
   out.push({
     label: `Service open loop, ${int(opts.openRate)} req/s offered${open?.open?.fellBehind ? ' (generator fell behind, see notes)' : ''}`,
@@ -486,6 +505,8 @@ function render(opts: BenchOptions, machine: MachineInfo, floors: Floors, servic
   if (service) {
     named.push(
       ['saturation', service.saturation],
+      ['raw amounts', service.raw],
+      ['priced', service.priced],
       ['nest-fastify floor, interleaved with saturation', service.nestAlongside && { measured: service.nestAlongside }],
       ['open loop', service.openLoop],
       ['hot org', service.hot],

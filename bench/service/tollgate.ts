@@ -81,6 +81,39 @@ export function reserveRequest(idempotencyKey: string, orgId: string, userId: st
   };
 }
 
+/**
+ * The benchmark's rate card: tokens, graduated over the period's tiers with a dimensional
+ * override for one model, so a priced reserve resolves a match and walks tiers. 1,000 tokens
+ * cost 1,000 micro-credits, the raw workload's amount, so both rows hold the same.
+ */
+export const BENCH_RATE_CARD = {
+  name: 'bench',
+  rates: [
+    { product: 'bench.generate', dimension: 'tokens', model: 'graduated', tiers: [{ up_to: 1_000_000, unit_price: '0.000001' }, { up_to: null, unit_price: '0.0000008' }] },
+    { product: 'bench.generate', dimension: 'tokens', match: { model: 'm1' }, model: 'graduated', tiers: [{ up_to: 100_000, unit_price: '0.000001' }, { up_to: null, unit_price: '0.0000009' }] },
+  ],
+};
+
+/** Reserve body per API.md (priced: product, usage, dimensions). */
+export function pricedReserveRequest(idempotencyKey: string, orgId: string, userId: string): BenchRequest {
+  return {
+    method: 'POST',
+    path: '/v1/reservations',
+    headers: { ...AUTH, 'idempotency-key': idempotencyKey },
+    body: { org_id: orgId, project_id: PROJECT_ID, user_id: userId, product: 'bench.generate', usage: { tokens: 1_000 }, dimensions: { model: 'm1' }, ttl_seconds: TTL_SECONDS },
+  };
+}
+
+/** Commit body per API.md (actual usage, priced at the hold's rates). */
+export function pricedCommitRequest(idempotencyKey: string, reservationId: string): BenchRequest {
+  return {
+    method: 'POST',
+    path: `/v1/reservations/${encodeURIComponent(reservationId)}/commit`,
+    headers: { ...AUTH, 'idempotency-key': idempotencyKey },
+    body: { usage: { tokens: 900 } },
+  };
+}
+
 /** Commit body per API.md (raw amount). */
 export function commitRequest(idempotencyKey: string, reservationId: string): BenchRequest {
   return {
@@ -95,11 +128,11 @@ export function commitRequest(idempotencyKey: string, reservationId: string): Be
  * Each virtual user alternates reserve → commit of the hold it got. Idempotency keys are
  * unique per run (`runId`) and request, so no run replays another's answers.
  */
-export function reserveThenCommit(runId: string, pick: (i: number) => { org: string; user: string }): Workload {
+export function reserveThenCommit(runId: string, pick: (i: number) => { org: string; user: string }, priced = false): Workload {
   return {
     request: (i) => {
       const { org, user } = pick(i);
-      return reserveRequest(`${runId}-${i}-r`, org, user);
+      return priced ? pricedReserveRequest(`${runId}-${i}-r`, org, user) : reserveRequest(`${runId}-${i}-r`, org, user);
     },
     followUp: (res, req) => {
       if (req.path !== '/v1/reservations') return undefined;
@@ -110,7 +143,7 @@ export function reserveThenCommit(runId: string, pick: (i: number) => { org: str
         throw new Error(`reserve ${res.status}: body is not JSON`);
       }
       if (typeof id !== 'string') throw new Error(`reserve ${res.status} without an id`);
-      return commitRequest(`${req.headers?.['idempotency-key']}-c`, id);
+      return priced ? pricedCommitRequest(`${req.headers?.['idempotency-key']}-c`, id) : commitRequest(`${req.headers?.['idempotency-key']}-c`, id);
     },
   };
 }
@@ -163,10 +196,11 @@ export class TollgateApi {
   }
 
   /** Runs a setup call; a missing route becomes a NotImplemented the runner reports as n/a. */
-  async setup(req: BenchRequest, accept: number[]): Promise<void> {
+  async setup(req: BenchRequest, accept: number[]): Promise<{ status: number; json: unknown; text: string }> {
     const res = await this.request(req);
     if (routeMissing(res)) throw new NotImplemented(`${req.method} ${req.path.replace(/\/orgs\/[^/]+/, '/orgs/{org}').replace(/\/users\/[^/]+/, '/users/{user}')} not implemented yet`);
     if (!accept.includes(res.status)) throw new Error(`${req.method} ${req.path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    return res;
   }
 }
 
@@ -226,6 +260,14 @@ class Population {
 }
 
 type Log = (line: string) => void;
+
+/** The priced rows' rate card, assigned to the hot org (raw amounts there are not priced). */
+async function assignRateCard(api: TollgateApi, org: string): Promise<void> {
+  const card = await api.setup({ method: 'POST', path: '/v1/rate-cards', body: BENCH_RATE_CARD }, [201]);
+  const id = (card.json as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string') throw new Error(`rate card created without an id: ${card.text.slice(0, 200)}`);
+  await api.setup({ method: 'PATCH', path: `/v1/orgs/${org}`, body: { rate_card_id: id } }, [200]);
+}
 
 async function createOrg(api: TollgateApi, org: string): Promise<void> {
   // 409: created by an earlier, interrupted setup.
@@ -319,6 +361,7 @@ export async function setUp(api: TollgateApi, pop: Populations, log: Log, forget
     const steps: [string, () => Promise<void>][] = [
       [`org:${pop.hotOrg}`, () => createOrg(api, pop.hotOrg)],
       [`users:${pop.hotOrg}:${pop.hotUsers}`, () => createUsers(api, db, pop.hotOrg, pop.hotUsers, log, forget)],
+      [`card:${pop.hotOrg}`, () => assignRateCard(api, pop.hotOrg)],
       [`spread:${pop.spreadOrgs.length}`, () => inPool(pop.spreadOrgs, 32, (org) => createOrg(api, org))],
       [`org:${pop.largeOrg}`, () => createOrg(api, pop.largeOrg)],
       [`users:${pop.largeOrg}:${pop.largeUsers}`, () => createUsers(api, db, pop.largeOrg, pop.largeUsers, log, forget)],

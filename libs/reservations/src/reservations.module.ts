@@ -1,8 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { HoldLedger, QuotaModule } from '@tollgate/quota';
 import { TenancyModule } from '@tollgate/tenancy';
+import { RateCardsModule } from '@tollgate/rate-cards';
 import { ReservationRepository } from './adapters/mikro-orm/reservation.repository';
-import { ReservationsController } from './http/reservations.controller';
+import { QuotesController, ReservationsController } from './http/reservations.controller';
+import { QuoteUseCase } from './usecases/quote/quote.usecase';
 import { CommitReservationUseCase } from './usecases/commit-reservation/commit-reservation.usecase';
 import { ExpireHoldsUseCase } from './usecases/expire-holds/expire-holds.usecase';
 import { ExtendReservationUseCase } from './usecases/extend-reservation/extend-reservation.usecase';
@@ -11,6 +13,7 @@ import { ListReservationsUseCase } from './usecases/list-reservations/list-reser
 import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
 import { ReservationContext } from './usecases/reservation-context';
 import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
+import { AdmissionPricing } from './usecases/reserve/admission-pricing';
 import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
 
 /**
@@ -19,13 +22,15 @@ import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usec
  */
 @Global()
 @Module({
-  imports: [TenancyModule, QuotaModule],
-  controllers: [ReservationsController],
+  imports: [TenancyModule, QuotaModule, RateCardsModule],
+  controllers: [ReservationsController, QuotesController],
   providers: [
     ReservationRepository,
     { provide: HoldLedger, useExisting: ReservationRepository },
     ReservationContext,
     ReserveUseCase,
+    AdmissionPricing,
+    QuoteUseCase,
     ReserveBatchUseCase,
     CommitReservationUseCase,
     ReleaseReservationUseCase,

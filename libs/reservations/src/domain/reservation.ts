@@ -18,7 +18,27 @@ export interface Reservation {
   metadata: Record<string, unknown> | null;
   /** The 201 body as first sent; a retry with the same key gets it again. */
   response: Record<string, unknown>;
+  /** How a priced reservation was priced; null for a raw amount. */
+  pricing: ReservationPricing | null;
   createdAt: Date;
+}
+
+/**
+ * What a priced reservation was priced with, recorded with the hold so its commit prices the
+ * actual usage at the same rates, whatever the rate card says later.
+ */
+export interface ReservationPricing {
+  product: string;
+  dimensions: Record<string, string>;
+  /** The estimated usage the hold was priced for. */
+  usage: Record<string, number | string>;
+  rateCardId: string;
+  /** The rates in force when the hold was made (rate-cards' ResolvedRate); opaque here. */
+  rates: readonly object[];
+  /** The priced lines of the estimate (rate-cards' PriceLine). */
+  lines: readonly object[];
+  /** A downgrade: what was asked for, and its price. */
+  requested: { product: string; dimensions: Record<string, string>; amount: number } | null;
 }
 
 export interface ReservationOutcome {

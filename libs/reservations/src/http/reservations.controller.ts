@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canonicalJson, Clock, decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, IdempotencyKey, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
+import { canonicalJson, Clock, decodeCursor, PlatformError, DEFAULT_PAGE_SIZE, Idempotent, IdempotencyKey, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { ReservationView, statusOf } from '../domain/reservation';
 import { CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
@@ -10,8 +10,9 @@ import { GetReservationUseCase } from '../usecases/get-reservation/get-reservati
 import { ListReservationsUseCase } from '../usecases/list-reservations/list-reservations.usecase';
 import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
 import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
-import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto } from './reservations.dto';
+import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto, toAdmissionRequest } from './reservations.dto';
 import { ReserveBatchUseCase } from '../usecases/reserve-batch/reserve-batch.usecase';
+import { QuoteUseCase } from '../usecases/quote/quote.usecase';
 
 export function presentReservation(view: ReservationView, now: Date) {
   const o = view.outcome;
@@ -65,7 +66,7 @@ export class ReservationsController {
     const result = await this.reserve.execute(
       ctx,
       key,
-      { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, amount: body.amount, ttlSeconds: body.ttl_seconds, metadata: body.metadata },
+      { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, request: toAdmissionRequest(body), ttlSeconds: body.ttl_seconds, metadata: body.metadata },
       rawBody(request),
     );
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
@@ -87,7 +88,7 @@ export class ReservationsController {
         projectId: body.project_id,
         userId: body.user_id,
         policy: body.policy,
-        items: body.items.map((i) => ({ amount: i.amount, ttlSeconds: i.ttl_seconds, metadata: i.metadata })),
+        items: body.items.map((item, i) => ({ request: toAdmissionRequest(item, `items.${i}.`), ttlSeconds: item.ttl_seconds, metadata: item.metadata })),
       },
       rawBody(request),
     );
@@ -130,7 +131,11 @@ export class ReservationsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.commitReservation.execute(ctx, id, key, body.amount, rawBody(request));
+    if ((body.amount === undefined) === (body.usage === undefined)) {
+      throw PlatformError.validation([{ field: 'amount', message: 'give either amount (a raw cost) or usage (priced at the hold\'s rates)' }]);
+    }
+    const actual = body.usage !== undefined ? { usage: body.usage } : { amount: body.amount! };
+    const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request));
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;
   }
@@ -150,5 +155,21 @@ export class ReservationsController {
     const result = await this.releaseReservation.execute(ctx, id, key, body.reason ?? null, rawBody(request));
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;
+  }
+}
+
+/** The dry run of a reserve: the price, whether it would be admitted now, and the downgrade options. Holds nothing. */
+@ApiTags('reservations')
+@ApiBearerAuth()
+@Idempotent()
+@Controller('v1/quotes')
+export class QuotesController {
+  constructor(private readonly quote: QuoteUseCase) {}
+
+  @Post()
+  @HttpCode(200)
+  @RequireScopes('admission', 'read', 'quota:admin')
+  create(@Caller() ctx: CallContext, @Body() body: ReserveDto) {
+    return this.quote.execute(ctx, { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, request: toAdmissionRequest(body), ttlSeconds: body.ttl_seconds });
   }
 }

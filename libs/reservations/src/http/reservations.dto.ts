@@ -1,12 +1,18 @@
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IntersectionType } from '@nestjs/swagger';
+import { FieldError, PlatformError } from '@tollgate/platform';
+import { AdmissionRequest } from '../usecases/reserve/admission-pricing';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 const ID = CLIENT_ID_PATTERN;
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
+const NAME = /^[a-zA-Z0-9._:-]{1,64}$/;
+const NAME_MESSAGE = 'must be 1-64 letters, digits, ".", "_", "-" or ":"';
 
-export class ReserveDto {
+/** Who the money is held for. */
+export class HolderFields {
   @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
   org_id: string;
 
@@ -15,10 +21,25 @@ export class ReserveDto {
 
   @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
   user_id: string;
+}
 
-  /** Micro-credits to hold (a raw amount; pricing from rate cards comes with products). */
-  @IsInt() @Min(1) @Max(MAX_AMOUNT)
-  amount: number;
+/** What to hold: a raw `amount`, or a `product` with its estimated `usage` to price (checked by toAdmissionRequest). */
+export class OperationFields {
+  /** Micro-credits to hold (a raw amount), instead of product and usage. */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  amount?: number;
+
+  /** A product of the organization's rate card (`video.generate`). */
+  @IsOptional() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
+  product?: string;
+
+  /** Estimated quantity per usage dimension (`{"video_seconds": 8}`): numbers or decimal strings. */
+  @IsOptional() @IsObject()
+  usage?: Record<string, number | string>;
+
+  /** Request dimensions the rates match (`{"resolution": "1080p"}`). */
+  @IsOptional() @IsObject()
+  dimensions?: Record<string, string>;
 
   /** Within the organization's max_ttl_seconds; default its default_ttl_seconds. */
   @IsOptional() @IsInt() @Min(1) @Max(86_400)
@@ -28,10 +49,59 @@ export class ReserveDto {
   metadata?: Record<string, unknown>;
 }
 
+export class ReserveDto extends IntersectionType(HolderFields, OperationFields) {
+  /** Hold the first cheaper alternative of the product's downgrade ladder that fits, if the request does not. */
+  @IsOptional() @IsBoolean()
+  allow_downgrade?: boolean;
+}
+
+/**
+ * The cross-field rules of OperationFields: exactly one of `amount` and `product` + `usage`;
+ * dimension values are strings. Fields are named under `prefix` (`items.3.`).
+ */
+export function toAdmissionRequest(body: OperationFields & { allow_downgrade?: boolean }, prefix = ''): AdmissionRequest {
+  const errors: FieldError[] = [];
+  const priced = body.product !== undefined || body.usage !== undefined || body.dimensions !== undefined;
+  if (body.amount !== undefined && priced) errors.push({ field: `${prefix}amount`, message: 'give either amount, or product with usage, not both' });
+  if (body.amount === undefined && !priced) errors.push({ field: `${prefix}amount`, message: 'give amount, or product with usage' });
+  if (priced && body.product === undefined) errors.push({ field: `${prefix}product`, message: 'product is required with usage' });
+  if (priced && body.usage === undefined) errors.push({ field: `${prefix}usage`, message: 'usage is required with product' });
+  for (const [name, value] of Object.entries(body.usage ?? {})) {
+    if (!NAME.test(name)) errors.push({ field: `${prefix}usage`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
+    else if (typeof value !== 'number' && typeof value !== 'string') errors.push({ field: `${prefix}usage.${name}`, message: 'must be a number or a decimal string' });
+  }
+  for (const [name, value] of Object.entries(body.dimensions ?? {})) {
+    if (!NAME.test(name)) errors.push({ field: `${prefix}dimensions`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
+    else if (typeof value !== 'string' || value.length === 0 || value.length > 128) errors.push({ field: `${prefix}dimensions.${name}`, message: 'must be a string of 1 to 128 characters' });
+  }
+  if (errors.length > 0) throw PlatformError.validation(errors);
+  if (body.amount !== undefined) return { kind: 'amount', amount: body.amount };
+  return { kind: 'operation', product: body.product!, usage: body.usage!, dimensions: body.dimensions ?? {}, allowDowngrade: body.allow_downgrade === true };
+}
+
+export class ProviderDto {
+  @IsString() @MinLength(1) @MaxLength(128)
+  name: string;
+
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(256)
+  request_id?: string;
+}
+
 export class CommitDto {
-  /** The actual usage in micro-credits (0 when nothing was produced). */
-  @IsInt() @Min(0) @Max(MAX_AMOUNT)
-  amount: number;
+  /** The actual cost in micro-credits (0 when nothing was produced), instead of usage. */
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  amount?: number;
+
+  /** The actual usage, priced at the rates the hold recorded (a priced reservation). */
+  @IsOptional() @IsObject()
+  usage?: Record<string, number | string>;
+
+  /** Accepted for the record; the hold's dimensions price the usage. */
+  @IsOptional() @IsObject()
+  dimensions?: Record<string, string>;
+
+  @IsOptional() @ValidateNested() @Type(() => ProviderDto)
+  provider?: ProviderDto;
 }
 
 export class ReleaseDto {
@@ -69,27 +139,9 @@ export class ListReservationsQueryDto {
   limit?: number;
 }
 
-export class BatchItemDto {
-  @IsInt() @Min(1) @Max(MAX_AMOUNT)
-  amount: number;
+export class BatchItemDto extends OperationFields {}
 
-  @IsOptional() @IsInt() @Min(1) @Max(86_400)
-  ttl_seconds?: number;
-
-  @IsOptional() @IsObject()
-  metadata?: Record<string, unknown>;
-}
-
-export class ReserveBatchDto {
-  @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
-  org_id: string;
-
-  @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
-  project_id: string;
-
-  @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
-  user_id: string;
-
+export class ReserveBatchDto extends HolderFields {
   @IsIn(['all_or_nothing', 'max_fundable'])
   policy: 'all_or_nothing' | 'max_fundable';
 

@@ -3,7 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
 import { ActiveHold, HoldLedger, NodeRef, QuotaScope } from '@tollgate/quota';
-import { Environment, Reservation, ReservationOutcome, ReservationStatus, ReservationView } from '../../domain/reservation';
+import { Environment, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
 
 /** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
 interface ViewRow {
@@ -19,6 +19,7 @@ interface ViewRow {
   expires_at: string | Date;
   metadata: Record<string, unknown> | null;
   response: Record<string, unknown>;
+  pricing: ReservationPricing | null;
   created_at: string | Date;
   current_expires_at: string | Date;
   o_status: ReservationOutcome['status'] | null;
@@ -54,6 +55,7 @@ function toView(row: ViewRow): ReservationView {
     expiresAt: new Date(row.expires_at),
     metadata: row.metadata,
     response: row.response,
+    pricing: row.pricing,
     createdAt: new Date(row.created_at),
     currentExpiresAt: new Date(row.current_expires_at),
     outcome: row.o_status
@@ -115,6 +117,7 @@ export class ReservationRepository extends HoldLedger {
           expires_at: reservation.expiresAt,
           metadata: reservation.metadata,
           response: reservation.response,
+          pricing: reservation.pricing,
           created_at: reservation.createdAt,
         },
       })),

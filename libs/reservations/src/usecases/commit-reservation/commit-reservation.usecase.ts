@@ -3,10 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
 import { EnsureScopeLoadedUseCase, OverageRule, QuotaStore } from '@tollgate/quota';
 import { CallContext, OveragePolicy } from '@tollgate/tenancy';
-import { orgOfReservationId, requestHash, ReservationView, sameKey, statusOf } from '../../domain/reservation';
+import { PriceOperationUseCase, ResolvedRate } from '@tollgate/rate-cards';
+import { orgOfReservationId, requestHash, ReservationPricing, ReservationView, sameKey, statusOf } from '../../domain/reservation';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext } from '../reservation-context';
+
+/** What a commit reports: a raw cost, or the actual usage to price. */
+export type ActualUse = { amount: number } | { usage: Record<string, number | string> };
 
 export interface EndResult {
   body: Record<string, unknown>;
@@ -26,6 +30,7 @@ export class CommitReservationUseCase {
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly reservations: ReservationRepository,
     private readonly clock: Clock,
+    private readonly pricing: PriceOperationUseCase,
   ) {}
 
   /**
@@ -33,8 +38,20 @@ export class CommitReservationUseCase {
    * insert. Postgres is read only off the happy path: a hold the store no longer has (retry,
    * ended, or another org's). A platform key's organization is the one the id names.
    */
-  async execute(ctx: CallContext, id: string, idempotencyKey: string, amount: number, canonicalBody: string): Promise<EndResult> {
+  async execute(ctx: CallContext, id: string, idempotencyKey: string, actual: ActualUse, canonicalBody: string): Promise<EndResult> {
     const hash = requestHash(idempotencyKey, canonicalBody);
+    // Usage is priced at the rates the hold recorded; a raw amount needs no look-up at all.
+    let priced: { pricing: ReservationPricing; lines: readonly object[] } | null = null;
+    let amount: number;
+    if ('usage' in actual) {
+      const pricing = await this.context.pricingOf(ctx, id);
+      if (!pricing) throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
+      const price = this.pricing.priceWithRecordedRates(pricing.rates as ResolvedRate[], actual.usage, 'actual');
+      priced = { pricing, lines: price.lines };
+      amount = price.total;
+    } else {
+      amount = actual.amount;
+    }
     const orgId = ctx.principal.orgId ?? orgOfReservationId(id) ?? (await this.context.reservation(ctx, id)).orgId;
     // An id naming an organization that does not exist names no reservation either.
     const { org, scope } = await this.context.forOrg(ctx, orgId).catch((error: unknown) => {
@@ -66,6 +83,7 @@ export class CommitReservationUseCase {
       amount_committed: outcome.charged,
       amount_released: outcome.released,
       variance: amount - hold.amount,
+      ...(priced ? { usage: 'usage' in actual ? actual.usage : null, price: { rate_card_id: priced.pricing.rateCardId, lines: priced.lines } } : {}),
       overage: outcome.overage > 0,
       overage_amount: outcome.overage,
       event_ids: [eventId],

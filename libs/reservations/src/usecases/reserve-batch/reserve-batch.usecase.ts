@@ -6,6 +6,7 @@ import { Reservation, requestHash, reservationIdFor } from '../../domain/reserva
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { presentHeld, ReserveUseCase } from '../reserve/reserve.usecase';
+import { AdmissionPricing, AdmissionRequest, PricedOption } from '../reserve/admission-pricing';
 import { storeUnavailable } from '../reservation-context';
 
 export interface BatchInput {
@@ -13,7 +14,8 @@ export interface BatchInput {
   projectId: string;
   userId: string;
   policy: BatchPolicy;
-  items: { amount: number; ttlSeconds?: number; metadata?: Record<string, unknown> }[];
+  /** A raw amount or an operation to price (a batch holds no downgrades). */
+  items: { request: AdmissionRequest; ttlSeconds?: number; metadata?: Record<string, unknown> }[];
 }
 
 /**
@@ -31,6 +33,7 @@ export class ReserveBatchUseCase {
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly reservations: ReservationRepository,
     private readonly clock: Clock,
+    private readonly pricing: AdmissionPricing,
   ) {}
 
   async execute(ctx: CallContext, idempotencyKey: string, input: BatchInput, canonicalBody: string): Promise<Record<string, unknown>> {
@@ -44,11 +47,13 @@ export class ReserveBatchUseCase {
       now,
     );
     const batchId = reservationIdFor(scope.orgId, scope.environment, idempotencyKey).replace(/^res_/, 'bat_');
-    const holds: HoldSpec[] = input.items.map((item, i) => ({
+    const priced: PricedOption[] = [];
+    for (const item of input.items) priced.push((await this.pricing.price(scope, item.request, now)).requested);
+    const holds: HoldSpec[] = input.items.map((_, i) => ({
       holdId: reservationIdFor(scope.orgId, scope.environment, `${idempotencyKey}#${i}`),
       projectId: input.projectId,
       userId: input.userId,
-      amount: item.amount,
+      amount: priced[i].amount,
       expiresAtMs: expiries[i].getTime(),
     }));
     const outcome = await this.loader.run(scope, () => this.store.reserveBatch(scope, holds, input.policy, now));
@@ -72,7 +77,7 @@ export class ReserveBatchUseCase {
       }
       const periods = item.kind === 'held' ? item.periods : item.hold.periods;
       const remaining = item.kind === 'held' ? item.remaining : { org: null, project: null, user: null };
-      const spec = { orgId: scope.orgId, projectId: input.projectId, userId: input.userId, amount: input.items[index].amount, metadata: input.items[index].metadata };
+      const spec = { projectId: input.projectId, userId: input.userId, amount: priced[index].amount, metadata: input.items[index].metadata, pricing: priced[index].pricing };
       const reservation: Reservation = {
         id: holds[index].holdId,
         orgId: scope.orgId,
@@ -86,6 +91,7 @@ export class ReserveBatchUseCase {
         expiresAt: expiries[index],
         metadata: spec.metadata ?? null,
         response: presentHeld(holds[index].holdId, scope.orgId, spec, expiries[index], remaining, now),
+        pricing: spec.pricing,
         createdAt: now,
       };
       if (item.kind === 'held') held.push(reservation);

@@ -3,7 +3,8 @@ import { Clock, MetricsService, PlatformError } from '@tollgate/platform';
 import { EnsureScopeLoadedUseCase, HierarchyRepository, QuotaStore, Remaining } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { Counter } from 'prom-client';
-import { Reservation, requestHash, reservationIdFor } from '../../domain/reservation';
+import { Reservation, ReservationPricing, requestHash, reservationIdFor } from '../../domain/reservation';
+import { AdmissionPricing, AdmissionRequest, PricedOption, presentOption, presentPrice } from './admission-pricing';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext, storeUnavailable } from '../reservation-context';
@@ -12,7 +13,7 @@ export interface ReserveInput {
   orgId: string;
   projectId: string;
   userId: string;
-  amount: number;
+  request: AdmissionRequest;
   ttlSeconds?: number;
   metadata?: Record<string, unknown>;
 }
@@ -41,6 +42,7 @@ export class ReserveUseCase {
     private readonly reservations: ReservationRepository,
     private readonly hierarchy: HierarchyRepository,
     private readonly clock: Clock,
+    private readonly pricing: AdmissionPricing,
     metrics: MetricsService,
   ) {
     this.outcomes = new Counter({
@@ -76,7 +78,19 @@ export class ReserveUseCase {
     const expiresAt = expiries[0];
     const id = reservationIdFor(scope.orgId, scope.environment, idempotencyKey);
     const hash = requestHash(idempotencyKey, canonicalBody);
-    const hold = { holdId: id, projectId: input.projectId, userId: input.userId, amount: input.amount, expiresAtMs: expiresAt.getTime() };
+    const { request } = input;
+    const priced = await this.pricing.price(scope, request, now);
+    const alternatives = priced.alternatives;
+    const downgrade = request.kind === 'operation' && alternatives.length > 0;
+    const hold = {
+      holdId: id,
+      projectId: input.projectId,
+      userId: input.userId,
+      amount: priced.requested.amount,
+      expiresAtMs: expiresAt.getTime(),
+      // With a ladder, the store also says how much would fit (the 402's downgrade options).
+      ...(downgrade ? { alternatives: request.allowDowngrade ? alternatives.map((a) => a.amount) : [] } : {}),
+    };
     const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
 
     if (outcome.kind === 'refused') {
@@ -85,27 +99,36 @@ export class ReserveUseCase {
       const earlier = await this.reservations.findView(id);
       if (earlier) return this.replay(id, hash, 0);
       this.outcomes.inc({ outcome: 'refused' });
+      const fitsUpTo = outcome.fitsUpTo;
       throw new ReservationError('insufficient_budget', `Not enough budget at the ${outcome.level} level.`, {
         level: outcome.level,
         required: outcome.required,
         available: outcome.available,
+        ...(downgrade ? { downgrade_options: alternatives.filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo)).map(presentOption) } : {}),
       });
     }
     if (outcome.kind === 'duplicate') return this.replay(id, hash, DUPLICATE_WAIT_MS);
 
+    const choice = outcome.choice ?? 0;
+    const chosen: PricedOption = choice === 0 ? priced.requested : alternatives[choice - 1];
+    const pricing: ReservationPricing | null =
+      chosen.pricing && choice > 0
+        ? { ...chosen.pricing, requested: { product: priced.requested.pricing!.product, dimensions: priced.requested.pricing!.dimensions, amount: priced.requested.amount } }
+        : chosen.pricing;
     const reservation: Reservation = {
       id,
       orgId: scope.orgId,
       environment: scope.environment,
       projectId: input.projectId,
       userId: input.userId,
-      amount: input.amount,
+      amount: chosen.amount,
       idempotencyKey,
       requestHash: hash,
       periods: outcome.periods,
       expiresAt,
       metadata: input.metadata ?? null,
-      response: presentHeld(id, scope.orgId, input, expiresAt, outcome.remaining, now),
+      response: presentHeld(id, scope.orgId, { ...input, amount: chosen.amount, pricing }, expiresAt, outcome.remaining, now),
+      pricing,
       createdAt: now,
     };
     let written;
@@ -121,7 +144,8 @@ export class ReserveUseCase {
       await this.store.release(scope, id).catch(() => this.store.unload(scope).catch(() => undefined));
       return this.replay(id, hash, 0);
     }
-    this.outcomes.inc({ outcome: 'held' });
+    if (pricing) this.context.rememberPricing(id, pricing);
+    this.outcomes.inc({ outcome: choice > 0 ? 'downgraded' : 'held' });
     return { status: 201, body: reservation.response, replayed: false };
   }
 
@@ -153,17 +177,28 @@ export class ReserveUseCase {
   }
 }
 
-export function presentHeld(id: string, orgId: string, input: ReserveInput, expiresAt: Date, remaining: Remaining, now: Date): Record<string, unknown> {
+export function presentHeld(
+  id: string,
+  orgId: string,
+  input: { projectId: string; userId: string; amount: number; metadata?: Record<string, unknown>; pricing?: ReservationPricing | null },
+  expiresAt: Date,
+  remaining: Remaining,
+  now: Date,
+): Record<string, unknown> {
+  const pricing = input.pricing ?? null;
   return {
     id,
     status: 'held',
-    decision: 'admitted',
+    decision: pricing?.requested ? 'downgraded' : 'admitted',
     org_id: orgId,
     project_id: input.projectId,
     user_id: input.userId,
+    ...(pricing ? { product: pricing.product, dimensions: pricing.dimensions, usage: pricing.usage } : {}),
     amount: input.amount,
     expires_at: expiresAt.toISOString(),
     remaining: { org: remaining.org, project: remaining.project, user: remaining.user },
+    ...(pricing ? { price: presentPrice(pricing) } : {}),
+    ...(pricing?.requested ? { requested: pricing.requested } : {}),
     metadata: input.metadata ?? null,
     created_at: now.toISOString(),
   };

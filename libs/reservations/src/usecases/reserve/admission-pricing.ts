@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { PlatformError, TollgateError } from '@tollgate/platform';
+import { OperationPrice, PriceOperationUseCase } from '@tollgate/rate-cards';
+import { QuotaScope } from '@tollgate/quota';
+import { ReservationPricing } from '../../domain/reservation';
+
+/** What a reserve (or quote) asks to hold: a raw amount, or an operation to price. */
+export type AdmissionRequest =
+  | { kind: 'amount'; amount: number }
+  | { kind: 'operation'; product: string; usage: Record<string, number | string>; dimensions: Record<string, string>; allowDowngrade: boolean };
+
+/** One priced way to run the request: the request itself, or a step down its downgrade ladder. */
+export interface PricedOption {
+  amount: number;
+  pricing: ReservationPricing | null;
+}
+
+export interface PricedAdmission {
+  requested: PricedOption;
+  /** The ladder's cheaper alternatives, best first, each priced (those the card cannot price are left out). */
+  alternatives: PricedOption[];
+}
+
+/**
+ * Prices an admission with the organization's rate card before the store decides: the
+ * estimate (each line rounded up) is what is held. No database read when the card is cached.
+ */
+@Injectable()
+export class AdmissionPricing {
+  constructor(private readonly pricing: PriceOperationUseCase) {}
+
+  async price(scope: QuotaScope, request: AdmissionRequest, at: Date): Promise<PricedAdmission> {
+    if (request.kind === 'amount') return { requested: { amount: request.amount, pricing: null }, alternatives: [] };
+    const { product, usage, dimensions } = request;
+    const requested = toOption(await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product, usage, dimensions, at, mode: 'estimate' }), product, dimensions, usage);
+    if (requested.amount <= 0) {
+      throw PlatformError.validation([{ field: 'usage', message: 'prices to 0 micro-credits: there is nothing to hold' }]);
+    }
+    const alternatives: PricedOption[] = [];
+    for (const step of await this.pricing.downgradeOptions(scope.orgId, product, dimensions)) {
+      try {
+        const price = await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product: step.product, usage, dimensions: step.dimensions, at, mode: 'estimate' });
+        const option = toOption(price, step.product, step.dimensions, usage);
+        // Only a cheaper alternative is a downgrade.
+        if (option.amount > 0 && option.amount < requested.amount) alternatives.push(option);
+      } catch (error) {
+        // A step this card cannot price (another product without this usage, say) is no option.
+        if (!(error instanceof TollgateError)) throw error;
+      }
+    }
+    return { requested, alternatives };
+  }
+}
+
+function toOption(price: OperationPrice, product: string, dimensions: Record<string, string>, usage: Record<string, number | string>): PricedOption {
+  return {
+    amount: price.total,
+    pricing: { product, dimensions, usage, rateCardId: price.rate_card_id, rates: price.rates, lines: price.lines, requested: null },
+  };
+}
+
+/** The price as clients see it (API.md): the card and the lines. */
+export function presentPrice(pricing: ReservationPricing) {
+  return { rate_card_id: pricing.rateCardId, lines: pricing.lines };
+}
+
+/** A downgrade option as a 402 or a quote lists it. */
+export function presentOption(option: PricedOption) {
+  return { product: option.pricing!.product, dimensions: option.pricing!.dimensions, amount: option.amount, price: presentPrice(option.pricing!) };
+}
