@@ -1,4 +1,5 @@
-import { createTestApp, TestApp, TestClient, uniqueId } from '@tollgate/testing';
+import Redis from 'ioredis';
+import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
 
 /** Video per second (1080p dearer), images graduated, a fast video product sold per started 5 s; a ladder 1080p → 720p → fast. */
 const CARD = {
@@ -175,5 +176,78 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     // 10 images at 0.05 and 2 at 0.04.
     expect(res.body.items.map((i: any) => i.reservation.amount)).toEqual([580_000, 7]);
     expect(res.body.items[0].reservation.price.lines).toHaveLength(2);
+  });
+
+  describe('tiers counted over the period', () => {
+    // 1,000 tokens a month at 0.001 credits, every token after at 0.0005.
+    const PERIOD_CARD = {
+      name: 'Period tiers',
+      rates: [{ product: 'chat', dimension: 'tokens', model: 'graduated', tier_scope: 'period', tiers: [{ up_to: 1_000, unit_price: '0.001' }, { up_to: null, unit_price: '0.0005' }] }],
+    };
+    let periodCard: string;
+    beforeAll(async () => {
+      periodCard = (await api.post('/v1/rate-cards', PERIOD_CARD)).body.id;
+    });
+
+    async function chatOrg(client: TestClient = api) {
+      const id = await client.createOrg(uniqueId('pt'), { rate_card_id: periodCard });
+      await client.post(`/v1/orgs/${id}/credits`, { amount: 100_000_000, reason: 'top-up' });
+      return id;
+    }
+    const chat = (client: TestClient, orgId: string, tokens: number) =>
+      client.post('/v1/reservations', { org_id: orgId, project_id: 'p', user_id: 'u', product: 'chat', usage: { tokens } }, { idempotencyKey: uniqueId('k') });
+    const commit = (client: TestClient, id: string, tokens: number) => client.post(`/v1/reservations/${id}/commit`, { usage: { tokens } }, { idempotencyKey: uniqueId('c') });
+
+    it('prices the tokens after the first 1,000 of the month at the lower tier, at reserve and at commit', async () => {
+      const org = await chatOrg();
+      const first = await chat(api, org, 800);
+      expect(first.body.amount).toBe(800_000);
+      expect((await commit(api, first.body.id, 800)).body.amount_committed).toBe(800_000);
+      // 200 tokens left in the first tier, 200 in the second.
+      const second = await chat(api, org, 400);
+      expect(second.body.amount).toBe(300_000);
+      const committed = await commit(api, second.body.id, 400);
+      expect(committed.body).toMatchObject({ amount_committed: 300_000, price: { lines: [{ tier: 0, quantity: '200', amount: 200_000 }, { tier: 1, quantity: '200', amount: 100_000 }] } });
+    });
+
+    it('never prices two concurrent commits from the same point, across two instances', async () => {
+      const other = await createTestApp();
+      try {
+        const org = await chatOrg();
+        const holds = [];
+        for (let i = 0; i < 6; i++) holds.push((await chat(i % 2 ? other.client : api, org, 300)).body.id);
+        const results = await Promise.all(holds.map((id, i) => commit(i % 2 ? other.client : api, id, 300)));
+        expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+        // 1,800 tokens in the month: 1,000 at 0.001 and 800 at 0.0005, whatever the order.
+        const total = results.reduce((sum, r) => sum + r.body.amount_committed, 0);
+        expect(total).toBe(1_400_000);
+        // Every hold was estimated from what this organization had used (never another's): none fell short of its charge.
+        for (const r of results) expect(r.body.amount_committed).toBe(r.body.amount_requested);
+        expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.committed).toBe(1_400_000);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('rebuilds the month’s quantities from the usage ledger when Redis lost the organization', async () => {
+      const org = await chatOrg();
+      const first = await chat(api, org, 900);
+      await commit(api, first.body.id, 900);
+      const second = (await chat(api, org, 200)).body;
+      const redis = new Redis(testRedisUrl());
+      try {
+        await redis.del(...(await redis.keys(`*{${org}:live}*`)));
+      } finally {
+        redis.disconnect();
+      }
+      // A fresh instance knows nothing of the month: the store, rebuilt from Postgres, does.
+      const fresh = await createTestApp();
+      try {
+        const res = await commit(fresh.client, second.id, 200);
+        expect(res.body).toMatchObject({ amount_committed: 150_000 });
+      } finally {
+        await fresh.close();
+      }
+    });
   });
 });

@@ -4,6 +4,7 @@ import { Migration20261128020000Reservations } from './Migration20261128020000Re
 import { Migration20261128030000StatusChangedAt } from './Migration20261128030000StatusChangedAt';
 import { Migration20261128040000RateCards } from './Migration20261128040000RateCards';
 import { Migration20261128050000ReservationPricing } from './Migration20261128050000ReservationPricing';
+import { Migration20261128060000UsageQuantities } from './Migration20261128060000UsageQuantities';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128030000StatusChangedAt', class: Migration20261128030000StatusChangedAt },
   { name: 'Migration20261128040000RateCards', class: Migration20261128040000RateCards },
   { name: 'Migration20261128050000ReservationPricing', class: Migration20261128050000ReservationPricing },
+  { name: 'Migration20261128060000UsageQuantities', class: Migration20261128060000UsageQuantities },
 ];

@@ -14,6 +14,7 @@ import { ReleaseReservationUseCase } from './usecases/release-reservation/releas
 import { ReservationContext } from './usecases/reservation-context';
 import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
 import { AdmissionPricing } from './usecases/reserve/admission-pricing';
+import { RunningQuantities } from './usecases/commit-reservation/running-quantities';
 import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
 
 /**
@@ -30,6 +31,7 @@ import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usec
     ReservationContext,
     ReserveUseCase,
     AdmissionPricing,
+    RunningQuantities,
     QuoteUseCase,
     ReserveBatchUseCase,
     CommitReservationUseCase,

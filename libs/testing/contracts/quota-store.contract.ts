@@ -75,6 +75,35 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       return outcome.nodes.map((n) => n.reserved);
     }
 
+    describe('running quantities (commit compare-and-set)', () => {
+      it('moves quantities with the commit only from what the commit expected, else changes nothing and says what they are', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const a = hold(100);
+        const b = hold(100);
+        await sut.reserve(scope, a, NOW);
+        await sut.reserve(scope, b, NOW);
+        expect(await sut.commit(scope, a.holdId, 60, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '8' }])).toMatchObject({ kind: 'committed', charged: 60 });
+        // b priced from the same starting point: stale, nothing charged, the hold still there.
+        expect(await sut.commit(scope, b.holdId, 70, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '5.5' }, { key: 'img|n|2026-11', expected: null, next: '1' }])).toEqual({
+          kind: 'stale',
+          quantities: { 'video|sec|2026-11': '8', 'img|n|2026-11': null },
+        });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 60, reserved: 100 });
+        expect(await sut.commit(scope, b.holdId, 70, NOW, undefined, [{ key: 'video|sec|2026-11', expected: '8', next: '13.5' }])).toMatchObject({ kind: 'committed', charged: 70 });
+        // A hold that is gone is not_held before any quantity is looked at.
+        expect(await sut.commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: 'x' as never, next: '1' }]).catch((e) => e.code)).toBe('invalid_quota_request');
+        expect(await sut.commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({ kind: 'not_held' });
+      });
+
+      it('rebuilds quantities from a snapshot', async () => {
+        const scope = newScope();
+        await sut.load(scope, { ...emptySnapshot(), quantities: [{ key: 'video|sec|2026-11', value: '42.5' }] });
+        const h = hold(5);
+        await sut.reserve(scope, h, NOW);
+        expect(await sut.commit(scope, h.holdId, 5, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({ kind: 'stale', quantities: { 'video|sec|2026-11': '42.5' } });
+      });
+    });
+
     describe('reserve with alternatives (downgrade)', () => {
       it('holds the first of the amount and its alternatives that fits at every level, in one decision', async () => {
         const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(300)]]);

@@ -7,11 +7,13 @@ import {
   HoldSpec,
   MAX_ALTERNATIVES,
   MAX_BATCH_ITEMS,
+  MAX_QUANTITY_UPDATES,
   MAX_USAGE_NODES,
   NodeConfig,
   NodeRef,
   PeriodCarry,
   QUOTA_ENVIRONMENTS,
+  QuantityUpdate,
   QuotaScope,
   QuotaSnapshot,
 } from './quota';
@@ -153,10 +155,28 @@ export function checkSnapshot(snapshot: QuotaSnapshot): void {
     if (seen.has(hold.holdId)) throw QuotaError.invalid(`snapshot.holds[${i}].holdId`, 'appears twice');
     seen.add(hold.holdId);
   });
+  (snapshot.quantities ?? []).forEach(({ key, value }, i) => {
+    if (typeof key !== 'string' || !QUANTITY_KEY.test(key)) throw QuotaError.invalid(`snapshot.quantities[${i}].key`, 'must be a key without spaces');
+    if (typeof value !== 'string' || !QUANTITY_VALUE.test(value)) throw QuotaError.invalid(`snapshot.quantities[${i}].value`, 'must be a plain decimal');
+  });
   snapshot.committed.forEach(({ node, periodId, amount }, i) => {
     checkNodeRef(node, `snapshot.committed[${i}].node`);
     if (typeof periodId !== 'string' || periodOfId(periodId) === null) throw QuotaError.invalid(`snapshot.committed[${i}].periodId`, 'must be a period id');
     checkNonNegativeAmount(`snapshot.committed[${i}].amount`, amount);
+  });
+}
+
+const QUANTITY_KEY = /^[^\s|][^\s]{0,255}$/;
+const QUANTITY_VALUE = /^\d{1,30}(\.\d{1,30})?$/;
+
+export function checkQuantityUpdates(updates: QuantityUpdate[]): void {
+  if (!Array.isArray(updates) || updates.length > MAX_QUANTITY_UPDATES) throw QuotaError.invalid('quantities', `must be a list of at most ${MAX_QUANTITY_UPDATES}`);
+  const keys = new Set<string>();
+  updates.forEach(({ key, expected, next }, i) => {
+    if (typeof key !== 'string' || !QUANTITY_KEY.test(key) || keys.has(key)) throw QuotaError.invalid(`quantities[${i}].key`, 'must be a distinct key without spaces');
+    keys.add(key);
+    if (expected !== null && (typeof expected !== 'string' || !QUANTITY_VALUE.test(expected))) throw QuotaError.invalid(`quantities[${i}].expected`, 'must be null or a plain decimal');
+    if (typeof next !== 'string' || !QUANTITY_VALUE.test(next)) throw QuotaError.invalid(`quantities[${i}].next`, 'must be a plain decimal');
   });
 }
 

@@ -99,6 +99,20 @@ export type BatchOutcome =
   | { kind: 'duplicate'; index: number; hold: ActiveHold }
   | NotLoaded;
 
+/**
+ * A running quantity of the scope (an organization's usage of one product dimension in one
+ * billing period, for rates whose tiers count the period), moved by a commit only if it still
+ * is `expected` (null: none yet): compare and set, so two commits never price from the same
+ * point. Values are decimal strings the store keeps as given; keys are opaque to the store.
+ */
+export interface QuantityUpdate {
+  key: string;
+  expected: string | null;
+  next: string;
+}
+
+export const MAX_QUANTITY_UPDATES = 32;
+
 export type CommitOutcome =
   | {
       kind: 'committed';
@@ -114,6 +128,8 @@ export type CommitOutcome =
       hold: ActiveHold;
     }
   | { kind: 'not_held' }
+  /** A quantity was not what the commit expected: nothing changed; these are the current values. */
+  | { kind: 'stale'; quantities: Record<string, string | null> }
   | NotLoaded;
 
 export type ReleaseOutcome = { kind: 'released'; hold: ActiveHold } | { kind: 'not_held' } | NotLoaded;
@@ -162,6 +178,8 @@ export interface QuotaSnapshot {
   holds: ActiveHold[];
   /** Committed per node per period: the current (and at most the previous) period of each node. */
   committed: { node: NodeRef; periodId: string; amount: number }[];
+  /** Running quantities (see QuantityUpdate). */
+  quantities?: { key: string; value: string }[];
 }
 
 /**

@@ -17,4 +17,7 @@ export abstract class HoldLedger {
 
   /** Committed per node and period id, for all-time periods and those that ended at most `sinceMs` ago. */
   abstract committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
+
+  /** The running quantities of the billing period in force at `now` (see QuantityUpdate). */
+  abstract quantities(scope: QuotaScope, now: Date): Promise<{ key: string; value: string }[]>;
 }

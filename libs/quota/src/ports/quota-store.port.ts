@@ -11,6 +11,7 @@ import {
   NodeConfigPages,
   NodeRef,
   PeriodCarry,
+  QuantityUpdate,
   QuotaScope,
   QuotaSnapshot,
   ReleaseOutcome,
@@ -68,8 +69,9 @@ export abstract class QuotaStore {
    * Charges the actual `usage` (above the hold: what `overage` allows, see chargeFor) to
    * committed in the periods the hold was admitted in, and removes the whole hold from
    * reserved; answers with the hold. not_held when the hold is unknown, finished, or expired at `now`.
+   * `quantities` move in the same step, or, if one is not as expected, the commit is `stale`.
    */
-  abstract commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage?: OverageRule): Promise<CommitOutcome>;
+  abstract commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage?: OverageRule, quantities?: QuantityUpdate[]): Promise<CommitOutcome>;
 
   /** Returns the whole hold to every level. */
   abstract release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome>;

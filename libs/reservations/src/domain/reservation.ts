@@ -76,6 +76,22 @@ export function reservationIdFor(orgId: string, environment: Environment, idempo
   return 'res_' + createHash('sha256').update(`${orgId}\n${environment}\n${idempotencyKey}`).digest('base64url').slice(0, 24) + '.' + orgId;
 }
 
+/**
+ * The running quantity a period-tiered rate counts: an organization's usage of one product
+ * dimension in one calendar month (UTC). Names have no '|' (API names are [A-Za-z0-9._:-]).
+ */
+export function quantityKey(product: string, dimension: string, monthId: string): string {
+  return `${product}|${dimension}|${monthId}`;
+}
+
+/** What a priced commit used, for the usage ledger (and the period tiers rebuilt from it). */
+export interface CommittedUsage {
+  product: string;
+  usage: Record<string, number | string>;
+  /** The month (YYYY-MM) the usage counts in. */
+  quantityPeriod: string;
+}
+
 /** The organization a reservation id names; null for ids made before ids named it. */
 export function orgOfReservationId(id: string): string | null {
   const dot = id.indexOf('.');

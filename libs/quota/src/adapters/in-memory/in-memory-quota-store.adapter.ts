@@ -18,6 +18,7 @@ import {
   NodeUsage,
   NotLoaded,
   PeriodCarry,
+  QuantityUpdate,
   QUOTA_LEVELS,
   QuotaScope,
   QuotaSnapshot,
@@ -40,6 +41,7 @@ import {
   checkNonNegativeAmount,
   checkNow,
   checkOverage,
+  checkQuantityUpdates,
   checkScope,
   checkSnapshot,
   checkUsageNodes,
@@ -59,6 +61,8 @@ interface MemoryScope {
   nodes: Map<string, MemoryNode>;
   defaults: Map<string, NodeConfig>;
   holds: Map<string, ActiveHold>;
+  /** Running quantities (see QuantityUpdate). */
+  quantities: Map<string, string>;
 }
 
 /** A node as one decision sees it: its effective config and counters at `now`, plus what the decision adds. */
@@ -114,7 +118,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkScope(scope);
     checkSnapshot(snapshot);
     if (this.scopeOf(scope)) return { kind: 'already_loaded' };
-    const state: MemoryScope = { nodes: new Map(), defaults: new Map(), holds: new Map() };
+    const state: MemoryScope = { nodes: new Map(), defaults: new Map(), holds: new Map(), quantities: new Map((snapshot.quantities ?? []).map((q) => [q.key, q.value])) };
     const ensure = (key: string) => state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
     if (pages) {
       // Staged aside: the scope stays not loaded until every part is in.
@@ -214,17 +218,21 @@ export class InMemoryQuotaStore extends QuotaStore {
     return this.admit(state, holds, policy, now);
   }
 
-  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }): Promise<CommitOutcome> {
+  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }, quantities?: QuantityUpdate[]): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
     checkOverage(overage);
     checkNow(now);
+    if (quantities !== undefined) checkQuantityUpdates(quantities);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     const hold = state.holds.get(holdId);
     // An expired hold is the sweeper's to release and record, even before it has run.
     if (!hold || hold.expiresAtMs <= now.getTime()) return { kind: 'not_held' };
+    if ((quantities ?? []).some((q) => (state.quantities.get(q.key) ?? null) !== q.expected)) {
+      return { kind: 'stale', quantities: Object.fromEntries(quantities!.map((q) => [q.key, state.quantities.get(q.key) ?? null])) };
+    }
     const amount = chargeFor(usage, hold.amount, overage);
     const ids = periodIds(now);
     const plan = holdNodes(hold.projectId, hold.userId).map((ref, i) => {
@@ -241,6 +249,7 @@ export class InMemoryQuotaStore extends QuotaStore {
       node.reserved -= hold.amount;
       if (target !== null) node.committed.set(target, charged);
     }
+    for (const q of quantities ?? []) state.quantities.set(q.key, q.next);
     state.holds.delete(holdId);
     return {
       kind: 'committed',

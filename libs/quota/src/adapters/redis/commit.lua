@@ -2,14 +2,18 @@
 -- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
 -- ARGV[1] hold id, [2] usage (may exceed the hold), [3] nowMs,
 --     [4] current day id, [5] week id, [6] month id,
---     [7] overage rule 'allow' | 'cap' | 'pct', [8] percent (for 'pct')
--- Returns {'not_loaded'} | {'not_held'} | {'committed', charged, held, hold record}
+--     [7] overage rule 'allow' | 'cap' | 'pct', [8] percent (for 'pct'),
+--     optional [9] n running quantities, then n × (key, expected or '-' for none, next)
+-- Returns {'not_loaded'} | {'not_held'} | {'stale', key, current or '-', ...}
+--       | {'committed', charged, held, hold record}
 -- The charge is the usage up to the hold; above it: all of it ('allow'), the hold ('cap'), or
 -- at most hold + floor(hold × percent / 100) ('pct') — the same rule as overage.ts.
 -- Guarantees: at each level committed grows by the amount in the period the hold was admitted
 -- in (so committed + reserved ≤ limit holds per period: the hold was checked there), and
 -- reserved shrinks by the whole hold, in one step. A hold that is unknown, finished or expired
 -- at now is not_held and nothing changes (an expired hold is the sweeper's to release).
+-- Running quantities (fields q|<key>) move from expected to next with the commit, or, if any
+-- is not as expected, nothing changes and the current values are returned (compare and set).
 local s, x = KEYS[1], KEYS[2]
 if not is_loaded(s) then return { 'not_loaded' } end
 local id = ARGV[1]
@@ -20,6 +24,27 @@ local record = hget(s, 'h|' .. id)
 if not record then return { 'not_held' } end
 local hold = parse_hold(record, id)
 if hold.expires <= now then return { 'not_held' } end
+
+local quantities = {}
+if ARGV[9] then
+  local n = arg_int(ARGV[9], 'quantities')
+  local stale = false
+  for i = 0, n - 1 do
+    local key, expected, value = ARGV[10 + i * 3], ARGV[11 + i * 3], ARGV[12 + i * 3]
+    if not key or not value or value == '' then fail('BAD_ARGUMENT', 'quantities') end
+    local current = hget(s, 'q|' .. key) or '-'
+    if current ~= expected then stale = true end
+    quantities[#quantities + 1] = { key = key, current = current, value = value }
+  end
+  if stale then
+    local reply = { 'stale' }
+    for _, q in ipairs(quantities) do
+      reply[#reply + 1] = q.key
+      reply[#reply + 1] = q.current
+    end
+    return reply
+  end
+end
 
 local amount = usage
 if usage > hold.amount then
@@ -56,6 +81,7 @@ for i, v in ipairs(views) do
   set_reserved(s, v.key, v.reserved - hold.amount)
   if charges[i] then redis.call('HSET', s, charges[i].field, fmt(charges[i].value)) end
 end
+for _, q in ipairs(quantities) do redis.call('HSET', s, 'q|' .. q.key, q.value) end
 redis.call('HDEL', s, 'h|' .. id)
 redis.call('ZREM', x, id)
 return { 'committed', fmt(amount), fmt(hold.amount), record }

@@ -13,6 +13,7 @@
 --   <node>|c|<period id>   committed in that period ('' for period none: all-time)
 --   h|<hold id>            '<project>|<user>|<amount>|<expiresAtMs>|<org pid>|<project pid>|<user pid>'
 --   loading                '<token>|<lease deadline ms>': a load in parts is under way (load-begin.lua)
+--   q|<key>                a running quantity, a decimal string (commit.lua)
 -- KEYS[2] = `<prefix>{<org>:<env>}:x`: hold ids scored by expiresAtMs.
 --
 -- Arithmetic. Lua numbers are doubles, exact for integers up to 2^53. Every total is checked

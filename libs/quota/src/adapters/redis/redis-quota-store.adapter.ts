@@ -23,6 +23,7 @@ import {
   NodeUsage,
   NotLoaded,
   PeriodCarry,
+  QuantityUpdate,
   QuotaLevel,
   QuotaScope,
   QuotaSnapshot,
@@ -45,6 +46,7 @@ import {
   checkNodeRef,
   checkNonNegativeAmount,
   checkOverage,
+  checkQuantityUpdates,
   checkNow,
   checkScope,
   checkSnapshot,
@@ -130,6 +132,7 @@ function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]
     hash.set(`${key}|cp`, latest);
     if (previous !== undefined) hash.set(`${key}|pp`, previous);
   }
+  for (const { key, value } of snapshot.quantities ?? []) hash.set(`q|${key}`, value);
   return [hash, expiries];
 }
 const LEVELS: QuotaLevel[] = ['org', 'project', 'user'];
@@ -324,21 +327,28 @@ export class RedisQuotaStore extends QuotaStore {
     }
   }
 
-  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }): Promise<CommitOutcome> {
+  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }, quantities?: QuantityUpdate[]): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
     checkNow(now);
     checkOverage(overage);
+    if (quantities !== undefined) checkQuantityUpdates(quantities);
     const ids = periodIds(now);
     const rule = overage.kind === 'allow' ? 'allow' : overage.kind === 'cap_at_hold' ? 'cap' : 'pct';
     const percent = overage.kind === 'up_to_percent' ? String(overage.percent) : '0';
-    const reply = await this.run('commit', this.keys.scope(scope), [holdId, String(usage), String(now.getTime()), ids.day, ids.week, ids.month, rule, percent]);
+    const counters = quantities?.length ? [String(quantities.length), ...quantities.flatMap((q) => [q.key, q.expected ?? '-', q.next])] : [];
+    const reply = await this.run('commit', this.keys.scope(scope), [holdId, String(usage), String(now.getTime()), ids.day, ids.week, ids.month, rule, percent, ...counters]);
     switch (reply[0]) {
       case 'not_loaded':
         return NOT_LOADED;
       case 'not_held':
         return { kind: 'not_held' };
+      case 'stale': {
+        const current: Record<string, string | null> = {};
+        for (let i = 1; i + 1 < reply.length; i += 2) current[String(reply[i])] = reply[i + 1] === '-' ? null : String(reply[i + 1]);
+        return { kind: 'stale', quantities: current };
+      }
       case 'committed': {
         const charged = toAmount(reply[1], 'charged');
         const held = toAmount(reply[2], 'held');

@@ -68,11 +68,12 @@ export class EnsureScopeLoadedUseCase {
   /** Everything the store needs for a scope, read from Postgres, but users' own configs (see rebuild). */
   async snapshot(scope: QuotaScope): Promise<QuotaSnapshot> {
     const now = this.clock.now();
-    const [pool, projects, holds, committed] = await Promise.all([
+    const [pool, projects, holds, committed, quantities] = await Promise.all([
       this.pool.execute(scope),
       this.hierarchy.listProjects(scope),
       this.ledger?.activeHolds(scope, now) ?? [],
       this.ledger?.committed(scope, new Date(now.getTime() - COMMITTED_LOOKBACK_MS)) ?? [],
+      this.ledger?.quantities(scope, now) ?? [],
     ]);
     return {
       nodes: [
@@ -86,6 +87,7 @@ export class EnsureScopeLoadedUseCase {
         .map((p) => ({ projectId: p.id, config: { limit: p.defaultUserLimit, period: p.defaultUserPeriod } })),
       holds,
       committed,
+      quantities,
     };
   }
 

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
-import { ActiveHold, HoldLedger, NodeRef, QuotaScope } from '@tollgate/quota';
-import { Environment, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
+import { ActiveHold, HoldLedger, NodeRef, periodIds, QuotaScope } from '@tollgate/quota';
+import { CommittedUsage, Environment, quantityKey, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
 
 /** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
 interface ViewRow {
@@ -131,6 +131,8 @@ export class ReservationRepository extends HoldLedger {
     outcome: ReservationOutcome,
     /** The usage-ledger entry's id (the usage event id), for a commit. */
     ledgerId?: string,
+    /** A priced commit's usage. */
+    usage?: CommittedUsage | null,
   ): Promise<InsertResult> {
     const rows = [
       {
@@ -165,11 +167,26 @@ export class ReservationRepository extends HoldLedger {
           amount: outcome.amountCommitted,
           periods: view.periods,
           committed_at: outcome.createdAt,
+          // Every row of a table in one group-commit statement has the same columns: null when raw.
+          product: usage?.product ?? null,
+          usage: usage?.usage ?? null,
+          quantity_period: usage?.quantityPeriod ?? null,
         } as never,
       });
     }
     const [result] = await this.writer.write(rows);
     return result;
+  }
+
+  async quantities(scope: QuotaScope, now: Date): Promise<{ key: string; value: string }[]> {
+    const rows = await this.em.getConnection().execute<{ product: string; dimension: string; period: string; value: string }[]>(
+      `select l.product, u.key as dimension, l.quantity_period as period, sum(u.value::numeric)::text as value
+         from usage_ledger l, jsonb_each_text(l.usage) u
+        where l.org_id = ? and l.environment = ? and l.quantity_period = ? and l.product is not null
+        group by l.product, u.key, l.quantity_period`,
+      [scope.orgId, scope.environment, periodIds(now).month],
+    );
+    return rows.map((r) => ({ key: quantityKey(r.product, r.dimension, r.period), value: r.value }));
   }
 
   async insertExtension(reservationId: string, expiresAt: Date, now: Date): Promise<void> {

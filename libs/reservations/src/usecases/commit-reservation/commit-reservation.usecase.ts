@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
-import { EnsureScopeLoadedUseCase, OverageRule, QuotaStore } from '@tollgate/quota';
+import { CommitOutcome, EnsureScopeLoadedUseCase, NotLoaded, OverageRule, periodIds, QuantityUpdate, QuotaScope, QuotaStore } from '@tollgate/quota';
 import { CallContext, OveragePolicy } from '@tollgate/tenancy';
 import { PriceOperationUseCase, ResolvedRate } from '@tollgate/rate-cards';
-import { orgOfReservationId, requestHash, ReservationPricing, ReservationView, sameKey, statusOf } from '../../domain/reservation';
+import { orgOfReservationId, quantityKey, requestHash, ReservationPricing, ReservationView, sameKey, statusOf } from '../../domain/reservation';
+import { addQuantity, RunningQuantities } from './running-quantities';
+
+/** Commits priced again after a concurrent commit moved the period's quantity first. */
+const MAX_PRICING_ATTEMPTS = 10;
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext } from '../reservation-context';
@@ -31,6 +35,7 @@ export class CommitReservationUseCase {
     private readonly reservations: ReservationRepository,
     private readonly clock: Clock,
     private readonly pricing: PriceOperationUseCase,
+    private readonly quantities: RunningQuantities,
   ) {}
 
   /**
@@ -41,17 +46,8 @@ export class CommitReservationUseCase {
   async execute(ctx: CallContext, id: string, idempotencyKey: string, actual: ActualUse, canonicalBody: string): Promise<EndResult> {
     const hash = requestHash(idempotencyKey, canonicalBody);
     // Usage is priced at the rates the hold recorded; a raw amount needs no look-up at all.
-    let priced: { pricing: ReservationPricing; lines: readonly object[] } | null = null;
-    let amount: number;
-    if ('usage' in actual) {
-      const pricing = await this.context.pricingOf(ctx, id);
-      if (!pricing) throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
-      const price = this.pricing.priceWithRecordedRates(pricing.rates as ResolvedRate[], actual.usage, 'actual');
-      priced = { pricing, lines: price.lines };
-      amount = price.total;
-    } else {
-      amount = actual.amount;
-    }
+    const pricing = 'usage' in actual ? await this.context.pricingOf(ctx, id) : null;
+    if ('usage' in actual && !pricing) throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
     const orgId = ctx.principal.orgId ?? orgOfReservationId(id) ?? (await this.context.reservation(ctx, id)).orgId;
     // An id naming an organization that does not exist names no reservation either.
     const { org, scope } = await this.context.forOrg(ctx, orgId).catch((error: unknown) => {
@@ -59,17 +55,43 @@ export class CommitReservationUseCase {
     });
     const rule = overageRule(org.overagePolicy, org.overagePercent);
     const now = this.clock.now();
+    const month = periodIds(now).month;
 
-    let outcome = await this.loader.run(scope, () => this.store.commit(scope, id, amount, now, rule));
-    if (outcome.kind === 'not_held') {
-      const view = await this.context.reservation(ctx, id);
-      if (view.outcome) return replayOrRefuse(view, hash, 'committed');
-      if (statusOf(view, now) !== 'held') throw notHeld(view, 'expired');
-      // Postgres says held, the store does not: the store is behind. Rebuild it and try once more.
-      await this.store.unload(scope).catch(() => undefined);
-      outcome = await this.loader.run(scope, () => this.store.commit(scope, id, amount, now, rule));
-      if (outcome.kind === 'not_held') throw notHeld(view, 'ended');
+    // Rates whose tiers count the period price from the organization's running quantity, moved
+    // by the same store call (compare and set): a commit that priced from a stale quantity
+    // changes nothing, learns the current one, and prices again.
+    const attempt = async () => {
+      let charge: { amount: number; lines: readonly object[] | null; updates: QuantityUpdate[] } | undefined;
+      let outcome: Exclude<CommitOutcome, NotLoaded> | undefined;
+      for (let attempt = 0; attempt < MAX_PRICING_ATTEMPTS; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5));
+        charge = pricing && 'usage' in actual ? this.price(scope, pricing, actual.usage, month) : { amount: (actual as { amount: number }).amount, lines: null, updates: [] };
+        const { amount, updates } = charge;
+        const commit = () => this.store.commit(scope, id, amount, now, rule, updates.length > 0 ? updates : undefined);
+        outcome = await this.loader.run(scope, commit);
+        if (outcome.kind === 'not_held') {
+          const view = await this.context.reservation(ctx, id);
+          if (view.outcome) return { replay: replayOrRefuse(view, hash, 'committed') };
+          if (statusOf(view, now) !== 'held') throw notHeld(view, 'expired');
+          // Postgres says held, the store does not: the store is behind. Rebuild it and try once more.
+          await this.store.unload(scope).catch(() => undefined);
+          outcome = await this.loader.run(scope, commit);
+          if (outcome.kind === 'not_held') throw notHeld(view, 'ended');
+        }
+        if (outcome.kind !== 'stale') break;
+        for (const [key, value] of Object.entries(outcome.quantities)) this.quantities.set(scope, key, value);
+      }
+      if (charge && outcome?.kind === 'committed') for (const update of charge.updates) this.quantities.set(scope, update.key, update.next);
+      return { charge, outcome };
+    };
+    const periodTiered = pricing !== null && (pricing.rates as ResolvedRate[]).some((r) => r.tier_scope === 'period');
+    const result = periodTiered ? await this.quantities.exclusive(`${scope.orgId}:${scope.environment}|${pricing!.product}`, attempt) : await attempt();
+    if ('replay' in result) return result.replay!;
+    const { charge, outcome } = result;
+    if (!charge || !outcome || outcome.kind !== 'committed') {
+      throw new PlatformError('store_unavailable', 'Concurrent commits kept moving this organization\'s period usage; try again.', { retry_after_seconds: 1 });
     }
+    const amount = charge.amount;
 
     const { hold } = outcome;
     const eventId = 'use_' + randomBytes(12).toString('base64url');
@@ -83,7 +105,7 @@ export class CommitReservationUseCase {
       amount_committed: outcome.charged,
       amount_released: outcome.released,
       variance: amount - hold.amount,
-      ...(priced ? { usage: 'usage' in actual ? actual.usage : null, price: { rate_card_id: priced.pricing.rateCardId, lines: priced.lines } } : {}),
+      ...(pricing && charge.lines ? { usage: 'usage' in actual ? actual.usage : null, price: { rate_card_id: pricing.rateCardId, lines: charge.lines } } : {}),
       overage: outcome.overage > 0,
       overage_amount: outcome.overage,
       event_ids: [eventId],
@@ -105,6 +127,7 @@ export class CommitReservationUseCase {
           createdAt: now,
         },
         eventId,
+        pricing && 'usage' in actual ? { product: pricing.product, usage: actual.usage, quantityPeriod: month } : null,
       );
       if (written === 'conflict') throw new PlatformError('store_unavailable', 'The reservation ended concurrently; try again.');
     } catch (error) {
@@ -112,6 +135,22 @@ export class CommitReservationUseCase {
       return this.context.undoStore(scope, error);
     }
     return { body, replayed: false };
+  }
+
+  /** The actual usage at the hold's rates, from the running quantities known here. */
+  private price(scope: QuotaScope, pricing: ReservationPricing, usage: Record<string, number | string>, month: string) {
+    const rates = pricing.rates as ResolvedRate[];
+    const alreadyUsed: Record<string, string> = {};
+    const updates: QuantityUpdate[] = [];
+    for (const rate of rates) {
+      if (rate.tier_scope !== 'period') continue;
+      const key = quantityKey(pricing.product, rate.dimension, month);
+      const expected = this.quantities.get(scope, key) ?? null;
+      alreadyUsed[rate.dimension] = expected ?? '0';
+      updates.push({ key, expected, next: addQuantity(expected, usage[rate.dimension]) });
+    }
+    const price = this.pricing.priceWithRecordedRates(rates, usage, 'actual', alreadyUsed);
+    return { amount: price.total, lines: price.lines, updates };
   }
 }
 

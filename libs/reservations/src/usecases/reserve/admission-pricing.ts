@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformError, TollgateError } from '@tollgate/platform';
 import { OperationPrice, PriceOperationUseCase } from '@tollgate/rate-cards';
-import { QuotaScope } from '@tollgate/quota';
-import { ReservationPricing } from '../../domain/reservation';
+import { periodIds, QuotaScope } from '@tollgate/quota';
+import { quantityKey, ReservationPricing } from '../../domain/reservation';
+import { RunningQuantities } from '../commit-reservation/running-quantities';
 
 /** What a reserve (or quote) asks to hold: a raw amount, or an operation to price. */
 export type AdmissionRequest =
@@ -27,19 +28,42 @@ export interface PricedAdmission {
  */
 @Injectable()
 export class AdmissionPricing {
-  constructor(private readonly pricing: PriceOperationUseCase) {}
+  constructor(
+    private readonly pricing: PriceOperationUseCase,
+    private readonly quantities: RunningQuantities,
+  ) {}
+
+  /** What this instance knows of the period's running quantities (period-tiered rates only read them). */
+  private alreadyUsed(scope: QuotaScope, product: string, usage: Record<string, number | string>, at: Date): Record<string, string> {
+    const month = periodIds(at).month;
+    return Object.fromEntries(Object.keys(usage).map((dimension) => [dimension, this.quantities.get(scope, quantityKey(product, dimension, month)) ?? '0']));
+  }
 
   async price(scope: QuotaScope, request: AdmissionRequest, at: Date): Promise<PricedAdmission> {
     if (request.kind === 'amount') return { requested: { amount: request.amount, pricing: null }, alternatives: [] };
     const { product, usage, dimensions } = request;
-    const requested = toOption(await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product, usage, dimensions, at, mode: 'estimate' }), product, dimensions, usage);
+    const requested = toOption(
+      await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product, usage, dimensions, at, mode: 'estimate', alreadyUsed: this.alreadyUsed(scope, product, usage, at) }),
+      product,
+      dimensions,
+      usage,
+    );
     if (requested.amount <= 0) {
       throw PlatformError.validation([{ field: 'usage', message: 'prices to 0 micro-credits: there is nothing to hold' }]);
     }
     const alternatives: PricedOption[] = [];
     for (const step of await this.pricing.downgradeOptions(scope.orgId, product, dimensions)) {
       try {
-        const price = await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product: step.product, usage, dimensions: step.dimensions, at, mode: 'estimate' });
+        const price = await this.pricing.execute({
+          orgId: scope.orgId,
+          environment: scope.environment,
+          product: step.product,
+          usage,
+          dimensions: step.dimensions,
+          at,
+          mode: 'estimate',
+          alreadyUsed: this.alreadyUsed(scope, step.product, usage, at),
+        });
         const option = toOption(price, step.product, step.dimensions, usage);
         // Only a cheaper alternative is a downgrade.
         if (option.amount > 0 && option.amount < requested.amount) alternatives.push(option);
