@@ -1,7 +1,8 @@
 /**
  * `npm run bench:sat`: only the service saturation row (reserve + commit, 64 connections) of
  * one or more builds, interleaved in slices, for quick A/B comparisons while optimising.
- * BENCH_SERVICE_MAIN=a.js,b.js compares builds; BENCH_CPU_PROF=dir writes V8 CPU profiles.
+ * BENCH_SERVICE_MAIN=a.js,b.js compares builds; BENCH_WORKLOADS=raw,priced compares raw amounts
+ * with priced reserves (the hot org's rate card); BENCH_CPU_PROF=dir writes V8 CPU profiles.
  * Run bench:admission once first (it sets up the organizations in tollgate_bench).
  */
 import path from 'node:path';
@@ -37,22 +38,24 @@ async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const slices = Math.max(1, Math.round(seconds / 2));
   const pop = populations(10_000, 1_000, 1_000_000);
-  const children = [];
+  const children: Child[] = [];
   for (const m of mains) children.push(await start(m, process.env.BENCH_CPU_PROF));
-  const results: LoadResult[][] = mains.map(() => []);
+  const workloads = (process.env.BENCH_WORKLOADS ?? 'raw').split(',');
+  const runs = mains.flatMap((m, i) => workloads.map((w) => ({ name: `${m} ${w}`, child: children[i], priced: w === 'priced' })));
+  const results: LoadResult[][] = runs.map(() => []);
   try {
     const pick = seededPicker(7);
-    const workload = (phase: string) => reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }));
-    for (const [i, child] of children.entries()) await closedLoop({ port: child.port, connections: 64, seconds: 3, ...workload(`warm${i}`) });
+    const workload = (phase: string, priced: boolean) => reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }), priced);
+    for (const [i, run] of runs.entries()) await closedLoop({ port: run.child.port, connections: 64, seconds: 3, ...workload(`warm${i}`, run.priced) });
     for (let s = 0; s < slices; s++) {
-      for (const [i, child] of children.entries()) {
-        results[i].push(await closedLoop({ port: child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`) }));
+      for (const [i, run] of runs.entries()) {
+        results[i].push(await closedLoop({ port: run.child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`, run.priced) }));
       }
     }
   } finally {
     for (const c of children) await c.stop();
   }
-  for (const [i, m] of mains.entries()) {
+  for (const [i, { name: m }] of runs.entries()) {
     const r = mergeResults(results[i]);
     const errors = Object.keys(r.httpErrors).length + Object.keys(r.socketErrors).length;
     console.log(`${m}: ${Math.round(r.rps)} req/s, p50 ${(r.latencyUs.p50 / 1000).toFixed(1)} ms, p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms, errors ${errors ? JSON.stringify([r.httpErrors, r.socketErrors, r.errorSamples]) : 0}`);
