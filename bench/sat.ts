@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { Child, freePort, REPO_ROOT } from './lib/children';
-import { closedLoop, mergeResults, LoadResult } from './lib/load';
+import { closedLoop, mergeResults, LoadResult, openLoop } from './lib/load';
 import { BENCH_DATABASE_URL, DEFAULT_MAIN_JS, PLATFORM_KEY, populations, reserveThenCommit, seededPicker, SERVICE_REDIS_PREFIX, ensureBenchDatabase } from './service/tollgate';
 
 async function start(mainJs: string, profDir: string | undefined): Promise<Child> {
@@ -15,7 +15,7 @@ async function start(mainJs: string, profDir: string | undefined): Promise<Child
   const port = await freePort();
   return Child.start({
     name: path.basename(path.dirname(path.dirname(path.dirname(mainJs)))),
-    args: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), mainJs],
+    args: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), mainJs],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_ENV: 'production',
@@ -47,7 +47,14 @@ async function main(): Promise<void> {
     const pick = seededPicker(7);
     const workload = (phase: string, priced: boolean) => reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }), priced);
     for (const [i, run] of runs.entries()) await closedLoop({ port: run.child.port, connections: 64, seconds: 3, ...workload(`warm${i}`, run.priced) });
-    for (let s = 0; s < slices; s++) {
+    if (process.env.BENCH_OPEN_RATE) {
+      // One open-loop run per build instead: latency at a fixed offered rate.
+      for (const [i, run] of runs.entries()) {
+        results[i].push(await openLoop({ port: run.child.port, rate: Number(process.env.BENCH_OPEN_RATE), seconds, ...workload(`open-${i}`, run.priced) }));
+        console.log(`${run.name}: log ${run.child.logFile}`);
+      }
+    }
+    for (let s = 0; s < (process.env.BENCH_OPEN_RATE ? 0 : slices); s++) {
       for (const [i, run] of runs.entries()) {
         results[i].push(await closedLoop({ port: run.child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`, run.priced) }));
       }
