@@ -6,31 +6,13 @@
  * Run bench:admission once first (it sets up the organizations in tollgate_bench).
  */
 import path from 'node:path';
-import { Child, freePort, REPO_ROOT } from './lib/children';
+import { Child, REPO_ROOT } from './lib/children';
 import { closedLoop, mergeResults, LoadResult, openLoop } from './lib/load';
-import { BENCH_DATABASE_URL, DEFAULT_MAIN_JS, PLATFORM_KEY, populations, reserveThenCommit, seededPicker, SERVICE_REDIS_PREFIX, ensureBenchDatabase } from './service/tollgate';
+import { DEFAULT_MAIN_JS, populations, reserveThenCommit, seededPicker, startTollgate } from './service/tollgate';
 
-async function start(mainJs: string, profDir: string | undefined): Promise<Child> {
-  await ensureBenchDatabase();
-  const port = await freePort();
-  return Child.start({
-    name: path.basename(path.dirname(path.dirname(path.dirname(mainJs)))),
-    args: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), mainJs],
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      NODE_ENV: 'production',
-      DATABASE_URL: BENCH_DATABASE_URL,
-      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379',
-      REDIS_KEY_PREFIX: SERVICE_REDIS_PREFIX,
-      TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
-      LOG_LEVEL: 'warn',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    },
-    port,
-    readyPath: '/health/ready',
-    readyTimeoutMs: 120_000,
-  });
+function start(mainJs: string, profDir: string | undefined): Promise<Child> {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return startTollgate(process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379', mainJs, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...flags]);
 }
 
 async function main(): Promise<void> {

@@ -43,13 +43,14 @@ export async function ensureBenchDatabase(): Promise<void> {
   }
 }
 
-export async function startTollgate(redisUrl: string, mainJs: string): Promise<Child> {
+/** The service as a child process; `nodeArgs` go before the script (profiling, GC flags). */
+export async function startTollgate(redisUrl: string, mainJs: string, nodeArgs: string[] = []): Promise<Child> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: run \`npm run build\` (npm run bench:admission does)`);
   await ensureBenchDatabase();
   const port = await freePort();
   return Child.start({
     name: 'tollgate',
-    args: [mainJs],
+    args: [...nodeArgs, mainJs],
     // Only what the service needs: nothing of the caller's environment (a DATABASE_URL pointing
     // at the test database, say) leaks in.
     env: {

@@ -55,7 +55,8 @@ export class CommitReservationUseCase {
     });
     const rule = overageRule(org.overagePolicy, org.overagePercent);
     const now = this.clock.now();
-    const month = periodIds(now).month;
+    // The month period tiers count in (only a priced commit needs it).
+    const month = pricing ? periodIds(now).month : '';
 
     // Rates whose tiers count the period price from the organization's running quantity, moved
     // by the same store call (compare and set): a commit that priced from a stale quantity
