@@ -347,6 +347,28 @@ describe('reservations: durability and rebuild', () => {
     }
   });
 
+  it('rebuilds a hold kept alive by an extension past its first expiry, and not an expired one', async () => {
+    const t = await createTestApp();
+    const redis = new Redis(testRedisUrl());
+    try {
+      const api = t.client;
+      const { org, key } = await fund(api, { credits: 10_000_000 });
+      const reserveOne = (amount: number) =>
+        api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount, ttl_seconds: 1 }, { key, idempotencyKey: uniqueId('k') });
+      const extended = (await reserveOne(300_000)).body;
+      await reserveOne(200_000);
+      expect((await api.post(`/v1/reservations/${extended.id}/extend`, { ttl_seconds: 600 }, { key })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1_300));
+      await redis.del(...(await redis.keys(`*{${org}:live}*`)));
+      // Rebuilt: only the extended hold is active (the other one's first expiry has passed).
+      expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ reserved: 300_000 });
+      expect((await api.post(`/v1/reservations/${extended.id}/commit`, { amount: 100_000 }, { key, idempotencyKey: uniqueId('c') })).status).toBe(200);
+    } finally {
+      redis.disconnect();
+      await t.close();
+    }
+  });
+
   it('rebuilds an organization with 25,000 capped users in pages: every cap holds after Redis lost it', async () => {
     const t = await createTestApp();
     const redis = new Redis(testRedisUrl());

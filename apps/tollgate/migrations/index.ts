@@ -5,6 +5,7 @@ import { Migration20261128030000StatusChangedAt } from './Migration2026112803000
 import { Migration20261128040000RateCards } from './Migration20261128040000RateCards';
 import { Migration20261128050000ReservationPricing } from './Migration20261128050000ReservationPricing';
 import { Migration20261128060000UsageQuantities } from './Migration20261128060000UsageQuantities';
+import { Migration20261128070000ActiveHoldsByExpiry } from './Migration20261128070000ActiveHoldsByExpiry';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128040000RateCards', class: Migration20261128040000RateCards },
   { name: 'Migration20261128050000ReservationPricing', class: Migration20261128050000ReservationPricing },
   { name: 'Migration20261128060000UsageQuantities', class: Migration20261128060000UsageQuantities },
+  { name: 'Migration20261128070000ActiveHoldsByExpiry', class: Migration20261128070000ActiveHoldsByExpiry },
 ];

@@ -215,10 +215,22 @@ export class ReservationRepository extends HoldLedger {
     return rows.map(toView);
   }
 
+  /**
+   * A hold active at `now` expires after it: by its own expiry, or by its latest extension's.
+   * Both are indexed, so a rebuild reads the holds expiring in the future, not the
+   * organization's whole history (the candidates are then checked against the latest expiry).
+   */
   async activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]> {
     const rows = await this.em.getConnection().execute<ViewRow[]>(
-      `${VIEW_SELECT} where r.org_id = ? and r.environment = ? and o.status is null and coalesce(e.expires_at, r.expires_at) > ?`,
-      [scope.orgId, scope.environment, now],
+      `with candidates as (
+         select id from reservations where org_id = ? and environment = ? and expires_at > ?
+         union
+         select x.reservation_id from reservation_extensions x join reservations rx on rx.id = x.reservation_id
+          where x.expires_at > ? and rx.org_id = ? and rx.environment = ?
+       )
+       ${VIEW_SELECT} join candidates c on c.id = r.id
+        where o.status is null and coalesce(e.expires_at, r.expires_at) > ?`,
+      [scope.orgId, scope.environment, now, now, scope.orgId, scope.environment, now],
     );
     return rows.map((row) => ({
       holdId: row.id,
