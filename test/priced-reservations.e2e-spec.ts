@@ -111,6 +111,14 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     const { id, key } = await org({ projectLimit: 1_700_000 });
     const res = await api.post('/v1/reservations', video(id, 8, '1080p', { allow_downgrade: true }), { key, idempotencyKey: uniqueId('k') });
     expect(res.status).toBe(201);
+    expect((await api.get(`/v1/reservations/${res.body.id}`, { key })).body).toMatchObject({
+      status: 'held',
+      product: 'video.generate',
+      dimensions: { resolution: '720p' },
+      amount: 1_600_000,
+      price: { rate_card_id: cardId, lines: [{ unit_price: '0.2' }] },
+      requested: { dimensions: { resolution: '1080p' }, amount: 2_400_000 },
+    });
     expect(res.body).toMatchObject({
       decision: 'downgraded',
       product: 'video.generate',

@@ -13,6 +13,7 @@ import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
 import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto, toAdmissionRequest } from './reservations.dto';
 import { ReserveBatchUseCase } from '../usecases/reserve-batch/reserve-batch.usecase';
 import { QuoteUseCase } from '../usecases/quote/quote.usecase';
+import { presentPrice } from '../usecases/reserve/admission-pricing';
 
 export function presentReservation(view: ReservationView, now: Date) {
   const o = view.outcome;
@@ -22,7 +23,9 @@ export function presentReservation(view: ReservationView, now: Date) {
     org_id: view.orgId,
     project_id: view.projectId,
     user_id: view.userId,
+    ...(view.pricing ? { product: view.pricing.product, dimensions: view.pricing.dimensions, usage: view.pricing.usage } : {}),
     amount: view.amount,
+    ...(view.pricing ? { price: presentPrice(view.pricing), ...(view.pricing.requested ? { requested: view.pricing.requested } : {}) } : {}),
     expires_at: view.currentExpiresAt.toISOString(),
     metadata: view.metadata,
     amount_committed: o?.amountCommitted ?? null,
