@@ -99,6 +99,36 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
     expect(tree.projects[1]).toMatchObject({ id: 'p-new', limit: null, available: null, users: [expect.objectContaining({ id: 'u-2', limit: 5 })] });
   });
 
+  it('pages the users of the tree (every page has every project), configured and seen alike, in code-point order', async () => {
+    const org = await api.createOrg(uniqueId('q'));
+    await api.post(`/v1/orgs/${org}/credits`, { amount: 9_000_000, reason: 'top-up' });
+    await api.put(`/v1/orgs/${org}/projects/a`, { limit: 1_000_000 });
+    await api.put(`/v1/orgs/${org}/projects/b`, {});
+    for (const user of ['B', 'a', 'c']) await api.put(`/v1/orgs/${org}/projects/a/users/${user}`, { limit: 10 });
+    // Seen only through reservations: a user of a configured project and one of an unconfigured project.
+    for (const [project, user] of [['a', 'b'], ['z', 'u']]) {
+      const res = await api.post('/v1/reservations', { org_id: org, project_id: project, user_id: user, amount: 1 }, { idempotencyKey: uniqueId('k') });
+      expect(res.status).toBe(201);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: any = await api.get(`/v1/orgs/${org}/usage?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.projects.map((p: any) => p.id)).toEqual(['a', 'b', 'z']);
+      for (const p of res.body.projects) for (const u of p.users) seen.push(`${p.id}/${u.id}`);
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual(['a/B', 'a/a', 'a/b', 'a/c', 'z/u']);
+    expect(pages).toBe(3);
+    const whole = (await api.get(`/v1/orgs/${org}/usage`)).body;
+    expect(whole.next_cursor).toBeNull();
+    expect(whole.projects.flatMap((p: any) => p.users.map((u: any) => `${p.id}/${u.id}`))).toEqual(seen);
+    expect((await api.get(`/v1/orgs/${org}/usage?cursor=bm9wZQ`)).body.code).toBe('validation_failed');
+  });
+
   it('keeps live and test apart, and hides other organizations (404)', async () => {
     const org = await api.createOrg(uniqueId('q'));
     const other = await api.createOrg(uniqueId('q'));

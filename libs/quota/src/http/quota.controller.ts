@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, PageQueryDto, toPage } from '@tollgate/platform';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, Idempotent, PageQueryDto, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { CreditGrant, Project, ProjectUser } from '../domain/hierarchy';
 import { GetUsageTreeUseCase } from '../usecases/get-usage-tree/get-usage-tree.usecase';
@@ -105,10 +105,15 @@ export class QuotaController {
     return toPage(grants, limit, presentGrant, (g) => ({ createdAt: g.createdAt.toISOString(), id: g.id }));
   }
 
-  /** Limits, committed (current period), reserved and available at every level. */
+  /**
+   * Limits, committed (current period), reserved and available at every level: the org, every
+   * project, and a page of users (`next_cursor` when there are more).
+   */
   @Get('usage')
   @RequireScopes('read', 'quota:admin', 'billing:admin', 'admission')
-  usage(@Caller() ctx: CallContext, @Param() { org }: OrgPathDto, @Query() _query: UsageQueryDto) {
-    return this.usageTree.execute(ctx, org);
+  async usage(@Caller() ctx: CallContext, @Param() { org }: OrgPathDto, @Query() query: UsageQueryDto) {
+    const after = decodeCursor<{ projectId: string; userId: string }>(query.cursor, ['projectId', 'userId']);
+    const tree = await this.usageTree.execute(ctx, org, { after, limit: query.limit });
+    return { ...tree, next_cursor: tree.next_cursor ? encodeCursor({ ...tree.next_cursor }) : null };
   }
 }

@@ -67,4 +67,12 @@ export class GrantCreditsDto {
 export class UsageQueryDto {
   @IsOptional() @IsIn(['current'])
   period?: 'current';
+
+  /** The next page of users (every page has every project). */
+  @IsOptional() @IsString() @MaxLength(1024) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  cursor?: string;
+
+  /** Users per page, default and at most 10,000. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  limit?: number;
 }

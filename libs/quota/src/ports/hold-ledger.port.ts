@@ -9,8 +9,14 @@ export abstract class HoldLedger {
   /** Holds admitted and not ended (committed, released or expired) at `now`, at their latest expiry. */
   abstract activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]>;
 
-  /** Projects and users that have held money, configured or not (auto-created on first sight). */
-  abstract knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]>;
+  /**
+   * Users that have held money, configured or not (auto-created on first sight), in
+   * (project, user) order after `after`, at most `max`.
+   */
+  abstract knownNodes(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<{ projectId: string; userId: string }[]>;
+
+  /** Projects that have held money, configured or not. */
+  abstract knownProjects(scope: QuotaScope): Promise<string[]>;
 
   /** The organization's all-time committed spend at each instant, in order. */
   abstract consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]>;

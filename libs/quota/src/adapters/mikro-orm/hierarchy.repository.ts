@@ -79,11 +79,29 @@ export class HierarchyRepository {
     return rows.map(projectToDomain);
   }
 
-  async listUsers(scope: QuotaScope): Promise<ProjectUser[]> {
-    const rows = await this.em
-      .fork()
-      .find(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { projectId: 'asc', id: 'asc' } });
-    return rows.map(userToDomain);
+  /**
+   * Users in (project, user) code-point order after `after`, at most `max` (keyset: an org may
+   * have millions). COLLATE "C": pages merged with other lists in JavaScript order the same way.
+   */
+  async listUsers(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<ProjectUser[]> {
+    const rows = await this.em.getConnection().execute<
+      { org_id: string; environment: string; project_id: string; id: string; limit_amount: string | null; period: string; created_at: string | Date; updated_at: string | Date }[]
+    >(
+      `select org_id, environment, project_id, id, limit_amount, period, created_at, updated_at from project_users
+        where org_id = ? and environment = ? ${after ? 'and (project_id collate "C", id collate "C") > (?, ?)' : ''}
+        order by project_id collate "C", id collate "C" limit ?`,
+      [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
+    );
+    return rows.map((r) => ({
+      orgId: r.org_id,
+      environment: r.environment as QuotaEnvironment,
+      projectId: r.project_id,
+      id: r.id,
+      limit: amount(r.limit_amount),
+      period: r.period as Period,
+      createdAt: new Date(r.created_at),
+      updatedAt: new Date(r.updated_at),
+    }));
   }
 
   /**

@@ -8,9 +8,15 @@ import { QuotaStore } from '../../ports/quota-store.port';
 import { HoldLedger } from '../../ports/hold-ledger.port';
 import { Project, ProjectUser } from '../../domain/hierarchy';
 
-/** Users shown who have no configuration of their own (seen through their reservations). */
-const MAX_SEEN_USERS = 10_000;
 import { EnsureScopeLoadedUseCase } from '../ensure-scope-loaded/ensure-scope-loaded.usecase';
+
+/** Users per page of the tree (every project is in every page): an org may have millions. */
+export const DEFAULT_TREE_USERS = 10_000;
+
+export interface UserPosition {
+  projectId: string;
+  userId: string;
+}
 
 export interface UsageFigures {
   id: string;
@@ -26,6 +32,8 @@ export interface UsageFigures {
 export interface UsageTree {
   org: UsageFigures;
   projects: (UsageFigures & { default_user_limit: number | null; default_user_period: string; users: UsageFigures[] })[];
+  /** The users after this page's, when there are more: pass it as `cursor`. */
+  next_cursor: UserPosition | null;
 }
 
 /** The hierarchy with live figures from the store (the counters admissions are decided on). */
@@ -40,15 +48,24 @@ export class GetUsageTreeUseCase {
     @Optional() private readonly ledger?: HoldLedger,
   ) {}
 
-  async execute(ctx: CallContext, orgId: string): Promise<UsageTree> {
+  /**
+   * The org, every project, and one page of users (configured or seen through their
+   * reservations) in (project, user) order after `after`: the first `limit` of both lists merged.
+   */
+  async execute(ctx: CallContext, orgId: string, page: { after?: UserPosition; limit?: number } = {}): Promise<UsageTree> {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
-    const [configuredProjects, configuredUsers, seen] = await Promise.all([
+    const limit = page.limit ?? DEFAULT_TREE_USERS;
+    const [configuredProjects, seenProjects, configuredUsers, seen] = await Promise.all([
       this.hierarchy.listProjects(scope),
-      this.hierarchy.listUsers(scope),
-      this.ledger?.knownNodes(scope, MAX_SEEN_USERS) ?? [],
+      this.ledger?.knownProjects(scope) ?? [],
+      this.hierarchy.listUsers(scope, limit + 1, page.after),
+      this.ledger?.knownNodes(scope, limit + 1, page.after) ?? [],
     ]);
-    const { projects, users } = withSeen(configuredProjects, configuredUsers, seen);
+    const merged = withSeen(configuredProjects, seenProjects, configuredUsers, seen);
+    const more = merged.users.length > limit;
+    const users = more ? merged.users.slice(0, limit) : merged.users;
+    const projects = merged.projects;
     const nodes: NodeRef[] = [
       { level: 'org' },
       ...projects.map((p) => ({ level: 'project' as const, projectId: p.id })),
@@ -83,30 +100,34 @@ export class GetUsageTreeUseCase {
     }));
     const byProject = new Map(projectFigures.map((p) => [p.id, p]));
     for (const u of users) byProject.get(u.projectId)?.users.push(present(u.id, figures[next++]));
-    return { org: present(orgId, figures[0]), projects: projectFigures };
+    const last = users[users.length - 1];
+    return { org: present(orgId, figures[0]), projects: projectFigures, next_cursor: more ? { projectId: last.projectId, userId: last.id } : null };
   }
 }
 
-/** Adds the projects and users known only from reservations, with no configuration of their own. */
-function withSeen(projects: Project[], users: ProjectUser[], seen: { projectId: string; userId: string }[]) {
-  const projectIds = new Set(projects.map((p) => p.id));
-  const userKeys = new Set(users.map((u) => `${u.projectId}\u0000${u.id}`));
-  const extraProjects: Project[] = [];
-  const extraUsers: ProjectUser[] = [];
+/**
+ * Adds the projects and users known only from reservations, with no configuration of their
+ * own. Ordered by code point, as the queries page them (COLLATE "C"), so pages never overlap.
+ */
+function withSeen(projects: Project[], seenProjects: string[], users: ProjectUser[], seen: UserPosition[]) {
   const epoch = new Date(0);
-  for (const { projectId, userId } of seen) {
-    if (!projectIds.has(projectId)) {
-      projectIds.add(projectId);
-      extraProjects.push({ orgId: '', environment: 'live', id: projectId, name: null, limit: null, period: 'none', defaultUserLimit: null, defaultUserPeriod: 'none', createdAt: epoch, updatedAt: epoch });
-    }
-    if (!userKeys.has(`${projectId}\u0000${userId}`)) {
-      userKeys.add(`${projectId}\u0000${userId}`);
-      extraUsers.push({ orgId: '', environment: 'live', projectId, id: userId, limit: null, period: 'none', createdAt: epoch, updatedAt: epoch });
-    }
+  const projectIds = new Set(projects.map((p) => p.id));
+  const allProjects = [...projects];
+  for (const id of [...seenProjects, ...seen.map((s) => s.projectId)]) {
+    if (projectIds.has(id)) continue;
+    projectIds.add(id);
+    allProjects.push({ orgId: '', environment: 'live', id, name: null, limit: null, period: 'none', defaultUserLimit: null, defaultUserPeriod: 'none', createdAt: epoch, updatedAt: epoch });
   }
-  const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const userKeys = new Set(users.map((u) => `${u.projectId}\u0000${u.id}`));
+  const allUsers = [...users];
+  for (const { projectId, userId } of seen) {
+    if (userKeys.has(`${projectId}\u0000${userId}`)) continue;
+    userKeys.add(`${projectId}\u0000${userId}`);
+    allUsers.push({ orgId: '', environment: 'live', projectId, id: userId, limit: null, period: 'none', createdAt: epoch, updatedAt: epoch });
+  }
+  const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return {
-    projects: [...projects, ...extraProjects].sort(byId),
-    users: [...users, ...extraUsers].sort((a, b) => (a.projectId < b.projectId ? -1 : a.projectId > b.projectId ? 1 : byId(a, b))),
+    projects: allProjects.sort((a, b) => byCodePoint(a.id, b.id)),
+    users: allUsers.sort((a, b) => byCodePoint(a.projectId, b.projectId) || byCodePoint(a.id, b.id)),
   };
 }

@@ -252,12 +252,22 @@ export class ReservationRepository extends HoldLedger {
     return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
   }
 
-  async knownNodes(scope: QuotaScope, max: number): Promise<{ projectId: string; userId: string }[]> {
+  async knownNodes(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<{ projectId: string; userId: string }[]> {
     const rows = await this.em.getConnection().execute<{ project_id: string; user_id: string }[]>(
-      `select distinct project_id, user_id from reservations where org_id = ? and environment = ? order by project_id, user_id limit ?`,
-      [scope.orgId, scope.environment, max],
+      `select distinct project_id collate "C" as project_id, user_id collate "C" as user_id from reservations
+        where org_id = ? and environment = ? ${after ? 'and (project_id collate "C", user_id collate "C") > (?, ?)' : ''}
+        order by 1, 2 limit ?`,
+      [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
     );
     return rows.map((r) => ({ projectId: r.project_id, userId: r.user_id }));
+  }
+
+  async knownProjects(scope: QuotaScope): Promise<string[]> {
+    const rows = await this.em.getConnection().execute<{ project_id: string }[]>(
+      `select distinct project_id from reservations where org_id = ? and environment = ? order by project_id`,
+      [scope.orgId, scope.environment],
+    );
+    return rows.map((r) => r.project_id);
   }
 
   async committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
