@@ -31,7 +31,8 @@ export class QuoteUseCase {
   async execute(ctx: CallContext, input: QuoteInput): Promise<Record<string, unknown>> {
     const now = this.clock.now();
     const { scope } = await this.reserve.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
-    const { requested, alternatives } = await this.pricing.price(scope, input.request, now);
+    const priced = await this.pricing.price(scope, input.request, now);
+    const { requested } = priced;
     const nodes: NodeRef[] = [
       { level: 'org' },
       { level: 'project', projectId: input.projectId },
@@ -42,7 +43,7 @@ export class QuoteUseCase {
     const short = available.findIndex((a) => a !== null && a < requested.amount);
     const limited = available.filter((a): a is number => a !== null);
     const fitsUpTo = limited.length === 0 ? null : Math.min(...limited);
-    const options = alternatives.filter((a) => fitsUpTo === null || a.amount <= fitsUpTo);
+    const options = short < 0 ? [] : (await priced.alternatives()).filter((a) => fitsUpTo === null || a.amount <= fitsUpTo);
     const allowDowngrade = input.request.kind === 'operation' && input.request.allowDowngrade;
     const decision = short < 0 ? 'admitted' : allowDowngrade && options.length > 0 ? 'downgraded' : 'refused';
     return {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformError, TollgateError } from '@tollgate/platform';
-import { OperationPrice, PriceOperationUseCase } from '@tollgate/rate-cards';
+import { Operation, OperationPrice, PriceOperationUseCase } from '@tollgate/rate-cards';
 import { periodIds, QuotaScope } from '@tollgate/quota';
 import { quantityKey, ReservationPricing } from '../../domain/reservation';
 import { RunningQuantities } from '../commit-reservation/running-quantities';
@@ -18,9 +18,16 @@ export interface PricedOption {
 
 export interface PricedAdmission {
   requested: PricedOption;
-  /** The ladder's cheaper alternatives, best first, each priced (those the card cannot price are left out). */
-  alternatives: PricedOption[];
+  /** The product has a downgrade ladder with steps below the request. */
+  hasLadder: boolean;
+  /**
+   * The ladder's cheaper alternatives, best first, each priced (those the card cannot price are
+   * left out). Priced on first call only: an admission that fits never needs them.
+   */
+  alternatives(): Promise<PricedOption[]>;
 }
+
+const NO_ALTERNATIVES = async (): Promise<PricedOption[]> => [];
 
 /**
  * Prices an admission with the organization's rate card before the store decides: the
@@ -40,7 +47,7 @@ export class AdmissionPricing {
   }
 
   async price(scope: QuotaScope, request: AdmissionRequest, at: Date): Promise<PricedAdmission> {
-    if (request.kind === 'amount') return { requested: { amount: request.amount, pricing: null }, alternatives: [] };
+    if (request.kind === 'amount') return { requested: { amount: request.amount, pricing: null }, hasLadder: false, alternatives: NO_ALTERNATIVES };
     const { product, usage, dimensions } = request;
     const requested = toOption(
       await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product, usage, dimensions, at, mode: 'estimate', alreadyUsed: this.alreadyUsed(scope, product, usage, at) }),
@@ -51,8 +58,15 @@ export class AdmissionPricing {
     if (requested.amount <= 0) {
       throw PlatformError.validation([{ field: 'usage', message: 'prices to 0 micro-credits: there is nothing to hold' }]);
     }
+    const steps = await this.pricing.downgradeOptions(scope.orgId, product, dimensions);
+    let priced: Promise<PricedOption[]> | undefined;
+    const alternatives = () => (priced ??= this.priceSteps(scope, steps, usage, at, requested.amount));
+    return { requested, hasLadder: steps.length > 0, alternatives };
+  }
+
+  private async priceSteps(scope: QuotaScope, steps: Operation[], usage: Record<string, number | string>, at: Date, ceiling: number): Promise<PricedOption[]> {
     const alternatives: PricedOption[] = [];
-    for (const step of await this.pricing.downgradeOptions(scope.orgId, product, dimensions)) {
+    for (const step of steps) {
       try {
         const price = await this.pricing.execute({
           orgId: scope.orgId,
@@ -66,13 +80,13 @@ export class AdmissionPricing {
         });
         const option = toOption(price, step.product, step.dimensions, usage);
         // Only a cheaper alternative is a downgrade.
-        if (option.amount > 0 && option.amount < requested.amount) alternatives.push(option);
+        if (option.amount > 0 && option.amount < ceiling) alternatives.push(option);
       } catch (error) {
         // A step this card cannot price (another product without this usage, say) is no option.
         if (!(error instanceof TollgateError)) throw error;
       }
     }
-    return { requested, alternatives };
+    return alternatives;
   }
 }
 

@@ -80,8 +80,9 @@ export class ReserveUseCase {
     const hash = requestHash(idempotencyKey, canonicalBody);
     const { request } = input;
     const priced = await this.pricing.price(scope, request, now);
-    const alternatives = priced.alternatives;
-    const downgrade = request.kind === 'operation' && alternatives.length > 0;
+    // Priced before the decision only when they may be held; for a 402's options, after it.
+    const alternatives = request.kind === 'operation' && request.allowDowngrade && priced.hasLadder ? await priced.alternatives() : [];
+    const downgrade = priced.hasLadder && (alternatives.length > 0 || !(request.kind === 'operation' && request.allowDowngrade));
     const hold = {
       holdId: id,
       projectId: input.projectId,
@@ -89,7 +90,7 @@ export class ReserveUseCase {
       amount: priced.requested.amount,
       expiresAtMs: expiresAt.getTime(),
       // With a ladder, the store also says how much would fit (the 402's downgrade options).
-      ...(downgrade ? { alternatives: request.allowDowngrade ? alternatives.map((a) => a.amount) : [] } : {}),
+      ...(downgrade ? { alternatives: alternatives.map((a) => a.amount) } : {}),
     };
     const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
 
@@ -104,7 +105,9 @@ export class ReserveUseCase {
         level: outcome.level,
         required: outcome.required,
         available: outcome.available,
-        ...(downgrade ? { downgrade_options: alternatives.filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo)).map(presentOption) } : {}),
+        ...(downgrade
+          ? { downgrade_options: (await priced.alternatives()).filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo)).map(presentOption) }
+          : {}),
       });
     }
     if (outcome.kind === 'duplicate') return this.replay(id, hash, DUPLICATE_WAIT_MS);
