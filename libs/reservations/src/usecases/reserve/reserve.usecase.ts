@@ -80,17 +80,16 @@ export class ReserveUseCase {
     const hash = requestHash(idempotencyKey, canonicalBody);
     const { request } = input;
     const priced = await this.pricing.price(scope, request, now);
-    // Priced before the decision only when they may be held; for a 402's options, after it.
+    // The ladder's alternatives are priced before the decision only when they may be held; a
+    // 402 lists those that fit after it (the store says how much would fit).
     const alternatives = request.kind === 'operation' && request.allowDowngrade && priced.hasLadder ? await priced.alternatives() : [];
-    const downgrade = priced.hasLadder && (alternatives.length > 0 || !(request.kind === 'operation' && request.allowDowngrade));
     const hold = {
       holdId: id,
       projectId: input.projectId,
       userId: input.userId,
       amount: priced.requested.amount,
       expiresAtMs: expiresAt.getTime(),
-      // With a ladder, the store also says how much would fit (the 402's downgrade options).
-      ...(downgrade ? { alternatives: alternatives.map((a) => a.amount) } : {}),
+      ...(priced.hasLadder ? { alternatives: alternatives.map((a) => a.amount) } : {}),
     };
     const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
 
@@ -105,7 +104,7 @@ export class ReserveUseCase {
         level: outcome.level,
         required: outcome.required,
         available: outcome.available,
-        ...(downgrade
+        ...(priced.hasLadder
           ? { downgrade_options: (await priced.alternatives()).filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo)).map(presentOption) }
           : {}),
       });
