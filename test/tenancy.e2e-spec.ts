@@ -318,3 +318,34 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
     });
   });
 });
+
+describe('rate limiting per API key', () => {
+  it('answers 429 rate_limited with Retry-After past an organization key\'s burst, and lets platform keys through', async () => {
+    const t = await createTestApp({ env: { RATE_LIMIT_ORG_KEY_PER_SECOND: '5' } });
+    try {
+      const org = await t.client.createOrg(uniqueId('rl'));
+      const key = (await t.client.createOrgKey(org, ['read'])).secret;
+      const statuses: number[] = [];
+      let limited: any;
+      for (let i = 0; i < 14; i++) {
+        const res = await t.client.get(`/v1/orgs/${org}`, { key });
+        statuses.push(res.status);
+        if (res.status === 429) limited = res;
+      }
+      // A burst of twice the rate (10) goes through; then the key must wait.
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
+      expect(statuses.slice(10)).toContain(429);
+      expect(limited.headers['content-type']).toContain('application/problem+json');
+      expect(limited.body).toMatchObject({ status: 429, code: 'rate_limited' });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Platform keys have no limit by default.
+      for (let i = 0; i < 30; i++) expect((await t.client.get(`/v1/orgs/${org}`)).status).toBe(200);
+      // Tokens come back at the rate.
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect((await t.client.get(`/v1/orgs/${org}`, { key })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+

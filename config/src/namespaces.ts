@@ -68,6 +68,14 @@ export class AuthConfig {
   /** How long a key lookup is cached in-process; a revocation is also broadcast. */
   @Env('AUTH_KEY_CACHE_MS') @IsInt() @Min(0) @Max(300_000)
   keyCacheMs = 10_000;
+
+  /** Requests per second an organization key may send to one instance (bursts of twice that); 0: no limit. */
+  @Env('RATE_LIMIT_ORG_KEY_PER_SECOND') @IsInt() @Min(0) @Max(1_000_000)
+  orgKeyPerSecond = 1_000;
+
+  /** The same for platform keys (the platform's own services); 0, the default: no limit. */
+  @Env('RATE_LIMIT_PLATFORM_KEY_PER_SECOND') @IsInt() @Min(0) @Max(1_000_000)
+  platformKeyPerSecond = 0;
 }
 
 export class IdempotencyConfig {

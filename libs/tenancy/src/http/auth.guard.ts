@@ -1,8 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthConfig } from '@tollgate/config';
 import { IS_PUBLIC, PlatformError } from '@tollgate/platform';
 import { ENVIRONMENTS, Environment, Principal, Scope } from '../domain/access';
+import { KeyRateLimiter } from '../domain/rate-limit';
 import { TenancyError } from '../domain/tenancy.error';
 import { AuthenticateApiKeyUseCase } from '../usecases/authenticate-api-key/authenticate-api-key.usecase';
 import { REQUIRED_SCOPES } from './auth.decorators';
@@ -14,10 +16,18 @@ import { REQUIRED_SCOPES } from './auth.decorators';
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly orgKeys: KeyRateLimiter | null;
+  private readonly platformKeys: KeyRateLimiter | null;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticate: AuthenticateApiKeyUseCase,
-  ) {}
+    config: AuthConfig,
+  ) {
+    const limiter = (perSecond: number) => (perSecond > 0 ? new KeyRateLimiter(perSecond, 2 * perSecond) : null);
+    this.orgKeys = limiter(config.orgKeyPerSecond);
+    this.platformKeys = limiter(config.platformKeyPerSecond);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
@@ -43,6 +53,11 @@ export class AuthGuard implements CanActivate {
         throw PlatformError.validation([{ field: 'X-Environment', message: 'X-Environment must be live or test' }]);
       }
       environment = (header as Environment | undefined) ?? 'live';
+    }
+    const limiter = key.kind === 'org' ? this.orgKeys : this.platformKeys;
+    const wait = limiter ? limiter.take(key.id, Date.now()) : 0;
+    if (wait > 0) {
+      throw new PlatformError('rate_limited', 'This key sends more requests than it may; slow down and retry.', { retry_after_seconds: wait });
     }
     const principal = new Principal(key.id, key.kind, key.orgId, environment, key.scopes);
     request.principal = principal;
