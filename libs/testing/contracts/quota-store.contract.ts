@@ -862,6 +862,7 @@ const ALL_NODES: NodeRef[] = [ORG, ...PROJECTS.map((p) => project(p)), ...PROJEC
 type ItemStep = { p: number; u: number; amount: number; ttl: number };
 type Step =
   | ({ op: 'reserve' } & ItemStep)
+  | { op: 'downgrade'; item: ItemStep; alternatives: number[] }
   | { op: 'batch'; policy: 'all_or_nothing' | 'max_fundable'; items: ItemStep[] }
   | { op: 'commit'; pick: number; fraction: number }
   | { op: 'release'; pick: number }
@@ -892,6 +893,7 @@ const DAY = 24 * HOUR;
 export function quotaScenarioArbitrary(options: { reconfigure: boolean }): fc.Arbitrary<QuotaScenario> {
   const steps: fc.WeightedArbitrary<Step>[] = [
     { weight: 5, arbitrary: itemArb.map((i) => ({ op: 'reserve' as const, ...i })) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('downgrade' as const), item: itemArb, alternatives: fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 3 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), policy: fc.constantFrom('all_or_nothing' as const, 'max_fundable' as const), items: fc.array(itemArb, { minLength: 1, maxLength: 4 }) }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('commit' as const), pick: fc.nat(), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }) },
@@ -947,6 +949,23 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
         const outcome = record(await store.reserve(scope, spec, date));
         expect(['held', 'refused']).toContain(outcome.kind);
         if (outcome.kind === 'held') active.set(spec.holdId, { spec });
+        break;
+      }
+      case 'downgrade': {
+        const spec = { ...toSpec(step.item), alternatives: step.alternatives };
+        const candidates = [spec.amount, ...step.alternatives];
+        const outcome = record(await store.reserve(scope, spec, date));
+        if (outcome.kind === 'held') {
+          expect(outcome.choice).toEqual(expect.any(Number));
+          const { alternatives: _, ...held } = spec;
+          active.set(spec.holdId, { spec: { ...held, amount: candidates[outcome.choice!] } });
+        } else {
+          expect(outcome.kind).toBe('refused');
+          // Refused only when no candidate fits everywhere: each is above what would fit.
+          if (outcome.kind === 'refused' && outcome.fitsUpTo !== null && outcome.fitsUpTo !== undefined) {
+            for (const amount of candidates) expect(amount).toBeGreaterThan(outcome.fitsUpTo);
+          }
+        }
         break;
       }
       case 'batch': {
