@@ -4,6 +4,8 @@ const shared = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@tollgate/config$': '<rootDir>/config',
+    // Domain files import only the errors, not the platform's index (which loads Nest and MikroORM).
+    '^@tollgate/platform/errors$': '<rootDir>/libs/platform/src/errors',
     '^@tollgate/(.*)$': '<rootDir>/libs/$1/src',
   },
   testEnvironment: 'node',

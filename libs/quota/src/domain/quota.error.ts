@@ -1,4 +1,4 @@
-import { TollgateError } from '@tollgate/platform';
+import { TollgateError } from '@tollgate/platform/errors';
 
 export type QuotaErrorCode =
   /** An amount is not a positive (or, for a commit, non-negative) safe integer. */

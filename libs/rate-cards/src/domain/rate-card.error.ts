@@ -1,4 +1,4 @@
-import { TollgateError } from '@tollgate/platform';
+import { TollgateError } from '@tollgate/platform/errors';
 
 export type RateCardErrorCode =
   /** No rate card has this id, or the caller (an organization key) may not read it. */

@@ -1,4 +1,4 @@
-import { TollgateError } from '@tollgate/platform';
+import { TollgateError } from '@tollgate/platform/errors';
 
 export type ReservationErrorCode =
   | 'insufficient_budget'

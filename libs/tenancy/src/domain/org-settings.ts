@@ -1,4 +1,4 @@
-import { FieldError } from '@tollgate/platform';
+import { FieldError } from '@tollgate/platform/errors';
 
 export const PAST_DUE_POLICIES = ['refuse', 'grace'] as const;
 export type PastDuePolicy = (typeof PAST_DUE_POLICIES)[number];

@@ -1,4 +1,4 @@
-import { FieldError } from '@tollgate/platform';
+import { FieldError } from '@tollgate/platform/errors';
 
 export const ORG_STATUSES = ['active', 'suspended', 'past_due'] as const;
 export type OrgStatus = (typeof ORG_STATUSES)[number];
