@@ -75,6 +75,24 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     expect(next.body.amount).toBe(80_000);
   });
 
+  it('prices a commit that reports other dimensions at the rates the card had for them when the hold was made', async () => {
+    const { id, key } = await org();
+    const held = await api.post('/v1/reservations', video(id, 8, '1080p'), { key, idempotencyKey: uniqueId('k') });
+    expect(held.body.amount).toBe(2_400_000);
+    // An override after the hold changes nothing for it, whatever the commit reports.
+    await api.post(`/v1/orgs/${id}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.01' }] });
+    // The provider ran it at 720p: 0.2 a second then.
+    const committed = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: 8 }, dimensions: { resolution: '720p' } }, { key, idempotencyKey: uniqueId('c') });
+    expect(committed.body).toMatchObject({
+      amount_committed: 1_600_000,
+      amount_released: 800_000,
+      dimensions: { resolution: '720p' },
+      price: { lines: [{ unit_price: '0.2', amount: 1_600_000 }] },
+    });
+    const bad = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: 8 }, dimensions: { resolution: 5 } }, { key, idempotencyKey: uniqueId('c') });
+    expect([bad.status, bad.body.errors?.[0]?.field]).toEqual([422, 'dimensions.resolution']);
+  });
+
   it('rounds estimates up and charged lines half-even, in micro-credits', async () => {
     const { id, key } = await org();
     // 0.2 credits per second × 0.0000025 s = 0.5 micro-credits: the estimate holds 1, the charge rounds to even (0).

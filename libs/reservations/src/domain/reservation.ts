@@ -39,6 +39,8 @@ export interface ReservationPricing {
   lines: readonly object[];
   /** A downgrade: what was asked for, and its price. */
   requested: { product: string; dimensions: Record<string, string>; amount: number } | null;
+  /** The instant whose rates priced the hold (RFC 3339); absent on holds priced before it was kept. */
+  pricedAt?: string;
 }
 
 export interface ReservationOutcome {

@@ -35,6 +35,14 @@ export function presentReservation(view: ReservationView, now: Date) {
   };
 }
 
+/** A commit's dimensions: string values, as a reserve's (API names are checked when pricing). */
+function checkedDimensions(dimensions: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (dimensions === undefined) return undefined;
+  const bad = Object.entries(dimensions).filter(([, value]) => typeof value !== 'string' || value.length === 0 || value.length > 128);
+  if (bad.length > 0) throw PlatformError.validation(bad.map(([name]) => ({ field: `dimensions.${name}`, message: 'must be a string of 1 to 128 characters' })));
+  return dimensions as Record<string, string>;
+}
+
 /** The body as the client sent it, for comparing retries (the DTO drops nothing, but may coerce). */
 function rawBody(request: FastifyRequest): string {
   return canonicalJson(request.body ?? null);
@@ -137,7 +145,7 @@ export class ReservationsController {
     if ((body.amount === undefined) === (body.usage === undefined)) {
       throw PlatformError.validation([{ field: 'amount', message: 'give either amount (a raw cost) or usage (priced at the hold\'s rates)' }]);
     }
-    const actual = body.usage !== undefined ? { usage: body.usage } : { amount: body.amount! };
+    const actual = body.usage !== undefined ? { usage: body.usage, dimensions: checkedDimensions(body.dimensions) } : { amount: body.amount! };
     const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request));
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;

@@ -25,6 +25,8 @@ export interface PriceOperationInput {
   mode: PricingMode;
   /** Period-scope rates: the organization's quantity of each dimension earlier in the period. */
   alreadyUsed?: Readonly<Record<string, number | string>>;
+  /** Price with this card (the one a hold recorded) instead of the organization's current one. */
+  rateCardId?: string;
 }
 
 export interface OperationPrice extends PriceResult {
@@ -57,7 +59,7 @@ export class PriceOperationUseCase {
     if (usage === null || typeof usage !== 'object' || Object.keys(usage).length === 0) {
       throw PlatformError.validation([{ field: 'usage', message: 'must give the quantity of at least one dimension' }]);
     }
-    const cardId = await this.cardIdOf(orgId);
+    const cardId = input.rateCardId ?? (await this.cardIdOf(orgId));
     const card = await this.catalog.card(cardId);
     if (!card) throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${cardId}', which does not exist.`, { org_id: orgId });
     const overrides = await this.catalog.organizationOverrides(orgId);

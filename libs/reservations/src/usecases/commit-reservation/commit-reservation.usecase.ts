@@ -14,7 +14,7 @@ import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repo
 import { ReservationContext } from '../reservation-context';
 
 /** What a commit reports: a raw cost, or the actual usage to price. */
-export type ActualUse = { amount: number } | { usage: Record<string, number | string> };
+export type ActualUse = { amount: number } | { usage: Record<string, number | string>; dimensions?: Record<string, string> };
 
 export interface EndResult {
   body: Record<string, unknown>;
@@ -48,6 +48,7 @@ export class CommitReservationUseCase {
     // Usage is priced at the rates the hold recorded; a raw amount needs no look-up at all.
     const pricing = 'usage' in actual ? await this.context.pricingOf(ctx, id) : null;
     if ('usage' in actual && !pricing) throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
+    const priced = pricing && 'usage' in actual ? await this.ratesFor(pricing, ctx.principal.orgId ?? orgOfReservationId(id), actual.usage, actual.dimensions) : null;
     const orgId = ctx.principal.orgId ?? orgOfReservationId(id) ?? (await this.context.reservation(ctx, id)).orgId;
     // An id naming an organization that does not exist names no reservation either.
     const { org, scope } = await this.context.forOrg(ctx, orgId).catch((error: unknown) => {
@@ -66,7 +67,7 @@ export class CommitReservationUseCase {
       let outcome: Exclude<CommitOutcome, NotLoaded> | undefined;
       for (let attempt = 0; attempt < MAX_PRICING_ATTEMPTS; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5));
-        charge = pricing && 'usage' in actual ? this.price(scope, pricing, actual.usage, month) : { amount: (actual as { amount: number }).amount, lines: null, updates: [] };
+        charge = priced && 'usage' in actual ? this.price(scope, pricing!.product, priced.rates, actual.usage, month) : { amount: (actual as { amount: number }).amount, lines: null, updates: [] };
         const { amount, updates } = charge;
         const commit = () => this.store.commit(scope, id, amount, now, rule, updates.length > 0 ? updates : undefined);
         outcome = await this.loader.run(scope, commit);
@@ -106,7 +107,9 @@ export class CommitReservationUseCase {
       amount_committed: outcome.charged,
       amount_released: outcome.released,
       variance: amount - hold.amount,
-      ...(pricing && charge.lines ? { usage: 'usage' in actual ? actual.usage : null, price: { rate_card_id: pricing.rateCardId, lines: charge.lines } } : {}),
+      ...(pricing && priced && charge.lines
+        ? { usage: 'usage' in actual ? actual.usage : null, dimensions: priced.dimensions, price: { rate_card_id: pricing.rateCardId, lines: charge.lines } }
+        : {}),
       overage: outcome.overage > 0,
       overage_amount: outcome.overage,
       event_ids: [eventId],
@@ -139,13 +142,35 @@ export class CommitReservationUseCase {
   }
 
   /** The actual usage at the hold's rates, from the running quantities known here. */
-  private price(scope: QuotaScope, pricing: ReservationPricing, usage: Record<string, number | string>, month: string) {
-    const rates = pricing.rates as ResolvedRate[];
+  /**
+   * The rates a commit is priced at: the hold's, or, when the commit reports other dimensions
+   * (the provider ran 720p, say), those the hold's card had for them at the hold's instant.
+   * Rates are append-only and start no earlier than they are written, so that answer never
+   * changes; an override or a card assigned after the hold plays no part.
+   */
+  private async ratesFor(pricing: ReservationPricing, orgId: string | null, usage: Record<string, number | string>, dimensions?: Record<string, string>) {
+    const changed = dimensions !== undefined && Object.entries(dimensions).some(([name, value]) => pricing.dimensions[name] !== value);
+    if (!changed || !pricing.pricedAt || orgId === null) return { rates: pricing.rates as ResolvedRate[], dimensions: pricing.dimensions };
+    const merged = { ...pricing.dimensions, ...dimensions };
+    const price = await this.pricing.execute({
+      orgId,
+      environment: 'live', // unused: cards and overrides are per organization
+      product: pricing.product,
+      usage,
+      dimensions: merged,
+      at: new Date(pricing.pricedAt),
+      mode: 'actual',
+      rateCardId: pricing.rateCardId,
+    });
+    return { rates: price.rates, dimensions: merged };
+  }
+
+  private price(scope: QuotaScope, product: string, rates: ResolvedRate[], usage: Record<string, number | string>, month: string) {
     const alreadyUsed: Record<string, string> = {};
     const updates: QuantityUpdate[] = [];
     for (const rate of rates) {
       if (rate.tier_scope !== 'period') continue;
-      const key = quantityKey(pricing.product, rate.dimension, month);
+      const key = quantityKey(product, rate.dimension, month);
       const expected = this.quantities.get(scope, key) ?? null;
       alreadyUsed[rate.dimension] = expected ?? '0';
       updates.push({ key, expected, next: addQuantity(expected, usage[rate.dimension]) });

@@ -54,6 +54,7 @@ export class AdmissionPricing {
       product,
       dimensions,
       usage,
+      at,
     );
     if (requested.amount <= 0) {
       throw PlatformError.validation([{ field: 'usage', message: 'prices to 0 micro-credits: there is nothing to hold' }]);
@@ -78,7 +79,7 @@ export class AdmissionPricing {
           mode: 'estimate',
           alreadyUsed: this.alreadyUsed(scope, step.product, usage, at),
         });
-        const option = toOption(price, step.product, step.dimensions, usage);
+        const option = toOption(price, step.product, step.dimensions, usage, at);
         // Only a cheaper alternative is a downgrade.
         if (option.amount > 0 && option.amount < ceiling) alternatives.push(option);
       } catch (error) {
@@ -90,10 +91,10 @@ export class AdmissionPricing {
   }
 }
 
-function toOption(price: OperationPrice, product: string, dimensions: Record<string, string>, usage: Record<string, number | string>): PricedOption {
+function toOption(price: OperationPrice, product: string, dimensions: Record<string, string>, usage: Record<string, number | string>, at: Date): PricedOption {
   return {
     amount: price.total,
-    pricing: { product, dimensions, usage, rateCardId: price.rate_card_id, rates: price.rates, lines: price.lines, requested: null },
+    pricing: { product, dimensions, usage, rateCardId: price.rate_card_id, rates: price.rates, lines: price.lines, requested: null, pricedAt: at.toISOString() },
   };
 }
 
