@@ -84,24 +84,15 @@ export class HierarchyRepository {
    * have millions). COLLATE "C": pages merged with other lists in JavaScript order the same way.
    */
   async listUsers(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<ProjectUser[]> {
-    const rows = await this.em.getConnection().execute<
-      { org_id: string; environment: string; project_id: string; id: string; limit_amount: string | null; period: string; created_at: string | Date; updated_at: string | Date }[]
-    >(
-      `select org_id, environment, project_id, id, limit_amount, period, created_at, updated_at from project_users
+    // Raw SQL for the collation; columns named as the entity's, timestamps arrive as strings.
+    const rows = await this.em.getConnection().execute<(Omit<ProjectUserRow, 'createdAt' | 'updatedAt'> & { createdAt: string | Date; updatedAt: string | Date })[]>(
+      `select org_id as "orgId", environment, project_id as "projectId", id, limit_amount as "limitAmount", period,
+              created_at as "createdAt", updated_at as "updatedAt" from project_users
         where org_id = ? and environment = ? ${after ? 'and (project_id collate "C", id collate "C") > (?, ?)' : ''}
         order by project_id collate "C", id collate "C" limit ?`,
       [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
     );
-    return rows.map((r) => ({
-      orgId: r.org_id,
-      environment: r.environment as QuotaEnvironment,
-      projectId: r.project_id,
-      id: r.id,
-      limit: amount(r.limit_amount),
-      period: r.period as Period,
-      createdAt: new Date(r.created_at),
-      updatedAt: new Date(r.updated_at),
-    }));
+    return rows.map((r) => userToDomain({ ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) }));
   }
 
   /**
