@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import Redis from 'ioredis';
-import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
+import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId, waitFor } from '@tollgate/testing';
 
 describe('quota administration: projects, users, credits, the usage tree (Postgres + Redis)', () => {
   let t: TestApp;
@@ -180,11 +180,3 @@ describe('quota administration when Redis is down', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

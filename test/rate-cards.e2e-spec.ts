@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PriceOperationUseCase } from '@tollgate/rate-cards';
-import { createTestApp, TestApp, TestClient, uniqueId } from '@tollgate/testing';
+import { createTestApp, TestApp, TestClient, uniqueId, waitFor } from '@tollgate/testing';
 
 const HOUR = 3_600_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -549,11 +549,3 @@ describe('rate cards on embedded Postgres (PGlite, in-process bus)', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import Redis from 'ioredis';
-import { createTestApp, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
+import { createTestApp, eventually, TestApp, TestClient, testRedisUrl, uniqueId, waitFor } from '@tollgate/testing';
 
 /** An organization with credits, one project with a limit, and an admission key. */
 async function fund(api: TestClient, { credits = 100_000_000, projectLimit, userLimit, extra = {} }: { credits?: number; projectLimit?: number; userLimit?: number; extra?: Record<string, unknown> } = {}) {
@@ -463,24 +463,3 @@ describe('reservations: durability and rebuild', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Retries an assertion until it passes (changes that reach other instances over pub/sub). */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}

@@ -2,3 +2,4 @@ export * from './create-test-app';
 export * from './test-client';
 export * from './test-env';
 export * from './probe.module';
+export * from './wait';
