@@ -6,6 +6,7 @@ import { Migration20261128040000RateCards } from './Migration20261128040000RateC
 import { Migration20261128050000ReservationPricing } from './Migration20261128050000ReservationPricing';
 import { Migration20261128060000UsageQuantities } from './Migration20261128060000UsageQuantities';
 import { Migration20261128070000ActiveHoldsByExpiry } from './Migration20261128070000ActiveHoldsByExpiry';
+import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261201000000PeriodCountersAndScopes';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128050000ReservationPricing', class: Migration20261128050000ReservationPricing },
   { name: 'Migration20261128060000UsageQuantities', class: Migration20261128060000UsageQuantities },
   { name: 'Migration20261128070000ActiveHoldsByExpiry', class: Migration20261128070000ActiveHoldsByExpiry },
+  { name: 'Migration20261201000000PeriodCountersAndScopes', class: Migration20261201000000PeriodCountersAndScopes },
 ];

@@ -1,3 +1,4 @@
 export * from './reservations.module';
 export * from './domain/reservation';
 export * from './domain/reservation.error';
+export { ExpireHoldsUseCase } from './usecases/expire-holds/expire-holds.usecase';

@@ -1,45 +1,56 @@
-import { Period, periodOfId } from './period';
+import { Period } from './period';
 
 /**
- * How a node's committed counters move between periods. The Redis scripts implement the same
- * rules in Lua (lib.lua); the in-memory store uses these. A node remembers the newest period it
- * has counted in (`latest`) and the one before (`previous`); older counters are dropped.
+ * How committed spend is counted per period. Every node keeps one counter per period kind
+ * (`none`, `day`, `week`, `month`) whatever its configuration, each tagged with the period it
+ * counts: a configuration change (limit, period kind, default cap) only chooses which counter
+ * a decision reads, so it can never forget spend. The Redis scripts implement the same rules
+ * in Lua (lib.lua); the in-memory store uses these.
  */
-export interface PeriodMarks {
-  latest: string | undefined;
-  previous: string | undefined;
+
+/** Period ids of every kind with a calendar (`none` is always ''). */
+export type CalendarIds = Record<Exclude<Period, 'none'>, string>;
+
+/** A counter of one kind: the period it counts, and what was committed in it. */
+export interface PeriodCounter {
+  periodId: string;
+  amount: number;
+}
+
+export const CALENDAR_KINDS = ['day', 'week', 'month'] as const;
+export const PERIOD_KINDS = ['none', ...CALENDAR_KINDS] as const;
+
+/**
+ * The scope's current ids: per kind, the newer of what the scope has already counted in
+ * (`mark`) and the caller's clock. An instance whose clock lags another by a few ms around
+ * midnight joins the newer period, so no period is ever reopened.
+ */
+export function currentIds(mark: CalendarIds | undefined, clock: CalendarIds): CalendarIds {
+  if (!mark) return { day: clock.day, week: clock.week, month: clock.month };
+  return {
+    day: mark.day > clock.day ? mark.day : clock.day,
+    week: mark.week > clock.week ? mark.week : clock.week,
+    month: mark.month > clock.month ? mark.month : clock.month,
+  };
+}
+
+export function idOfKind(ids: CalendarIds, kind: Period): string {
+  return kind === 'none' ? '' : ids[kind];
+}
+
+/** What the counter says was committed in `periodId` (0 when it counts another period). */
+export function committedIn(counter: PeriodCounter | undefined, periodId: string): number {
+  return counter !== undefined && counter.periodId === periodId ? counter.amount : 0;
 }
 
 /**
- * The period new activity counts in. Never older than `latest`: an instance whose clock lags
- * another by a few ms around midnight counts in the newer period, so no period is reopened.
- * A change of the node's period kind starts at the current id of the new kind.
+ * The counter after a commit of `amount` for a hold admitted in `admitted`: added when it is
+ * the counter's period, started anew when it is a newer one, and unchanged (null) when it is
+ * older: that period is over for every admission (the scope has counted in a newer one), and
+ * the ledger keeps the charge.
  */
-export function effectivePeriodId(marks: PeriodMarks, period: Period, nowId: string): string {
-  const { latest } = marks;
-  if (latest !== undefined && periodOfId(latest) === period && latest >= nowId) return latest;
-  return nowId;
-}
-
-/** The marks after counting in `effective`, and the counter ids that are no longer needed. */
-export function rollPeriod(marks: PeriodMarks, period: Period, effective: string): { marks: PeriodMarks; drop: string[] } {
-  const { latest, previous } = marks;
-  if (effective === latest) return { marks, drop: [] };
-  if (latest !== undefined && periodOfId(latest) === period) {
-    return { marks: { latest: effective, previous: latest }, drop: previous === undefined ? [] : [previous] };
-  }
-  return { marks: { latest: effective, previous: undefined }, drop: [latest, previous].filter((id): id is string => id !== undefined) };
-}
-
-/**
- * Where a commit of a hold admitted in `admitted` is charged, given marks already rolled to
- * `effective`: its own period while the node still counts it; nothing when that period is over
- * (two or more periods ago, no admission can count it any more, and the ledger keeps the
- * charge); the current period when the node's period kind changed since (conservative: the
- * spend is counted rather than lost).
- */
-export function chargePeriodId(marks: PeriodMarks, period: Period, admitted: string): string | null {
-  if (admitted === marks.latest || admitted === marks.previous) return admitted;
-  if (periodOfId(admitted) === period && marks.latest !== undefined && admitted < marks.latest) return null;
-  return marks.latest ?? null;
+export function charged(counter: PeriodCounter | undefined, admitted: string, amount: number): PeriodCounter | null {
+  if (counter === undefined || admitted > counter.periodId) return { periodId: admitted, amount };
+  if (admitted === counter.periodId) return { periodId: admitted, amount: counter.amount + amount };
+  return null;
 }

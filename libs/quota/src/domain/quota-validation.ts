@@ -11,13 +11,14 @@ import {
   MAX_USAGE_NODES,
   NodeConfig,
   NodeRef,
-  PeriodCarry,
   QUOTA_ENVIRONMENTS,
   QuantityUpdate,
   QuotaScope,
   QuotaSnapshot,
 } from './quota';
 import { QuotaError } from './quota.error';
+import { CALENDAR_KINDS } from './period-counters';
+import { nodeKey } from './node-key';
 
 /**
  * The port's boundary checks, shared by every adapter so they refuse the same inputs. Ids use
@@ -86,11 +87,6 @@ export function checkNodeConfig(config: NodeConfig, field = 'config'): void {
   if (!PERIODS.includes(config.period)) throw QuotaError.invalid(`${field}.period`, "must be 'none', 'day', 'week' or 'month'");
 }
 
-export function checkCarry(carry: PeriodCarry, config: NodeConfig | null): void {
-  if (periodOfId(carry.periodId) !== (config?.period ?? 'none')) throw QuotaError.invalid('carry.periodId', "must be a period id of the node's period");
-  checkNonNegativeAmount('carry.committed', carry.committed);
-}
-
 export function checkHoldSpec(hold: HoldSpec, now: Date, field = 'hold'): void {
   if (hold === null || typeof hold !== 'object') throw QuotaError.invalid(field, 'must be an object');
   checkId(`${field}.holdId`, hold.holdId);
@@ -131,9 +127,9 @@ function checkActiveHold(hold: ActiveHold, field: string): void {
   checkId(`${field}.userId`, hold.userId);
   checkHoldAmount(`${field}.amount`, hold.amount);
   checkEpochMs(`${field}.expiresAtMs`, hold.expiresAtMs);
-  for (const level of ['org', 'project', 'user'] as const) {
-    if (typeof hold.periods?.[level] !== 'string' || periodOfId(hold.periods[level]) === null) {
-      throw QuotaError.invalid(`${field}.periods.${level}`, 'must be a period id');
+  for (const kind of CALENDAR_KINDS) {
+    if (typeof hold.periods?.[kind] !== 'string' || periodOfId(hold.periods[kind]) !== kind) {
+      throw QuotaError.invalid(`${field}.periods.${kind}`, `must be a ${kind} id`);
     }
   }
 }
@@ -159,10 +155,15 @@ export function checkSnapshot(snapshot: QuotaSnapshot): void {
     if (typeof key !== 'string' || !QUANTITY_KEY.test(key)) throw QuotaError.invalid(`snapshot.quantities[${i}].key`, 'must be a key without spaces');
     if (typeof value !== 'string' || !QUANTITY_VALUE.test(value)) throw QuotaError.invalid(`snapshot.quantities[${i}].value`, 'must be a plain decimal');
   });
+  const counters = new Set<string>();
   snapshot.committed.forEach(({ node, periodId, amount }, i) => {
     checkNodeRef(node, `snapshot.committed[${i}].node`);
-    if (typeof periodId !== 'string' || periodOfId(periodId) === null) throw QuotaError.invalid(`snapshot.committed[${i}].periodId`, 'must be a period id');
+    const kind = typeof periodId === 'string' ? periodOfId(periodId) : null;
+    if (kind === null) throw QuotaError.invalid(`snapshot.committed[${i}].periodId`, 'must be a period id');
     checkNonNegativeAmount(`snapshot.committed[${i}].amount`, amount);
+    const counter = `${nodeKey(node)}|${kind}`;
+    if (counters.has(counter)) throw QuotaError.invalid(`snapshot.committed[${i}]`, `${nodeKey(node)} has a ${kind} counter twice`);
+    counters.add(counter);
   });
 }
 

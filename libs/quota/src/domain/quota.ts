@@ -1,4 +1,5 @@
 import { Period } from './period';
+import { CalendarIds } from './period-counters';
 
 /**
  * The admission hierarchy's vocabulary. Amounts are integers of micro-credits that are safe
@@ -50,8 +51,12 @@ export interface HoldSpec {
 
 export const MAX_ALTERNATIVES = 16;
 
-/** The period each level's check counted the hold in; its commit is charged there. */
-export type HoldPeriods = Record<QuotaLevel, string>;
+/**
+ * The scope's current period of every kind when the hold was admitted: its commit is charged
+ * to each node's counters of those periods (whatever period each node is configured with, then
+ * or later), so a change of a node's period kind keeps the spend.
+ */
+export type HoldPeriods = CalendarIds;
 
 export interface ActiveHold extends HoldSpec {
   periods: HoldPeriods;
@@ -158,17 +163,14 @@ export interface NodeUsage {
 export type UsageOutcome = { kind: 'usage'; nodes: NodeUsage[] } | NotLoaded;
 export const MAX_USAGE_NODES = 1000;
 
-export type ConfigureOutcome = { kind: 'configured' } | NotLoaded;
-
 /**
- * Spend already in a period when a node's config is set, from the ledger: raises the node's
- * counter for `periodId` to at least `committed` (never lowers it, so racing commits are kept).
- * Pass it when a node's period kind changes, since the store has no counter for the new kind.
+ * Due holds one reserve, batch or usage call takes out of reserved at most. More expiring at
+ * the same moment are taken by the next calls (until then they count: conservative, never
+ * an overspend), and every one by the sweeper.
  */
-export interface PeriodCarry {
-  periodId: string;
-  committed: number;
-}
+export const MAX_PRUNED_PER_CALL = 1000;
+
+export type ConfigureOutcome = { kind: 'configured' } | NotLoaded;
 
 /** Everything a scope's counters are rebuilt from; Postgres (the system of record) provides it. */
 export interface QuotaSnapshot {
@@ -176,7 +178,10 @@ export interface QuotaSnapshot {
   defaultUserConfigs: { projectId: string; config: NodeConfig }[];
   /** Active holds with the periods they were admitted in; reserved is rebuilt as their sum. */
   holds: ActiveHold[];
-  /** Committed per node per period: the current (and at most the previous) period of each node. */
+  /**
+   * Committed per node in the current period of each kind at the loader's clock ('' for the
+   * all-time counter): at most one entry per node and kind. Older periods need no counter.
+   */
   committed: { node: NodeRef; periodId: string; amount: number }[];
   /** Running quantities (see QuantityUpdate). */
   quantities?: { key: string; value: string }[];

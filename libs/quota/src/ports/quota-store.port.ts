@@ -10,7 +10,6 @@ import {
   NodeConfig,
   NodeConfigPages,
   NodeRef,
-  PeriodCarry,
   QuantityUpdate,
   QuotaScope,
   QuotaSnapshot,
@@ -47,15 +46,22 @@ export abstract class QuotaStore {
 
   /**
    * Sets a node's limit and period. null clears it: unlimited for the org or a project; a user
-   * then falls back to its project's default. Holds already admitted are kept even if the new
-   * limit is below them (only new admissions see it).
+   * then falls back to its project's default. Spend is kept: every node counts what was
+   * committed in the current period of every kind, so a new period kind starts from what was
+   * already committed in it. Holds already admitted are kept even if the new limit is below
+   * them (only new admissions see it).
    */
-  abstract configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome>;
+  abstract configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null): Promise<ConfigureOutcome>;
 
   /** The config of every user of the project that has none of its own (null: no default). */
   abstract configureDefaultUser(scope: QuotaScope, projectId: string, config: NodeConfig | null): Promise<ConfigureOutcome>;
 
-  /** Holds `amount` at org, project and user if every limited level fits it, else nothing. */
+  /**
+   * Holds `amount` at org, project and user if every limited level fits it, else nothing.
+   * Reserve, batch and usage never count a hold past its expiry: due holds leave reserved
+   * first, in the same atomic step (up to MAX_PRUNED_PER_CALL per call), and wait for
+   * expireDue to be recorded.
+   */
   abstract reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome>;
 
   /**
@@ -79,7 +85,10 @@ export abstract class QuotaStore {
   /** Moves a live hold's expiry (not_held once it has expired at `now`). */
   abstract extend(scope: QuotaScope, holdId: string, expiresAtMs: number, now: Date): Promise<ExtendOutcome>;
 
-  /** Releases up to `max` holds with expiresAtMs ≤ nowMs, atomically, and returns them to be recorded. */
+  /**
+   * Releases up to `max` holds with expiresAtMs ≤ nowMs, atomically, and returns them to be
+   * recorded, with those that a decision already took out of reserved (see reserve).
+   */
   abstract expireDue(scope: QuotaScope, nowMs: number, max: number): Promise<ExpireOutcome>;
 
   /**

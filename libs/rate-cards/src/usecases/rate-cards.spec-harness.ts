@@ -1,5 +1,6 @@
 import type { TenancyConfig } from '@tollgate/config';
-import { Clock, InProcessInvalidationBus } from '@tollgate/platform';
+import { InProcessInvalidationBus } from '@tollgate/platform';
+import { ManualClock } from '../../../testing/src/manual-clock';
 import { CallContext, GetOrganizationUseCase, Organization, Principal, SCOPES } from '@tollgate/tenancy';
 import { InMemoryRateCardRepository } from '../adapters/in-memory/in-memory-rate-card.repository';
 import { AddRateOverridesUseCase } from './add-rate-overrides/add-rate-overrides.usecase';
@@ -8,18 +9,6 @@ import { CreateRateCardUseCase } from './create-rate-card/create-rate-card.useca
 import { PriceOperationUseCase } from './price-operation/price-operation.usecase';
 import { RateCardCatalog } from './price-operation/rate-card-catalog';
 
-/** A clock the spec moves by hand. */
-class ManualClock extends Clock {
-  constructor(private current: Date) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 /**
  * The rate-cards use cases wired as the module wires them, on the in-memory repository, the

@@ -12,8 +12,10 @@ export interface Reservation {
   amount: number;
   idempotencyKey: string;
   requestHash: string;
-  /** The period each level counted the hold in (its commit is charged there). */
-  periods: { org: string; project: string; user: string };
+  /** The scope's period of every kind at admission (its commit is charged there, see the quota store). */
+  periods: { day: string; week: string; month: string };
+  /** The actor (API key) that made it; audits the project and user it may auto-create. */
+  createdBy: string | null;
   expiresAt: Date;
   metadata: Record<string, unknown> | null;
   /** The 201 body as first sent; a retry with the same key gets it again. */

@@ -1,6 +1,7 @@
 import { holdNodes, nodeKey } from '../../domain/node-key';
-import { Period, periodIds } from '../../domain/period';
-import { chargePeriodId, effectivePeriodId, PeriodMarks, rollPeriod } from '../../domain/period-counters';
+import { Period, periodIds, periodOfId } from '../../domain/period';
+import { CalendarIds, charged, committedIn, currentIds, idOfKind, PERIOD_KINDS, PeriodCounter } from '../../domain/period-counters';
+import { ExpiryQueue } from './expiry-queue';
 import {
   ActiveHold,
   BatchItemOutcome,
@@ -12,12 +13,12 @@ import {
   ExtendOutcome,
   HoldSpec,
   LoadOutcome,
+  MAX_PRUNED_PER_CALL,
   NodeConfig,
   NodeConfigPages,
   NodeRef,
   NodeUsage,
   NotLoaded,
-  PeriodCarry,
   QuantityUpdate,
   QUOTA_LEVELS,
   QuotaScope,
@@ -30,7 +31,6 @@ import { QuotaError } from '../../domain/quota.error';
 import {
   addExact,
   checkBatch,
-  checkCarry,
   checkEpochMs,
   checkExpiry,
   checkHoldSpec,
@@ -52,15 +52,21 @@ import { chargeFor, OverageRule } from '../../domain/overage';
 interface MemoryNode {
   own: NodeConfig | undefined;
   reserved: number;
-  marks: PeriodMarks;
-  /** Committed per period id (only `marks.latest`, `marks.previous` and carried ids are kept). */
-  committed: Map<string, number>;
+  /** One counter per period kind, whatever the config (see period-counters.ts). */
+  counters: Partial<Record<Period, PeriodCounter>>;
 }
 
 interface MemoryScope {
   nodes: Map<string, MemoryNode>;
   defaults: Map<string, NodeConfig>;
+  /** Live holds (counted in reserved). */
   holds: Map<string, ActiveHold>;
+  /** Their expiries, earliest first. */
+  expiries: ExpiryQueue;
+  /** Holds past their expiry already out of reserved (pruned), until expireDue returns them. */
+  pruned: Map<string, ActiveHold>;
+  /** The newest period ids the scope has counted in. */
+  mark: CalendarIds | undefined;
   /** Running quantities (see QuantityUpdate). */
   quantities: Map<string, string>;
 }
@@ -80,7 +86,7 @@ interface NodeView {
 const NOT_LOADED: NotLoaded = { kind: 'not_loaded' };
 
 function emptyNode(): MemoryNode {
-  return { own: undefined, reserved: 0, marks: { latest: undefined, previous: undefined }, committed: new Map() };
+  return { own: undefined, reserved: 0, counters: {} };
 }
 
 function copyHold(hold: ActiveHold): ActiveHold {
@@ -118,7 +124,15 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkScope(scope);
     checkSnapshot(snapshot);
     if (this.scopeOf(scope)) return { kind: 'already_loaded' };
-    const state: MemoryScope = { nodes: new Map(), defaults: new Map(), holds: new Map(), quantities: new Map((snapshot.quantities ?? []).map((q) => [q.key, q.value])) };
+    const state: MemoryScope = {
+      nodes: new Map(),
+      defaults: new Map(),
+      holds: new Map(),
+      expiries: new ExpiryQueue(),
+      pruned: new Map(),
+      mark: undefined,
+      quantities: new Map((snapshot.quantities ?? []).map((q) => [q.key, q.value])),
+    };
     const ensure = (key: string) => state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
     if (pages) {
       // Staged aside: the scope stays not loaded until every part is in.
@@ -136,31 +150,23 @@ export class InMemoryQuotaStore extends QuotaStore {
         target.reserved = addExact(target.reserved, hold.amount, `reserved of ${nodeKey(node)}`);
       }
       state.holds.set(hold.holdId, copyHold(hold));
+      state.expiries.push(hold.expiresAtMs, hold.holdId);
     }
-    for (const { node, periodId, amount } of snapshot.committed) {
-      const target = ensure(nodeKey(node));
-      if (target.committed.has(periodId)) throw QuotaError.invalid('snapshot.committed', `${nodeKey(node)} has period ${periodId} twice`);
-      target.committed.set(periodId, amount);
-    }
-    for (const node of state.nodes.values()) {
-      const ids = [...node.committed.keys()].sort().reverse();
-      node.marks = { latest: ids[0], previous: ids[1] };
-    }
+    // checkSnapshot allows one counter per node and kind.
+    for (const { node, periodId, amount } of snapshot.committed) ensure(nodeKey(node)).counters[periodOfId(periodId)!] = { periodId, amount };
     this.scopes.set(`${scope.orgId}|${scope.environment}`, state);
     return { kind: 'loaded' };
   }
 
-  async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome> {
+  async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null): Promise<ConfigureOutcome> {
     checkScope(scope);
     checkNodeRef(node);
     if (config !== null) checkNodeConfig(config);
-    if (carry !== undefined) checkCarry(carry, config);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     const key = nodeKey(node);
     const target = state.nodes.get(key) ?? state.nodes.set(key, emptyNode()).get(key)!;
     target.own = config === null ? undefined : { ...config };
-    if (carry) target.committed.set(carry.periodId, Math.max(target.committed.get(carry.periodId) ?? 0, carry.committed));
     return { kind: 'configured' };
   }
 
@@ -182,6 +188,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     const { alternatives, ...spec } = hold;
+    this.prune(state, now.getTime());
     // Each refused attempt changes nothing, and nothing awaits in between: one atomic decision.
     const candidates = [spec.amount, ...(alternatives ?? [])];
     let outcome = this.admit(state, [spec], 'all_or_nothing', now);
@@ -215,6 +222,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkBatch(holds, policy, now);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
+    this.prune(state, now.getTime());
     return this.admit(state, holds, policy, now);
   }
 
@@ -234,20 +242,23 @@ export class InMemoryQuotaStore extends QuotaStore {
       return { kind: 'stale', quantities: Object.fromEntries(quantities!.map((q) => [q.key, state.quantities.get(q.key) ?? null])) };
     }
     const amount = chargeFor(usage, hold.amount, overage);
-    const ids = periodIds(now);
-    const plan = holdNodes(hold.projectId, hold.userId).map((ref, i) => {
-      const view = this.view(state, ref, ids);
-      const node = state.nodes.get(view.key);
-      if (!node || node.reserved < hold.amount) throw this.corrupt(`${view.key} reserves less than hold ${holdId}`);
-      const rolled = rollPeriod(node.marks, view.period, view.effective);
-      const target = chargePeriodId(rolled.marks, view.period, hold.periods[QUOTA_LEVELS[i]]);
-      const charged = target === null ? 0 : addExact(node.committed.get(target) ?? 0, amount, `committed of ${view.key}`);
-      return { node, rolled, target, charged };
+    state.mark = currentIds(state.mark, periodIds(now));
+    const plan = holdNodes(hold.projectId, hold.userId).map((ref) => {
+      const key = nodeKey(ref);
+      const node = state.nodes.get(key);
+      if (!node || node.reserved < hold.amount) throw this.corrupt(`${key} reserves less than hold ${holdId}`);
+      const counters = { ...node.counters };
+      for (const kind of amount > 0 ? PERIOD_KINDS : []) {
+        const next = charged(node.counters[kind], idOfKind(hold.periods, kind), amount);
+        if (next === null) continue;
+        addExact(next.amount - amount, amount, `committed of ${key}`); // throws past 2^53−1, before any write
+        counters[kind] = next;
+      }
+      return { node, counters };
     });
-    for (const { node, rolled, target, charged } of plan) {
-      this.applyRoll(node, rolled);
+    for (const { node, counters } of plan) {
       node.reserved -= hold.amount;
-      if (target !== null) node.committed.set(target, charged);
+      node.counters = counters;
     }
     for (const q of quantities ?? []) state.quantities.set(q.key, q.next);
     state.holds.delete(holdId);
@@ -282,6 +293,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     const hold = state.holds.get(holdId);
     if (!hold || hold.expiresAtMs <= now.getTime()) return { kind: 'not_held' };
     hold.expiresAtMs = expiresAtMs;
+    state.expiries.push(expiresAtMs, holdId);
     return { kind: 'extended', hold: copyHold(hold) };
   }
 
@@ -291,12 +303,10 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkMax('max', max, 10_000);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
-    const due = [...state.holds.values()]
-      .filter((hold) => hold.expiresAtMs <= nowMs)
-      .sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.holdId < b.holdId ? -1 : 1));
-    const expired = due.slice(0, max);
-    this.releaseHolds(state, expired);
-    return { kind: 'expired', holds: expired.map(copyHold), more: due.length > max };
+    this.prune(state, nowMs, max);
+    const expired = [...state.pruned.values()].slice(0, max);
+    for (const hold of expired) state.pruned.delete(hold.holdId);
+    return { kind: 'expired', holds: expired.map(copyHold), more: state.pruned.size > 0 || this.dueAt(state) <= nowMs };
   }
 
   async scopesWithDueHolds(nowMs: number, max: number): Promise<QuotaScope[]> {
@@ -305,7 +315,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     const found: QuotaScope[] = [];
     for (const [key, state] of this.scopes) {
       if (found.length >= max) break;
-      if (![...state.holds.values()].some((hold) => hold.expiresAtMs <= nowMs)) continue;
+      if (state.pruned.size === 0 && this.dueAt(state) > nowMs) continue;
       const cut = key.lastIndexOf('|');
       found.push({ orgId: key.slice(0, cut), environment: key.slice(cut + 1) as QuotaScope['environment'] });
     }
@@ -318,7 +328,8 @@ export class InMemoryQuotaStore extends QuotaStore {
     checkNow(now);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
-    const ids = periodIds(now);
+    this.prune(state, now.getTime());
+    const ids = currentIds(state.mark, periodIds(now));
     return {
       kind: 'usage',
       nodes: nodes.map((node) => {
@@ -339,7 +350,8 @@ export class InMemoryQuotaStore extends QuotaStore {
 
   /** The admission decision for reserve and batches; writes nothing unless it admits something. */
   private admit(state: MemoryScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): BatchOutcome {
-    const ids = periodIds(now);
+    state.mark = currentIds(state.mark, periodIds(now));
+    const ids = state.mark;
     const views = new Map<string, NodeView>();
     const viewOf = (ref: NodeRef) => {
       const key = nodeKey(ref);
@@ -348,7 +360,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     const items: BatchItemOutcome[] = [];
     const admitted: ActiveHold[] = [];
     for (const [index, hold] of holds.entries()) {
-      const existing = state.holds.get(hold.holdId);
+      const existing = state.holds.get(hold.holdId) ?? state.pruned.get(hold.holdId);
       if (existing) {
         if (policy === 'all_or_nothing') return { kind: 'duplicate', index, hold: copyHold(existing) };
         items.push({ kind: 'duplicate', holdId: hold.holdId, hold: copyHold(existing) });
@@ -366,23 +378,25 @@ export class InMemoryQuotaStore extends QuotaStore {
       for (const v of levels) addExact(v.reserved + v.add, hold.amount, `reserved of ${v.key}`);
       for (const v of levels) v.add += hold.amount;
       const [org, project, user] = levels;
-      const periods = { org: org.effective, project: project.effective, user: user.effective };
+      const periods = { ...ids };
       admitted.push({ ...hold, periods });
       items.push({ kind: 'held', holdId: hold.holdId, periods: { ...periods }, remaining: { org: available(org), project: available(project), user: available(user) } });
     }
     for (const view of views.values()) {
       if (view.add === 0) continue;
       const node = state.nodes.get(view.key) ?? state.nodes.set(view.key, emptyNode()).get(view.key)!;
-      this.applyRoll(node, rollPeriod(node.marks, view.period, view.effective));
       node.reserved += view.add;
     }
-    for (const hold of admitted) state.holds.set(hold.holdId, hold);
+    for (const hold of admitted) {
+      state.holds.set(hold.holdId, hold);
+      state.expiries.push(hold.expiresAtMs, hold.holdId);
+    }
     return { kind: 'decided', items };
   }
 
   /** The most every level of the hold's path could admit now (null: none has a limit). */
   private fitsUpTo(state: MemoryScope, hold: HoldSpec, now: Date): number | null {
-    const ids = periodIds(now);
+    const ids = currentIds(state.mark, periodIds(now));
     const left = holdNodes(hold.projectId, hold.userId)
       .map((ref) => this.view(state, ref, ids))
       .filter((v) => v.limit !== null)
@@ -390,28 +404,46 @@ export class InMemoryQuotaStore extends QuotaStore {
     return left.length === 0 ? null : Math.min(...left);
   }
 
-  private view(state: MemoryScope, ref: NodeRef, ids: Record<Period, string>): NodeView {
+  private view(state: MemoryScope, ref: NodeRef, ids: CalendarIds): NodeView {
     const key = nodeKey(ref);
     const node = state.nodes.get(key) ?? emptyNode();
     const fallback = ref.level === 'user' ? state.defaults.get(ref.projectId) : undefined;
     const config = node.own ?? fallback;
     const period = config?.period ?? 'none';
-    const effective = effectivePeriodId(node.marks, period, ids[period]);
+    const effective = idOfKind(ids, period);
     return {
       key,
       source: node.own ? 'own' : fallback ? 'default' : 'none',
       limit: config?.limit ?? null,
       period,
       effective,
-      committed: node.committed.get(effective) ?? 0,
+      committed: committedIn(node.counters[period], effective),
       reserved: node.reserved,
       add: 0,
     };
   }
 
-  private applyRoll(node: MemoryNode, rolled: { marks: PeriodMarks; drop: string[] }): void {
-    for (const id of rolled.drop) node.committed.delete(id);
-    node.marks = rolled.marks;
+  /** The earliest expiry of a live hold (Infinity: none). */
+  private dueAt(state: MemoryScope): number {
+    for (;;) {
+      const next = state.expiries.peek();
+      if (!next) return Infinity;
+      // Entries of holds since ended or extended are skipped (the queue is lazy).
+      if (state.holds.get(next.holdId)?.expiresAtMs === next.expiresAtMs) return next.expiresAtMs;
+      state.expiries.pop();
+    }
+  }
+
+  /** Takes live holds past their expiry at nowMs out of reserved, at most `max` (see lib.lua's prune). */
+  private prune(state: MemoryScope, nowMs: number, max = MAX_PRUNED_PER_CALL): void {
+    const due = new Map<string, ActiveHold>();
+    while (due.size < max && this.dueAt(state) <= nowMs) {
+      const { holdId } = state.expiries.pop()!;
+      due.set(holdId, state.holds.get(holdId)!);
+    }
+    if (due.size === 0) return;
+    this.releaseHolds(state, [...due.values()]);
+    for (const hold of due.values()) state.pruned.set(hold.holdId, hold);
   }
 
   /** Returns holds' amounts to their nodes; checks every node before changing any. */

@@ -159,12 +159,21 @@ export class HierarchyRepository {
     });
   }
 
-  /** Ensures the project row exists (a project seen first by a user write is created with no limit). */
-  async ensureProject(scope: QuotaScope, projectId: string, now: Date): Promise<void> {
+  /**
+   * Ensures the project row exists: a project first named by a user write is created with no
+   * limit, and audited like any other creation (in the same statement, only if it was new).
+   */
+  async ensureProject(scope: QuotaScope, projectId: string, now: Date, by: { actor: string; requestId: string | null }): Promise<void> {
     await this.em.getConnection().execute(
-      `insert into projects (org_id, environment, id, name, limit_amount, period, default_user_limit, default_user_period, created_at, updated_at)
-       values (?, ?, ?, null, null, 'none', null, 'none', ?, ?) on conflict do nothing`,
-      [scope.orgId, scope.environment, projectId, now, now],
+      `with created as (
+         insert into projects (org_id, environment, id, name, limit_amount, period, default_user_limit, default_user_period, created_at, updated_at)
+         values (?, ?, ?, null, null, 'none', null, 'none', ?, ?) on conflict do nothing returning id
+       )
+       insert into audit_log (id, org_id, environment, actor, action, resource_type, resource_id, before, after, request_id, created_at)
+       select ?, ?, ?, ?, 'project.created', 'project', id, null,
+              '{"name": null, "limit": null, "period": "none", "default_user_limit": null, "default_user_period": "none"}'::jsonb, ?, ?
+         from created`,
+      [scope.orgId, scope.environment, projectId, now, now, newAuditId(), scope.orgId, scope.environment, by.actor, by.requestId, now],
     );
   }
 
@@ -201,6 +210,10 @@ export class HierarchyRepository {
     );
     return rows.map((r) => ({ orgId: r.org_id, environment: r.environment }));
   }
+}
+
+function newAuditId(): string {
+  return 'aud_' + randomBytes(12).toString('base64url');
 }
 
 export function newGrantId(): string {

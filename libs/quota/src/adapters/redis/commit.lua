@@ -8,9 +8,10 @@
 --       | {'committed', charged, held, hold record}
 -- The charge is the usage up to the hold; above it: all of it ('allow'), the hold ('cap'), or
 -- at most hold + floor(hold × percent / 100) ('pct') — the same rule as overage.ts.
--- Guarantees: at each level committed grows by the amount in the period the hold was admitted
--- in (so committed + reserved ≤ limit holds per period: the hold was checked there), and
--- reserved shrinks by the whole hold, in one step. A hold that is unknown, finished or expired
+-- Guarantees: at each level every kind's counter grows by the amount in the period of that kind
+-- the hold was admitted in, unless that period is over (so committed + reserved ≤ limit holds
+-- per period: the hold was checked there, and a later change of the node's period kind finds
+-- the spend), and reserved shrinks by the whole hold, in one step. A hold that is unknown, finished or expired
 -- at now is not_held and nothing changes (an expired hold is the sweeper's to release).
 -- Running quantities (fields q|<key>) move from expected to next with the commit, or, if any
 -- is not as expected, nothing changes and the current values are returned (compare and set).
@@ -63,23 +64,16 @@ if usage > hold.amount then
   end
 end
 
-local views = hold_views(s, hold.project, hold.user, period_ids(ARGV[4], ARGV[5], ARGV[6]))
+local views = hold_views(s, hold.project, hold.user, scope_ids(s, ARGV[4], ARGV[5], ARGV[6], true))
 local charges = {}
 for i, v in ipairs(views) do
   if v.reserved < hold.amount then fail('CORRUPT', v.key .. ' reserves less than hold ' .. id) end
-  local target = charge_period(v, hold.periods[i])
-  if target and amount > 0 then
-    local current = v.committed
-    if target ~= v.effective then current = stored_int(hget(s, v.key .. '|c|' .. target), 'committed of ' .. v.key) end
-    if current + amount > MAX_SAFE then fail('OVERFLOW', 'committed of ' .. v.key) end
-    charges[i] = { field = v.key .. '|c|' .. target, value = current + amount }
-  end
+  charges[i] = charge_counters(v, hold.periods, amount)
 end
 
 for i, v in ipairs(views) do
-  apply_roll(s, v)
   set_reserved(s, v.key, v.reserved - hold.amount)
-  if charges[i] then redis.call('HSET', s, charges[i].field, fmt(charges[i].value)) end
+  for _, w in ipairs(charges[i]) do redis.call('HSET', s, w[1], w[2]) end
 end
 for _, q in ipairs(quantities) do redis.call('HSET', s, 'q|' .. q.key, q.value) end
 redis.call('HDEL', s, 'h|' .. id)

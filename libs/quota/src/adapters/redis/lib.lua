@@ -1,25 +1,30 @@
 -- lib.lua: the prelude the adapter puts in front of every quota script (not a script itself).
 --
--- Layout. One hash per scope, KEYS[1] = `<prefix>{<org>:<env>}:s`, holds every node and every
--- hold, so each script declares a fixed set of KEYS although user nodes are created on the fly
--- (and all of a scope lives in one hash slot, so this runs on Redis Cluster). Fields:
+-- Layout. One hash per scope, KEYS[1] = `<prefix>{<org>:<env>}:v2:s`, holds every node and
+-- every hold, so each script declares a fixed set of KEYS although user nodes are created on
+-- the fly (and all of a scope lives in one hash slot, so this runs on Redis Cluster). Fields:
 --   loaded                 the loaded marker. Absent (new scope, FLUSHALL, eviction): every
 --                          script answers not_loaded and changes nothing
+--   m                      '<day>|<week>|<month>': the newest period ids the scope has counted
+--                          in (a lagging clock joins them instead of reopening older periods)
 --   <node>|cfg             '<limit>|<period>', limit '-' = none. <node> is o, p|<project>
 --                          or u|<project>|<user>; ids never contain '|'
 --   p|<project>|dcfg       the project's default user config
 --   <node>|r               reserved (absent = 0)
---   <node>|cp, <node>|pp   the newest period id the node counted in, and the one before
---   <node>|c|<period id>   committed in that period ('' for period none: all-time)
---   h|<hold id>            '<project>|<user>|<amount>|<expiresAtMs>|<org pid>|<project pid>|<user pid>'
+--   <node>|c|<kind>        '<period id>|<committed>' for kind none (id ''), day, week, month:
+--                          every node counts every kind whatever its config, so a config
+--                          change never forgets spend (period-counters.ts has the rules)
+--   h|<hold id>            '<project>|<user>|<amount>|<expiresAtMs>|<day>|<week>|<month>'
+--   e|<hold id>            the same record for a hold past its expiry that a decision already
+--                          took out of reserved (prune), until the sweeper records it
 --   loading                '<token>|<lease deadline ms>': a load in parts is under way (load-begin.lua)
 --   q|<key>                a running quantity, a decimal string (commit.lua)
--- KEYS[2] = `<prefix>{<org>:<env>}:x`: hold ids scored by expiresAtMs.
+-- KEYS[2] = `…:v2:x`: live hold ids scored by expiresAtMs. KEYS[3] = `…:v2:e`: pruned hold
+-- ids scored by expiresAtMs, for the sweeper.
 --
 -- Arithmetic. Lua numbers are doubles, exact for integers up to 2^53. Every total is checked
 -- against MAX_SAFE before the script's first write (a Lua error does not undo earlier writes),
 -- and numbers are written with '%.0f': tostring() would round them to 14 digits.
--- Period rules mirror libs/quota/src/domain/period-counters.ts.
 
 local MAX_SAFE = 9007199254740991
 local LEVELS = { 'org', 'project', 'user' }
@@ -69,18 +74,9 @@ local function split(s)
   end
 end
 
-local function kind_of(id)
-  local n = #id
-  if n == 0 then return 'none' end
-  if n == 10 then return 'day' end
-  if n == 8 and string.sub(id, 6, 6) == 'W' then return 'week' end
-  if n == 7 then return 'month' end
-  return 'unknown'
-end
-
-local function period_ids(day, week, month)
-  return { none = '', day = day, week = week, month = month }
-end
+local KINDS = { 'none', 'day', 'week', 'month' }
+-- Due holds one call prunes at most (MAX_PRUNED_PER_CALL in quota.ts).
+local MAX_PRUNED = 1000
 
 local function is_loaded(s)
   return redis.call('HEXISTS', s, 'loaded') == 1
@@ -91,49 +87,74 @@ local function present(v)
   return v
 end
 
+-- The scope's current period ids from the caller's clock: per kind the newer of the clock's
+-- and the scope's mark. With `write`, the mark moves forward (it never moves back).
+local function scope_ids(s, day, week, month, write)
+  local ids = { none = '', day = day, week = week, month = month }
+  local mark = hget(s, 'm')
+  if mark then
+    local f = split(mark)
+    if #f ~= 3 then fail('CORRUPT', 'period mark') end
+    if f[1] > ids.day then ids.day = f[1] end
+    if f[2] > ids.week then ids.week = f[2] end
+    if f[3] > ids.month then ids.month = f[3] end
+  end
+  local now_mark = ids.day .. '|' .. ids.week .. '|' .. ids.month
+  if write and now_mark ~= mark then redis.call('HSET', s, 'm', now_mark) end
+  return ids
+end
+
+-- A stored counter '<period id>|<amount>' as id, amount (nil, 0 when absent).
+local function parse_counter(raw, what)
+  if raw == nil then return nil, 0 end
+  local at = string.find(raw, '|', 1, true)
+  if not at then fail('CORRUPT', what) end
+  return string.sub(raw, 1, at - 1), stored_int(string.sub(raw, at + 1), what)
+end
+
 -- A node as one decision sees it at the caller's `now`. `add` is what the decision adds to
--- reserved. One HMGET for the node's fields (and the fallback config: a user without a config
--- of its own uses its project's default, read in the same script as the decision, so racing
--- first requests of a new user all see the cap), then one HGET for the current counter.
-local function node_view(s, key, fallback_field, pids)
-  local f = redis.call('HMGET', s, key .. '|cfg', key .. '|cp', key .. '|pp', key .. '|r', fallback_field or (key .. '|cfg'))
+-- reserved. One HMGET for the node's fields, its counters and the fallback config (a user
+-- without a config of its own uses its project's default, read in the same script as the
+-- decision, so racing first requests of a new user all see the cap).
+local function node_view(s, key, fallback_field, ids)
+  local f = redis.call('HMGET', s, key .. '|cfg', key .. '|r', fallback_field or (key .. '|cfg'),
+    key .. '|c|none', key .. '|c|day', key .. '|c|week', key .. '|c|month')
   local cfg, source = present(f[1]), 'own'
-  if not cfg and fallback_field then cfg = present(f[5]); source = 'default' end
+  if not cfg and fallback_field then cfg = present(f[3]); source = 'default' end
   if not cfg then source = 'none' end
   local limit, period = nil, 'none'
   if cfg then
     local parts = split(cfg)
-    if #parts ~= 2 or pids[parts[2]] == nil then fail('CORRUPT', 'config of ' .. key) end
+    if #parts ~= 2 or ids[parts[2]] == nil then fail('CORRUPT', 'config of ' .. key) end
     period = parts[2]
     if parts[1] ~= '-' then limit = stored_int(parts[1], 'limit of ' .. key) end
   end
-  local latest, previous = present(f[2]), present(f[3])
-  -- Never count in a period older than the newest one seen: a lagging clock joins the newer period.
-  local effective = pids[period]
-  if latest and kind_of(latest) == period and latest >= effective then effective = latest end
+  local counters = { none = present(f[4]), day = present(f[5]), week = present(f[6]), month = present(f[7]) }
+  local id, amount = parse_counter(counters[period], 'committed of ' .. key)
+  if id ~= ids[period] then amount = 0 end
   return {
-    key = key, source = source, limit = limit, period = period,
-    latest = latest, previous = previous, effective = effective,
-    committed = stored_int(hget(s, key .. '|c|' .. effective), 'committed of ' .. key),
-    reserved = stored_int(present(f[4]), 'reserved of ' .. key),
+    key = key, source = source, limit = limit, period = period, effective = ids[period],
+    committed = amount,
+    reserved = stored_int(present(f[2]), 'reserved of ' .. key),
+    counters = counters,
     add = 0,
   }
 end
 
-local function org_view(s, pids)
-  return node_view(s, 'o', nil, pids)
+local function org_view(s, ids)
+  return node_view(s, 'o', nil, ids)
 end
 
-local function project_view(s, p, pids)
-  return node_view(s, 'p|' .. p, nil, pids)
+local function project_view(s, p, ids)
+  return node_view(s, 'p|' .. p, nil, ids)
 end
 
-local function user_view(s, p, u, pids)
-  return node_view(s, 'u|' .. p .. '|' .. u, 'p|' .. p .. '|dcfg', pids)
+local function user_view(s, p, u, ids)
+  return node_view(s, 'u|' .. p .. '|' .. u, 'p|' .. p .. '|dcfg', ids)
 end
 
-local function hold_views(s, p, u, pids)
-  return { org_view(s, pids), project_view(s, p, pids), user_view(s, p, u, pids) }
+local function hold_views(s, p, u, ids)
+  return { org_view(s, ids), project_view(s, p, ids), user_view(s, p, u, ids) }
 end
 
 -- What the node can still admit, never below 0; '-' without a limit.
@@ -144,34 +165,27 @@ local function available(v)
   return fmt(left)
 end
 
--- The node's marks once it has counted in v.effective.
-local function rolled_marks(v)
-  if v.effective == v.latest then return v.latest, v.previous end
-  if v.latest and kind_of(v.latest) == v.period then return v.effective, v.latest end
-  return v.effective, nil
-end
-
--- Persists the roll: the counter before `previous` is dropped (its period is over); a change of
--- period kind drops the old kind's counters.
-local function apply_roll(s, v)
-  if v.effective == v.latest then return end
-  if v.latest and kind_of(v.latest) == v.period then
-    if v.previous then redis.call('HDEL', s, v.key .. '|c|' .. v.previous) end
-    redis.call('HSET', s, v.key .. '|pp', v.latest)
-  else
-    if v.latest then redis.call('HDEL', s, v.key .. '|c|' .. v.latest) end
-    if v.previous then redis.call('HDEL', s, v.key .. '|c|' .. v.previous) end
-    redis.call('HDEL', s, v.key .. '|pp')
+-- The counter writes of a commit of `amount` for a hold admitted in `periods` (day, week,
+-- month ids), per kind: added in the counter's period, started anew in a newer one, and
+-- nothing for an older one (over for every admission; the ledger keeps it). Checked, not
+-- written: returns { field, value } pairs.
+local function charge_counters(v, periods, amount)
+  local writes = {}
+  if amount <= 0 then return writes end
+  for _, kind in ipairs(KINDS) do
+    local admitted = ''
+    if kind ~= 'none' then admitted = periods[kind] end
+    local id, current = parse_counter(v.counters[kind], 'committed of ' .. v.key)
+    local value = nil
+    if id == nil or admitted > id then
+      value = amount
+    elseif admitted == id then
+      if current + amount > MAX_SAFE then fail('OVERFLOW', 'committed of ' .. v.key) end
+      value = current + amount
+    end
+    if value then writes[#writes + 1] = { v.key .. '|c|' .. kind, admitted .. '|' .. fmt(value) } end
   end
-  redis.call('HSET', s, v.key .. '|cp', v.effective)
-end
-
--- Where a commit of a hold admitted in `admitted` is charged (nil: its period is over).
-local function charge_period(v, admitted)
-  local latest, previous = rolled_marks(v)
-  if admitted == latest or admitted == previous then return admitted end
-  if kind_of(admitted) == v.period and admitted < latest then return nil end
-  return latest
+  return writes
 end
 
 local function set_reserved(s, key, value)
@@ -182,8 +196,8 @@ local function set_reserved(s, key, value)
   end
 end
 
-local function hold_record(p, u, amount, expires, po, pp, pu)
-  return table.concat({ p, u, amount, expires, po, pp, pu }, '|')
+local function hold_record(p, u, amount, expires, day, week, month)
+  return table.concat({ p, u, amount, expires, day, week, month }, '|')
 end
 
 local function parse_hold(record, id)
@@ -193,21 +207,73 @@ local function parse_hold(record, id)
     project = f[1], user = f[2],
     amount = stored_int(f[3], 'amount of hold ' .. id),
     expires = stored_int(f[4], 'expiry of hold ' .. id),
-    periods = { f[5], f[6], f[7] },
+    periods = { day = f[5], week = f[6], month = f[7] },
     fields = f,
   }
+end
+
+-- The earliest score of the live (x) and pruned (e) hold indexes; nil when both are empty.
+local function earliest_expiry(x, e)
+  local earliest = nil
+  for _, key in ipairs({ x, e }) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if #first > 0 and (earliest == nil or tonumber(first[2]) < earliest) then earliest = tonumber(first[2]) end
+  end
+  return earliest
 end
 
 -- The score the global due index needs for this scope after adding a hold expiring at
 -- `expires`: the new earliest expiry, or an overdue one (self-heals a lost index entry);
 -- '' when the index already points early enough. Call before the ZADD of the hold.
-local function due_hint(x, expires, now)
-  local first = redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
-  if #first == 0 then return fmt(expires) end
-  local earliest = tonumber(first[2])
-  if expires < earliest then return fmt(expires) end
+local function due_hint(x, e, expires, now)
+  local earliest = earliest_expiry(x, e)
+  if earliest == nil or expires < earliest then return fmt(expires) end
   if earliest <= now then return fmt(earliest) end
   return ''
+end
+
+-- The live hold record of `id`, or nil; with `pruned`, also a pruned one (a hold id stays
+-- taken until the sweeper has recorded its expiry).
+local function hold_of(s, id, pruned)
+  if not pruned then return hget(s, 'h|' .. id) end
+  local f = redis.call('HMGET', s, 'h|' .. id, 'e|' .. id)
+  return present(f[1]) or present(f[2])
+end
+
+-- Takes holds past their expiry at `now` out of reserved, oldest first, at most `max`: their
+-- records move from h| to e| and their ids from x to e, for the sweeper to record. After it,
+-- no decision counts a hold that has expired (commit, extend and release see it as gone).
+local function prune(s, x, e, now, max)
+  local ids = redis.call('ZRANGEBYSCORE', x, '-inf', fmt(now), 'LIMIT', 0, max)
+  if #ids == 0 then return end
+  local totals, keys, moved = {}, {}, {}
+  for _, id in ipairs(ids) do
+    local record = hget(s, 'h|' .. id)
+    if record then
+      local hold = parse_hold(record, id)
+      for _, key in ipairs({ 'o', 'p|' .. hold.project, 'u|' .. hold.project .. '|' .. hold.user }) do
+        if not totals[key] then
+          totals[key] = 0
+          keys[#keys + 1] = key
+        end
+        totals[key] = totals[key] + hold.amount
+      end
+      moved[#moved + 1] = { id = id, record = record, expires = hold.expires }
+    end
+  end
+  local reserved = {}
+  for _, key in ipairs(keys) do
+    reserved[key] = stored_int(hget(s, key .. '|r'), 'reserved of ' .. key)
+    if reserved[key] < totals[key] then fail('CORRUPT', key .. ' reserves less than its holds') end
+  end
+  for _, key in ipairs(keys) do set_reserved(s, key, reserved[key] - totals[key]) end
+  for _, m in ipairs(moved) do
+    redis.call('HDEL', s, 'h|' .. m.id)
+    redis.call('HSET', s, 'e|' .. m.id, m.record)
+    redis.call('ZADD', e, fmt(m.expires), m.id)
+  end
+  -- Ids without a hold (none are expected) leave the index too.
+  for _, id in ipairs(ids) do redis.call('ZREM', x, id) end
 end
 
 -- Another loader's live lease on the scope ('loading' = '<token>|<deadline ms>'). A lease

@@ -1,5 +1,5 @@
 -- load.lua: install a scope's state rebuilt from the ledger, whole or as the last part of a load in parts.
--- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
+-- KEYS[1] scope hash, KEYS[2] expiry zset, KEYS[3] pruned zset (layout: lib.lua)
 -- ARGV[1] load token ('' for a load in one call), [2] nowMs,
 --     [3] n hash field/value pairs, then n × (field, value), then (score, hold id) pairs
 -- Returns {'already_loaded'} | {'busy'} | {'lost'} | {'loaded', due hint}
@@ -8,13 +8,13 @@
 -- another loader holds a live lease (busy). As the last part: only the lease holder finishes
 -- (lost otherwise), on top of the parts it stored. The marker is written with the state, so no
 -- script ever sees a half-loaded scope.
-local s, x = KEYS[1], KEYS[2]
+local s, x, e = KEYS[1], KEYS[2], KEYS[3]
 if is_loaded(s) then return { 'already_loaded' } end
 local token = ARGV[1]
 local now = arg_int(ARGV[2], 'nowMs')
 if token == '' then
   if loading_elsewhere(s, '', now) then return { 'busy' } end
-  redis.call('DEL', s, x)
+  redis.call('DEL', s, x, e)
 elseif not owns_load(s, token) then
   return { 'lost' }
 end
@@ -25,7 +25,7 @@ flush_args('HSET', s, 4, last_field)
 flush_args('ZADD', x, last_field + 1, #ARGV)
 redis.call('HDEL', s, 'loading')
 redis.call('HSET', s, 'loaded', '1')
-local first = redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
+local earliest = earliest_expiry(x, e)
 local hint = ''
-if #first > 0 then hint = first[2] end
+if earliest ~= nil then hint = fmt(earliest) end
 return { 'loaded', hint }

@@ -1,4 +1,5 @@
 import { nodeKey } from '../../domain/node-key';
+import { Period } from '../../domain/period';
 import { NodeConfig, NodeRef, QuotaScope } from '../../domain/quota';
 
 /**
@@ -12,10 +13,14 @@ export class RedisQuotaKeys {
     if (/[{}]/.test(prefix)) throw new Error(`quota key prefix must not contain braces: '${prefix}'`);
   }
 
-  /** [scope hash, expiry zset]: the KEYS of every scope script. */
-  scope(scope: QuotaScope): [string, string] {
-    const base = `${this.prefix}{${scope.orgId}:${scope.environment}}`;
-    return [`${base}:s`, `${base}:x`];
+  /**
+   * [scope hash, expiry zset, pruned zset]: the KEYS of every scope script. `v2` is the layout
+   * of lib.lua; a new layout takes a new name, so state of an older one is never misread (it
+   * is simply not loaded, and rebuilt from Postgres).
+   */
+  scope(scope: QuotaScope): [string, string, string] {
+    const base = `${this.prefix}{${scope.orgId}:${scope.environment}}:v2`;
+    return [`${base}:s`, `${base}:x`, `${base}:e`];
   }
 
   /**
@@ -51,8 +56,9 @@ export function reservedField(key: string): string {
   return `${key}|r`;
 }
 
-export function committedField(key: string, periodId: string): string {
-  return `${key}|c|${periodId}`;
+/** A node's counter of one period kind; its value is `<period id>|<amount>`. */
+export function committedField(key: string, kind: Period): string {
+  return `${key}|c|${kind}`;
 }
 
 export function holdField(holdId: string): string {

@@ -72,7 +72,7 @@ describe('RedisQuotaStore', () => {
       written.push(...found);
       cursor = next;
     } while (cursor !== '0');
-    expect(written.sort()).toEqual([`${prefix}{${scope.orgId}:live}:s`, `${prefix}{${scope.orgId}:live}:x`]);
+    expect(written.sort()).toEqual([`${prefix}{${scope.orgId}:live}:v2:s`, `${prefix}{${scope.orgId}:live}:v2:x`]);
   });
 
   it('refuses a key prefix with braces, which would change the hash tag', () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { holdNodes, nodeKey } from '../../domain/node-key';
-import { Period, periodIds } from '../../domain/period';
+import { Period, periodIds, periodOfId } from '../../domain/period';
 import {
   ActiveHold,
   BatchItemOutcome,
@@ -22,7 +22,6 @@ import {
   NodeRef,
   NodeUsage,
   NotLoaded,
-  PeriodCarry,
   QuantityUpdate,
   QuotaLevel,
   QuotaScope,
@@ -36,7 +35,6 @@ import { QuotaError } from '../../domain/quota.error';
 import {
   addExact,
   checkBatch,
-  checkCarry,
   checkEpochMs,
   checkExpiry,
   checkHoldSpec,
@@ -65,18 +63,18 @@ import {
 } from './redis-quota-keys';
 
 const SCRIPTS = {
-  reserve: { file: 'reserve.lua', keys: 2 },
-  reserveBatch: { file: 'reserve-batch.lua', keys: 2 },
-  commit: { file: 'commit.lua', keys: 2 },
-  release: { file: 'release.lua', keys: 2 },
-  extend: { file: 'extend.lua', keys: 2 },
-  expireDue: { file: 'expire-due.lua', keys: 2 },
+  reserve: { file: 'reserve.lua', keys: 3 },
+  reserveBatch: { file: 'reserve-batch.lua', keys: 3 },
+  commit: { file: 'commit.lua', keys: 3 },
+  release: { file: 'release.lua', keys: 3 },
+  extend: { file: 'extend.lua', keys: 3 },
+  expireDue: { file: 'expire-due.lua', keys: 3 },
   configure: { file: 'configure.lua', keys: 1 },
-  load: { file: 'load.lua', keys: 2 },
-  loadBegin: { file: 'load-begin.lua', keys: 2 },
-  loadPart: { file: 'load-part.lua', keys: 2 },
-  usage: { file: 'usage.lua', keys: 1 },
-  earliest: { file: 'earliest.lua', keys: 2 },
+  load: { file: 'load.lua', keys: 3 },
+  loadBegin: { file: 'load-begin.lua', keys: 3 },
+  loadPart: { file: 'load-part.lua', keys: 3 },
+  usage: { file: 'usage.lua', keys: 3 },
+  earliest: { file: 'earliest.lua', keys: 3 },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
@@ -115,22 +113,14 @@ function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]
       const key = nodeKey(node);
       reserved.set(key, addExact(reserved.get(key) ?? 0, hold.amount, `reserved of ${key}`));
     }
-    const { org, project, user } = hold.periods;
-    hash.set(holdField(hold.holdId), [hold.projectId, hold.userId, hold.amount, hold.expiresAtMs, org, project, user].join('|'));
+    const { day, week, month } = hold.periods;
+    hash.set(holdField(hold.holdId), [hold.projectId, hold.userId, hold.amount, hold.expiresAtMs, day, week, month].join('|'));
     expiries.push(String(hold.expiresAtMs), hold.holdId);
   }
   for (const [key, total] of reserved) hash.set(reservedField(key), String(total));
-  const periodsByNode = new Map<string, string[]>();
   for (const { node, periodId, amount } of snapshot.committed) {
-    const key = nodeKey(node);
-    if (hash.has(committedField(key, periodId))) throw QuotaError.invalid('snapshot.committed', `${key} has period ${periodId} twice`);
-    hash.set(committedField(key, periodId), String(amount));
-    periodsByNode.set(key, [...(periodsByNode.get(key) ?? []), periodId]);
-  }
-  for (const [key, ids] of periodsByNode) {
-    const [latest, previous] = ids.sort().reverse();
-    hash.set(`${key}|cp`, latest);
-    if (previous !== undefined) hash.set(`${key}|pp`, previous);
+    // checkSnapshot allows one counter per node and kind.
+    hash.set(committedField(nodeKey(node), periodOfId(periodId)!), `${periodId}|${amount}`);
   }
   for (const { key, value } of snapshot.quantities ?? []) hash.set(`q|${key}`, value);
   return [hash, expiries];
@@ -151,14 +141,14 @@ function toLeft(value: unknown, what: string): number | null {
 function parseHold(holdId: string, record: unknown): ActiveHold {
   const fields = typeof record === 'string' ? record.split('|') : [];
   if (fields.length !== 7) throw new QuotaError('quota_state_corrupt', `Hold ${holdId} is stored as '${String(record)}'.`);
-  const [projectId, userId, amount, expiresAtMs, org, project, user] = fields;
-  return { holdId, projectId, userId, amount: toAmount(amount, 'amount'), expiresAtMs: toAmount(expiresAtMs, 'expiry'), periods: { org, project, user } };
+  const [projectId, userId, amount, expiresAtMs, day, week, month] = fields;
+  return { holdId, projectId, userId, amount: toAmount(amount, 'amount'), expiresAtMs: toAmount(expiresAtMs, 'expiry'), periods: { day, week, month } };
 }
 
 function periodsAndRemaining(reply: unknown[], at: number): { periods: HoldPeriods; remaining: Remaining } {
-  const [org, project, user, orgLeft, projectLeft, userLeft] = reply.slice(at, at + 6) as string[];
+  const [day, week, month, orgLeft, projectLeft, userLeft] = reply.slice(at, at + 6) as string[];
   return {
-    periods: { org, project, user },
+    periods: { day, week, month },
     remaining: { org: toLeft(orgLeft, 'org left'), project: toLeft(projectLeft, 'project left'), user: toLeft(userLeft, 'user left') },
   };
 }
@@ -232,13 +222,11 @@ export class RedisQuotaStore extends QuotaStore {
     }
   }
 
-  async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null, carry?: PeriodCarry): Promise<ConfigureOutcome> {
+  async configure(scope: QuotaScope, node: NodeRef, config: NodeConfig | null): Promise<ConfigureOutcome> {
     checkScope(scope);
     checkNodeRef(node);
     if (config !== null) checkNodeConfig(config);
-    if (carry !== undefined) checkCarry(carry, config);
-    const carryArgs = carry ? [committedField(nodeKey(node), carry.periodId), String(carry.committed)] : ['', '0'];
-    const reply = await this.run('configure', [this.keys.scope(scope)[0]], [configField(node), config ? encodeConfig(config) : '', ...carryArgs]);
+    const reply = await this.run('configure', [this.keys.scope(scope)[0]], [configField(node), config ? encodeConfig(config) : '']);
     return reply[0] === 'not_loaded' ? NOT_LOADED : { kind: 'configured' };
   }
 
@@ -246,7 +234,7 @@ export class RedisQuotaStore extends QuotaStore {
     checkScope(scope);
     checkId('projectId', projectId);
     if (config !== null) checkNodeConfig(config);
-    const reply = await this.run('configure', [this.keys.scope(scope)[0]], [defaultUserConfigField(projectId), config ? encodeConfig(config) : '', '', '0']);
+    const reply = await this.run('configure', [this.keys.scope(scope)[0]], [defaultUserConfigField(projectId), config ? encodeConfig(config) : '']);
     return reply[0] === 'not_loaded' ? NOT_LOADED : { kind: 'configured' };
   }
 
@@ -439,7 +427,7 @@ export class RedisQuotaStore extends QuotaStore {
     checkNow(now);
     const ids = periodIds(now);
     const args = nodes.flatMap((n) => [n.level, n.level === 'org' ? '' : n.projectId, n.level === 'user' ? n.userId : '']);
-    const reply = await this.run('usage', [this.keys.scope(scope)[0]], [ids.day, ids.week, ids.month, String(nodes.length), ...args]);
+    const reply = await this.run('usage', this.keys.scope(scope), [ids.day, ids.week, ids.month, String(nodes.length), ...args, String(now.getTime())]);
     if (reply[0] === 'not_loaded') return NOT_LOADED;
     if (reply[0] !== 'usage' || reply.length !== 1 + nodes.length * 7) throw this.unexpected('usage', reply);
     return {

@@ -1,10 +1,10 @@
 -- release.lua: return a whole hold to every level.
--- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
+-- KEYS[1] scope hash, KEYS[2] expiry zset, KEYS[3] pruned zset (layout: lib.lua)
 -- ARGV[1] hold id
 -- Returns {'not_loaded'} | {'not_held'} | {'released', record}
 -- Guarantees: reserved shrinks by the hold at org, project and user and the hold is gone, in
 -- one step; an unknown or finished hold changes nothing.
-local s, x = KEYS[1], KEYS[2]
+local s, x, e = KEYS[1], KEYS[2], KEYS[3]
 if not is_loaded(s) then return { 'not_loaded' } end
 local id = ARGV[1]
 local record = hget(s, 'h|' .. id)

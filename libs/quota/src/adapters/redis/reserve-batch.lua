@@ -1,26 +1,33 @@
 -- reserve-batch.lua: one atomic decision over up to 100 holds.
--- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
+-- KEYS[1] scope hash, KEYS[2] expiry zset, KEYS[3] pruned zset (layout: lib.lua)
 -- ARGV[1] policy ('all_or_nothing' | 'max_fundable'), [2] nowMs, [3] day id, [4] week id,
 --     [5] month id, [6] item count n, then n × (hold id, project id, user id, amount, expiresAtMs)
 -- Returns {'not_loaded'}
 --       | all_or_nothing failure: {'refused', index0, level, required, available} | {'duplicate', index0, record}
 --       | {'decided', due hint, then per item 7 entries:
---            'held', org pid, project pid, user pid, org left, project left, user left
+--            'held', day id, week id, month id, org left, project left, user left
 --          | 'refused', level, required, available, '', '', ''
 --          | 'duplicate', record, '', '', '', '', ''}
 -- Guarantees: items are decided in order, each against the state left by the items held
 -- before it (so the sum of a batch is checked, not each item alone). all_or_nothing holds
--- every item or none; max_fundable holds each item that still fits. Nothing is written until
--- every item is decided and every total checked.
-local s, x = KEYS[1], KEYS[2]
+-- every item or none; max_fundable holds each item that still fits. Holds past their expiry
+-- are pruned first and never count. Nothing of the decision is written until every item is
+-- decided and every total checked.
+local s, x, e = KEYS[1], KEYS[2], KEYS[3]
 if not is_loaded(s) then return { 'not_loaded' } end
 local policy = ARGV[1]
 local all_or_nothing = policy == 'all_or_nothing'
 if not all_or_nothing and policy ~= 'max_fundable' then fail('BAD_ARGUMENT', 'policy') end
 local now = arg_int(ARGV[2], 'nowMs')
-local pids = period_ids(ARGV[3], ARGV[4], ARGV[5])
 local count = arg_int(ARGV[6], 'count')
 if count < 1 or count > 100 or #ARGV ~= 6 + count * 5 then fail('BAD_ARGUMENT', 'count') end
+for i = 1, count do
+  local at = 6 + (i - 1) * 5
+  if arg_int(ARGV[at + 4], 'amount') <= 0 then fail('BAD_ARGUMENT', 'amount') end
+  arg_int(ARGV[at + 5], 'expiresAtMs')
+end
+prune(s, x, e, now, MAX_PRUNED)
+local pids = scope_ids(s, ARGV[3], ARGV[4], ARGV[5], true)
 
 local views, touched = {}, {}
 local function view(key, build)
@@ -40,7 +47,7 @@ for i = 1, count do
   local amount = arg_int(ARGV[at + 4], 'amount')
   local expires = arg_int(ARGV[at + 5], 'expiresAtMs')
   if amount <= 0 then fail('BAD_ARGUMENT', 'amount') end
-  local existing = hget(s, 'h|' .. id)
+  local existing = hold_of(s, id, true)
   if existing then
     if all_or_nothing then return { 'duplicate', fmt(i - 1), existing } end
     out[#out + 1] = 'duplicate'; out[#out + 1] = existing
@@ -67,8 +74,8 @@ for i = 1, count do
       for _, v in ipairs(levels) do v.add = v.add + amount end
       local o, pr, us = levels[1], levels[2], levels[3]
       held[#held + 1] = { id = id, expires = expires,
-        record = hold_record(p, u, fmt(amount), fmt(expires), o.effective, pr.effective, us.effective) }
-      out[#out + 1] = 'held'; out[#out + 1] = o.effective; out[#out + 1] = pr.effective; out[#out + 1] = us.effective
+        record = hold_record(p, u, fmt(amount), fmt(expires), pids.day, pids.week, pids.month) }
+      out[#out + 1] = 'held'; out[#out + 1] = pids.day; out[#out + 1] = pids.week; out[#out + 1] = pids.month
       out[#out + 1] = available(o); out[#out + 1] = available(pr); out[#out + 1] = available(us)
     end
   end
@@ -76,10 +83,7 @@ end
 
 -- Decided: write.
 for _, v in ipairs(touched) do
-  if v.add > 0 then
-    apply_roll(s, v)
-    set_reserved(s, v.key, v.reserved + v.add)
-  end
+  if v.add > 0 then set_reserved(s, v.key, v.reserved + v.add) end
 end
 local hint = ''
 if #held > 0 then
@@ -87,7 +91,7 @@ if #held > 0 then
   for _, h in ipairs(held) do
     if h.expires < earliest then earliest = h.expires end
   end
-  hint = due_hint(x, earliest, now)
+  hint = due_hint(x, e, earliest, now)
 end
 for _, h in ipairs(held) do
   redis.call('HSET', s, 'h|' .. h.id, h.record)

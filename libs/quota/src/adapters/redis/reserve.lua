@@ -1,26 +1,25 @@
 -- reserve.lua: admit one hold at org, project and user, or nothing.
--- KEYS[1] scope hash, KEYS[2] expiry zset (layout: lib.lua)
+-- KEYS[1] scope hash, KEYS[2] expiry zset, KEYS[3] pruned zset (layout: lib.lua)
 -- ARGV[1] hold id, [2] project id, [3] user id, [4] amount, [5] expiresAtMs, [6] nowMs,
 --     [7] current day id, [8] week id, [9] month id (from the caller's clock),
 --     optional [10] n alternative amounts, then n amounts (a downgrade ladder's prices)
 -- Returns {'not_loaded'} | {'duplicate', record}
 --       | {'refused', level, required, available[, fits up to]}
---       | {'held', org pid, project pid, user pid, org left, project left, user left, due hint[, choice]}
+--       | {'held', day id, week id, month id, org left, project left, user left, due hint[, choice]}
 -- Guarantees: admitted only if every level with a limit keeps committed + reserved ≤ limit in
 -- its current period; then reserved grows by the amount at all three levels. With alternatives,
--- the first of amount, alternatives… that fits is held (choice 0 = amount). Refused (or
--- duplicate, or an overflow error): nothing written. The refusal names the first short level
--- from the top for `amount`, and with alternatives the most every level could admit now.
-local s, x = KEYS[1], KEYS[2]
+-- the first of amount, alternatives… that fits is held (choice 0 = amount). Holds past their
+-- expiry are pruned first and never count. Refused (or duplicate, or an overflow error):
+-- nothing of the decision is written (the prune and the period mark may be). The refusal names
+-- the first short level from the top for `amount`, and with alternatives the most every level
+-- could admit now. The hold records the scope's current period of every kind.
+local s, x, e = KEYS[1], KEYS[2], KEYS[3]
 if not is_loaded(s) then return { 'not_loaded' } end
 local id, p, u = ARGV[1], ARGV[2], ARGV[3]
 local amount = arg_int(ARGV[4], 'amount')
 local expires = arg_int(ARGV[5], 'expiresAtMs')
 local now = arg_int(ARGV[6], 'nowMs')
 if amount <= 0 then fail('BAD_ARGUMENT', 'amount') end
-
-local existing = hget(s, 'h|' .. id)
-if existing then return { 'duplicate', existing } end
 
 local with_alternatives = ARGV[10] ~= nil
 local candidates = { amount }
@@ -33,7 +32,11 @@ if with_alternatives then
   end
 end
 
-local views = hold_views(s, p, u, period_ids(ARGV[7], ARGV[8], ARGV[9]))
+prune(s, x, e, now, MAX_PRUNED)
+local ids = scope_ids(s, ARGV[7], ARGV[8], ARGV[9], true)
+local existing = hold_of(s, id, true)
+if existing then return { 'duplicate', existing } end
+local views = hold_views(s, p, u, ids)
 local function short_level(a)
   for i, v in ipairs(views) do
     if v.limit and v.committed + v.reserved + a > v.limit then return i end
@@ -67,12 +70,11 @@ for _, v in ipairs(views) do
 end
 
 for _, v in ipairs(views) do
-  apply_roll(s, v)
   set_reserved(s, v.key, v.reserved + amount)
   v.add = amount
 end
 local o, pr, us = views[1], views[2], views[3]
-redis.call('HSET', s, 'h|' .. id, hold_record(p, u, fmt(amount), fmt(expires), o.effective, pr.effective, us.effective))
-local hint = due_hint(x, expires, now)
+redis.call('HSET', s, 'h|' .. id, hold_record(p, u, fmt(amount), fmt(expires), ids.day, ids.week, ids.month))
+local hint = due_hint(x, e, expires, now)
 redis.call('ZADD', x, fmt(expires), id)
-return { 'held', o.effective, pr.effective, us.effective, available(o), available(pr), available(us), hint, tostring(choice - 1) }
+return { 'held', ids.day, ids.week, ids.month, available(o), available(pr), available(us), hint, tostring(choice - 1) }

@@ -6,8 +6,6 @@ import { NotLoaded, QuotaScope, QuotaSnapshot } from '../../domain/quota';
 import { QuotaStore } from '../../ports/quota-store.port';
 import { HoldLedger } from '../../ports/hold-ledger.port';
 
-/** Committed spend older than this cannot count in any current or previous period (months are the longest). */
-const COMMITTED_LOOKBACK_MS = 64 * 86_400_000;
 /** Users' configs per store call when a scope is rebuilt (one Lua call of 2 × this many arguments). */
 const USER_PAGE_SIZE = 10_000;
 /** How long an operation waits for its scope to be loaded (here or by another instance) before a 503. */
@@ -72,7 +70,7 @@ export class EnsureScopeLoadedUseCase {
       this.pool.execute(scope),
       this.hierarchy.listProjects(scope),
       this.ledger?.activeHolds(scope, now) ?? [],
-      this.ledger?.committed(scope, new Date(now.getTime() - COMMITTED_LOOKBACK_MS)) ?? [],
+      this.ledger?.committed(scope, now) ?? [],
       this.ledger?.quantities(scope, now) ?? [],
     ]);
     return {

@@ -1,12 +1,10 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
 import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { periodWindow } from '../../domain/period';
 import { MAX_USAGE_NODES, NodeRef, NodeUsage } from '../../domain/quota';
 import { QuotaStore } from '../../ports/quota-store.port';
-import { HoldLedger } from '../../ports/hold-ledger.port';
-import { Project, ProjectUser } from '../../domain/hierarchy';
 
 import { EnsureScopeLoadedUseCase } from '../ensure-scope-loaded/ensure-scope-loaded.usecase';
 
@@ -45,27 +43,20 @@ export class GetUsageTreeUseCase {
     private readonly hierarchy: HierarchyRepository,
     private readonly organizations: GetOrganizationUseCase,
     private readonly clock: Clock,
-    @Optional() private readonly ledger?: HoldLedger,
   ) {}
 
   /**
-   * The org, every project, and one page of users (configured or seen through their
-   * reservations) in (project, user) order after `after`: the first `limit` of both lists merged.
+   * The org, every project, and one page of users in (project, user) order after `after`.
+   * Projects and users first seen by a reservation are rows too (auto-created), so the rows
+   * are the whole hierarchy.
    */
   async execute(ctx: CallContext, orgId: string, page: { after?: UserPosition; limit?: number } = {}): Promise<UsageTree> {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
     const limit = page.limit ?? DEFAULT_TREE_USERS;
-    const [configuredProjects, seenProjects, configuredUsers, seen] = await Promise.all([
-      this.hierarchy.listProjects(scope),
-      this.ledger?.knownProjects(scope) ?? [],
-      this.hierarchy.listUsers(scope, limit + 1, page.after),
-      this.ledger?.knownNodes(scope, limit + 1, page.after) ?? [],
-    ]);
-    const merged = withSeen(configuredProjects, seenProjects, configuredUsers, seen);
-    const more = merged.users.length > limit;
-    const users = more ? merged.users.slice(0, limit) : merged.users;
-    const projects = merged.projects;
+    const [projects, listed] = await Promise.all([this.hierarchy.listProjects(scope), this.hierarchy.listUsers(scope, limit + 1, page.after)]);
+    const more = listed.length > limit;
+    const users = more ? listed.slice(0, limit) : listed;
     const nodes: NodeRef[] = [
       { level: 'org' },
       ...projects.map((p) => ({ level: 'project' as const, projectId: p.id })),
@@ -103,31 +94,4 @@ export class GetUsageTreeUseCase {
     const last = users[users.length - 1];
     return { org: present(orgId, figures[0]), projects: projectFigures, next_cursor: more ? { projectId: last.projectId, userId: last.id } : null };
   }
-}
-
-/**
- * Adds the projects and users known only from reservations, with no configuration of their
- * own. Ordered by code point, as the queries page them (COLLATE "C"), so pages never overlap.
- */
-function withSeen(projects: Project[], seenProjects: string[], users: ProjectUser[], seen: UserPosition[]) {
-  const epoch = new Date(0);
-  const projectIds = new Set(projects.map((p) => p.id));
-  const allProjects = [...projects];
-  for (const id of [...seenProjects, ...seen.map((s) => s.projectId)]) {
-    if (projectIds.has(id)) continue;
-    projectIds.add(id);
-    allProjects.push({ orgId: '', environment: 'live', id, name: null, limit: null, period: 'none', defaultUserLimit: null, defaultUserPeriod: 'none', createdAt: epoch, updatedAt: epoch });
-  }
-  const userKeys = new Set(users.map((u) => `${u.projectId}\u0000${u.id}`));
-  const allUsers = [...users];
-  for (const { projectId, userId } of seen) {
-    if (userKeys.has(`${projectId}\u0000${userId}`)) continue;
-    userKeys.add(`${projectId}\u0000${userId}`);
-    allUsers.push({ orgId: '', environment: 'live', projectId, id: userId, limit: null, period: 'none', createdAt: epoch, updatedAt: epoch });
-  }
-  const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return {
-    projects: allProjects.sort((a, b) => byCodePoint(a.id, b.id)),
-    users: allUsers.sort((a, b) => byCodePoint(a.projectId, b.projectId) || byCodePoint(a.id, b.id)),
-  };
 }

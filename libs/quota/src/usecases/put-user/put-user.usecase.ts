@@ -27,7 +27,7 @@ export class PutUserUseCase {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
     const now = this.clock.now();
-    await this.hierarchy.ensureProject(scope, projectId, now);
+    await this.hierarchy.ensureProject(scope, projectId, now, { actor: ctx.principal.actor, requestId: ctx.requestId });
     const before = await this.hierarchy.findUser(scope, projectId, userId);
     const user: ProjectUser = {
       orgId,

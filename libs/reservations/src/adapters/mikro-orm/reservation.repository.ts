@@ -20,6 +20,7 @@ interface ViewRow {
   metadata: Record<string, unknown> | null;
   response: Record<string, unknown>;
   pricing: ReservationPricing | null;
+  created_by: string | null;
   created_at: string | Date;
   current_expires_at: string | Date;
   o_status: ReservationOutcome['status'] | null;
@@ -56,6 +57,7 @@ function toView(row: ViewRow): ReservationView {
     metadata: row.metadata,
     response: row.response,
     pricing: row.pricing,
+    createdBy: row.created_by,
     createdAt: new Date(row.created_at),
     currentExpiresAt: new Date(row.current_expires_at),
     outcome: row.o_status
@@ -118,6 +120,7 @@ export class ReservationRepository extends HoldLedger {
           metadata: reservation.metadata,
           response: reservation.response,
           pricing: reservation.pricing,
+          created_by: reservation.createdBy,
           created_at: reservation.createdAt,
         },
       })),
@@ -252,50 +255,28 @@ export class ReservationRepository extends HoldLedger {
     return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
   }
 
-  async knownNodes(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<{ projectId: string; userId: string }[]> {
-    const rows = await this.em.getConnection().execute<{ project_id: string; user_id: string }[]>(
-      `select distinct project_id collate "C" as project_id, user_id collate "C" as user_id from reservations
-        where org_id = ? and environment = ? ${after ? 'and (project_id collate "C", user_id collate "C") > (?, ?)' : ''}
-        order by 1, 2 limit ?`,
-      [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
+  async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
+    const { day, week, month } = periodIds(now);
+    // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
+    const rows = await this.em.getConnection().execute<{ g: number; project_id: string | null; user_id: string | null; total: string; day: string | null; week: string | null; month: string | null }[]>(
+      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
+              sum(amount) filter (where periods->>'day' = ?) as day,
+              sum(amount) filter (where periods->>'week' = ?) as week,
+              sum(amount) filter (where periods->>'month' = ?) as month
+         from usage_ledger where org_id = ? and environment = ?
+        group by grouping sets ((), (project_id), (project_id, user_id))`,
+      [day, week, month, scope.orgId, scope.environment],
     );
-    return rows.map((r) => ({ projectId: r.project_id, userId: r.user_id }));
-  }
-
-  async knownProjects(scope: QuotaScope): Promise<string[]> {
-    const rows = await this.em.getConnection().execute<{ project_id: string }[]>(
-      `select distinct project_id from reservations where org_id = ? and environment = ? order by project_id`,
-      [scope.orgId, scope.environment],
-    );
-    return rows.map((r) => r.project_id);
-  }
-
-  async committed(scope: QuotaScope, since: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
-    const rows = await this.em.getConnection().execute<{ level: string; project_id: string; user_id: string; period_id: string; amount: string }[]>(
-      `select 'org' as level, '' as project_id, '' as user_id, periods->>'org' as period_id, sum(amount) as amount
-         from usage_ledger where org_id = ? and environment = ? and (periods->>'org' = '' or committed_at >= ?)
-        group by periods->>'org'
-       union all
-       select 'project', project_id, '', periods->>'project', sum(amount)
-         from usage_ledger where org_id = ? and environment = ? and (periods->>'project' = '' or committed_at >= ?)
-        group by project_id, periods->>'project'
-       union all
-       select 'user', project_id, user_id, periods->>'user', sum(amount)
-         from usage_ledger where org_id = ? and environment = ? and (periods->>'user' = '' or committed_at >= ?)
-        group by project_id, user_id, periods->>'user'`,
-      [scope.orgId, scope.environment, since, scope.orgId, scope.environment, since, scope.orgId, scope.environment, since],
-    );
-    return rows
-      .filter((r) => Number(r.amount) > 0)
-      .map((r) => ({
-        node:
-          r.level === 'org'
-            ? { level: 'org' as const }
-            : r.level === 'project'
-              ? { level: 'project' as const, projectId: r.project_id }
-              : { level: 'user' as const, projectId: r.project_id, userId: r.user_id },
-        periodId: r.period_id,
-        amount: Math.min(Number(r.amount), Number.MAX_SAFE_INTEGER),
-      }));
+    const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
+    for (const r of rows) {
+      const g = Number(r.g);
+      const node: NodeRef =
+        g === 3 ? { level: 'org' } : g === 1 ? { level: 'project', projectId: r.project_id! } : { level: 'user', projectId: r.project_id!, userId: r.user_id! };
+      for (const [periodId, sum] of [['', r.total], [day, r.day], [week, r.week], [month, r.month]] as const) {
+        const amount = Math.min(Number(sum ?? 0), Number.MAX_SAFE_INTEGER);
+        if (amount > 0) counters.push({ node, periodId, amount });
+      }
+    }
+    return counters;
   }
 }

@@ -92,6 +92,7 @@ export class ReserveBatchUseCase {
         metadata: spec.metadata ?? null,
         response: presentHeld(holds[index].holdId, scope.orgId, spec, expiries[index], remaining, now),
         pricing: spec.pricing,
+        createdBy: ctx.principal.actor,
         createdAt: now,
       };
       if (item.kind === 'held') held.push(reservation);

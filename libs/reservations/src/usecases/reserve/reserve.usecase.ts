@@ -131,6 +131,7 @@ export class ReserveUseCase {
       metadata: input.metadata ?? null,
       response: presentHeld(id, scope.orgId, { ...input, amount: chosen.amount, pricing }, expiresAt, outcome.remaining, now),
       pricing,
+      createdBy: ctx.principal.actor,
       createdAt: now,
     };
     let written;
