@@ -68,12 +68,12 @@ local views = hold_views(s, hold.project, hold.user, scope_ids(s, ARGV[4], ARGV[
 local charges = {}
 for i, v in ipairs(views) do
   if v.reserved < hold.amount then fail('CORRUPT', v.key .. ' reserves less than hold ' .. id) end
-  charges[i] = charge_counters(v, hold.periods, amount)
+  charges[i] = charged_counters(v, hold.periods, amount)
 end
 
 for i, v in ipairs(views) do
   set_reserved(s, v.key, v.reserved - hold.amount)
-  for _, w in ipairs(charges[i]) do redis.call('HSET', s, w[1], w[2]) end
+  if charges[i] then redis.call('HSET', s, charges[i][1], charges[i][2]) end
 end
 for _, q in ipairs(quantities) do redis.call('HSET', s, 'q|' .. q.key, q.value) end
 redis.call('HDEL', s, 'h|' .. id)

@@ -1,5 +1,4 @@
 import { nodeKey } from '../../domain/node-key';
-import { Period } from '../../domain/period';
 import { NodeConfig, NodeRef, QuotaScope } from '../../domain/quota';
 
 /**
@@ -56,9 +55,9 @@ export function reservedField(key: string): string {
   return `${key}|r`;
 }
 
-/** A node's counter of one period kind; its value is `<period id>|<amount>`. */
-export function committedField(key: string, kind: Period): string {
-  return `${key}|c|${kind}`;
+/** A node's committed counters of every period kind, packed (see lib.lua). */
+export function committedField(key: string): string {
+  return `${key}|c`;
 }
 
 export function holdField(holdId: string): string {

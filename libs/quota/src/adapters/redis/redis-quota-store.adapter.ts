@@ -118,10 +118,13 @@ function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]
     expiries.push(String(hold.expiresAtMs), hold.holdId);
   }
   for (const [key, total] of reserved) hash.set(reservedField(key), String(total));
+  // The node's counters, packed as lib.lua reads them (checkSnapshot allows one per node and kind).
+  const counters = new Map<string, Partial<Record<Period, string>>>();
   for (const { node, periodId, amount } of snapshot.committed) {
-    // checkSnapshot allows one counter per node and kind.
-    hash.set(committedField(nodeKey(node), periodOfId(periodId)!), `${periodId}|${amount}`);
+    const key = nodeKey(node);
+    counters.set(key, { ...counters.get(key), [periodOfId(periodId)!]: periodOfId(periodId) === 'none' ? String(amount) : `${periodId}|${amount}` });
   }
+  for (const [key, c] of counters) hash.set(committedField(key), [c.day ?? '|0', c.week ?? '|0', c.month ?? '|0', c.none ?? '0'].join('|'));
   for (const { key, value } of snapshot.quantities ?? []) hash.set(`q|${key}`, value);
   return [hash, expiries];
 }
