@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, Idempotent, PageQueryDto, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
@@ -68,6 +68,14 @@ export class QuotaController {
 
   /** 201 when the project is new, 200 when it changed. */
   @Put('projects/:project')
+  @ApiOperation({
+    summary: 'Create or update a project',
+    description:
+      'Fields left out keep their value. A change keeps what was spent: every project and user counts what was committed in the ' +
+      'current day, ISO week, month and all time, so a new period or limit applies at once to the spend already in it. A limit ' +
+      'lowered below what is committed and reserved refuses new holds (402, available 0) and keeps existing ones. Audited with ' +
+      'before and after. 201 when created, 200 when updated (also for a project first created by a reserve).',
+  })
   @RequireScopes('quota:admin')
   async project(@Caller() ctx: CallContext, @Param() path: ProjectPathDto, @Body() body: PutProjectDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { project, created } = await this.putProject.execute(ctx, path.org, path.project, {
@@ -82,6 +90,12 @@ export class QuotaController {
   }
 
   @Put('projects/:project/users/:user')
+  @ApiOperation({
+    summary: "Set a user's own cap",
+    description:
+      "`limit: null` returns the user to the project's default cap. Like a project change, it counts what the user already " +
+      'committed in the new period. 201 when the user is new, 200 when it existed (also when first created by a reserve).',
+  })
   @RequireScopes('quota:admin')
   async user(@Caller() ctx: CallContext, @Param() path: UserPathDto, @Body() body: PutUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { user, created } = await this.putUser.execute(ctx, path.org, path.project, path.user, body);
