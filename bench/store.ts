@@ -25,6 +25,7 @@ import { RedisQuotaStore } from '../libs/quota/src/adapters/redis/redis-quota-st
 import { MIGRATIONS } from '../apps/tollgate/migrations';
 import { reserveKeys, RESERVE_LUA } from './floors/reserve-script';
 import { machineInfo } from './lib/machine';
+import { deleteKeysMatching } from '../libs/testing/src/redis-keys';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379';
@@ -72,15 +73,6 @@ async function evalshaStats(redis: Redis): Promise<{ us: number; commands: numbe
     } else if (!['config', 'info', 'script'].includes(name)) inner += Number(calls);
   }
   return { us, commands: scripts > 0 ? inner / scripts : NaN };
-}
-
-async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 async function redisRows(redis: Redis): Promise<string[]> {
@@ -213,8 +205,8 @@ async function main(): Promise<void> {
     // BENCH_SKIP_PG=1: the Redis rows only (e.g. to compare with a build whose schema differs).
     if (!process.env.BENCH_SKIP_PG) console.log((await postgresRows()).join('\n'));
   } finally {
-    await deleteUnder(redis, PREFIX);
-    await deleteUnder(redis, 'bench:{bench:floor}');
+    await deleteKeysMatching(redis, `${PREFIX}*`);
+    await deleteKeysMatching(redis, 'bench:{bench:floor}*');
     redis.disconnect();
   }
 }

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { testDatabaseUrl, testRedisUrl } from './test-env';
 import Redis from 'ioredis';
+import { deleteKeysMatching } from './redis-keys';
 
 /** Once per `npm test`: an empty schema (migrations run as each app boots) and a reachable Redis. */
 export default async function globalSetup(): Promise<void> {
@@ -22,12 +23,7 @@ export default async function globalSetup(): Promise<void> {
     await redis.ping();
     // The suites' own keys (prefix tgtest:, see create-test-app) from an earlier run point at
     // rows the schema reset just dropped: remove them. Nothing else in Redis is touched.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', 'tgtest:*', 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysMatching(redis, 'tgtest:*');
   } catch (error) {
     throw new Error(`Integration tests need Redis at ${redisUrl}: ${(error as Error).message}. Start it (see README) or set REDIS_URL.`);
   } finally {

@@ -4,3 +4,4 @@ export * from './test-env';
 export * from './probe.module';
 export * from './wait';
 export * from './manual-clock';
+export * from './redis-keys';

@@ -6,18 +6,12 @@ import { QuotaScope } from '../../domain/quota';
 import { InMemoryQuotaStore } from '../in-memory/in-memory-quota-store.adapter';
 import { RedisQuotaKeys } from './redis-quota-keys';
 import { RedisQuotaStore } from './redis-quota-store.adapter';
+import { deleteKeysMatching } from '../../../../testing/src/redis-keys';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://localhost:6379';
 
 /** Every key a run writes lives under its own prefix; cleanup deletes exactly those. */
-async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+const deleteUnder = (redis: Redis, prefix: string) => deleteKeysMatching(redis, `${prefix}*`);
 
 quotaStoreContract('redis', async () => {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
