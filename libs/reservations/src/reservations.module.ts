@@ -13,8 +13,8 @@ import { ListReservationsUseCase } from './usecases/list-reservations/list-reser
 import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
 import { ReservationContext } from './usecases/reservation-context';
 import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
-import { AdmissionPricing } from './usecases/reserve/admission-pricing';
-import { RunningQuantities } from './usecases/commit-reservation/running-quantities';
+import { AdmissionPricing } from './usecases/admission-pricing';
+import { RunningQuantities } from './usecases/running-quantities';
 import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
 
 /**

@@ -3,8 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalJson, Clock, decodeCursor, PlatformError, DEFAULT_PAGE_SIZE, Idempotent, IdempotencyKey, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
-import { ReservationView, statusOf } from '../domain/reservation';
-import { CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
+import { ActualUse, CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
 import { ExtendReservationUseCase } from '../usecases/extend-reservation/extend-reservation.usecase';
 import { GetReservationUseCase } from '../usecases/get-reservation/get-reservation.usecase';
 import { ListReservationsUseCase } from '../usecases/list-reservations/list-reservations.usecase';
@@ -13,27 +12,7 @@ import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
 import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto, toAdmissionRequest } from './reservations.dto';
 import { ReserveBatchUseCase } from '../usecases/reserve-batch/reserve-batch.usecase';
 import { QuoteUseCase } from '../usecases/quote/quote.usecase';
-import { presentPrice } from '../usecases/reserve/admission-pricing';
-
-export function presentReservation(view: ReservationView, now: Date) {
-  const o = view.outcome;
-  return {
-    id: view.id,
-    status: statusOf(view, now),
-    org_id: view.orgId,
-    project_id: view.projectId,
-    user_id: view.userId,
-    ...(view.pricing ? { product: view.pricing.product, dimensions: view.pricing.dimensions, usage: view.pricing.usage } : {}),
-    amount: view.amount,
-    ...(view.pricing ? { price: presentPrice(view.pricing), ...(view.pricing.requested ? { requested: view.pricing.requested } : {}) } : {}),
-    expires_at: view.currentExpiresAt.toISOString(),
-    metadata: view.metadata,
-    amount_committed: o?.amountCommitted ?? null,
-    amount_released: o?.amountReleased ?? null,
-    ended_at: o?.createdAt.toISOString() ?? null,
-    created_at: view.createdAt.toISOString(),
-  };
-}
+import { presentReservation } from '../usecases/reservation-answers';
 
 /** A commit's dimensions: string values, as a reserve's (API names are checked when pricing). */
 function checkedDimensions(dimensions: Record<string, unknown> | undefined): Record<string, string> | undefined {
@@ -145,7 +124,8 @@ export class ReservationsController {
     if ((body.amount === undefined) === (body.usage === undefined)) {
       throw PlatformError.validation([{ field: 'amount', message: 'give either amount (a raw cost) or usage (priced at the hold\'s rates)' }]);
     }
-    const actual = body.usage !== undefined ? { usage: body.usage, dimensions: checkedDimensions(body.dimensions) } : { amount: body.amount! };
+    const actual: ActualUse =
+      body.usage !== undefined ? { kind: 'usage', usage: body.usage, dimensions: checkedDimensions(body.dimensions) } : { kind: 'amount', amount: body.amount! };
     const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request));
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IntersectionType } from '@nestjs/swagger';
 import { FieldError, PlatformError } from '@tollgate/platform';
-import { AdmissionRequest } from '../usecases/reserve/admission-pricing';
+import { AdmissionRequest } from '../usecases/admission-pricing';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 const ID = CLIENT_ID_PATTERN;

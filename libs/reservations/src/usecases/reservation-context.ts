@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformError, TollgateError } from '@tollgate/platform';
-import { QuotaScope, QuotaStore } from '@tollgate/quota';
+import { HierarchyRepository, QuotaScope, QuotaStore } from '@tollgate/quota';
 import { CallContext, GetOrganizationUseCase, GetOrgSettingsUseCase, Organization, OrgSettings } from '@tollgate/tenancy';
 import { ReservationPricing, ReservationView } from '../domain/reservation';
 import { ReservationError } from '../domain/reservation.error';
@@ -19,12 +19,42 @@ export class ReservationContext {
     private readonly settings: GetOrgSettingsUseCase,
     private readonly reservations: ReservationRepository,
     private readonly store: QuotaStore,
+    private readonly hierarchy: HierarchyRepository,
   ) {}
 
   async forOrg(ctx: CallContext, orgId: string): Promise<{ org: Organization; settings: OrgSettings; scope: QuotaScope }> {
     const org = await this.organizations.execute(ctx, orgId);
     const settings = await this.settings.execute(orgId, ctx.principal.environment);
     return { org, settings, scope: { orgId, environment: ctx.principal.environment } };
+  }
+
+  /**
+   * The checks of reserve, batch and quote before any hold: the organization may admit
+   * (status), every ttl is within its maximum, and with auto_create off the project and user
+   * exist. Answers the scope and the expiry of each ttl.
+   */
+  async admissible(ctx: CallContext, orgId: string, projectId: string, userId: string, ttls: { field: string; seconds?: number }[], now: Date) {
+    const { org, settings, scope } = await this.forOrg(ctx, orgId);
+    if (org.status === 'suspended') throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
+    if (org.status === 'past_due' && settings.past_due_policy === 'refuse') {
+      throw new ReservationError('org_past_due', `Organization '${org.id}' is past due: admissions are refused.`);
+    }
+    const tooLong = ttls.filter((t) => (t.seconds ?? settings.default_ttl_seconds) > settings.max_ttl_seconds);
+    if (tooLong.length > 0) {
+      throw PlatformError.validation(tooLong.map((t) => ({ field: t.field, message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` })));
+    }
+    if (!settings.auto_create) await this.requireKnown(scope, projectId, userId);
+    const expiries = ttls.map((t) => new Date(now.getTime() + (t.seconds ?? settings.default_ttl_seconds) * 1000));
+    return { scope, expiries };
+  }
+
+  private async requireKnown(scope: QuotaScope, projectId: string, userId: string): Promise<void> {
+    if (!(await this.hierarchy.findProject(scope, projectId))) {
+      throw new ReservationError('unknown_project', `Project '${projectId}' was not found (auto_create is off).`);
+    }
+    if (!(await this.hierarchy.findUser(scope, projectId, userId))) {
+      throw new ReservationError('unknown_user', `User '${userId}' of project '${projectId}' was not found (auto_create is off).`);
+    }
   }
 
   /** Remembers how a hold made here was priced (oldest forgotten first). */

@@ -4,7 +4,7 @@ import { EnsureScopeLoadedUseCase, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { ReservationView, statusOf } from '../../domain/reservation';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
-import { notHeld } from '../commit-reservation/commit-reservation.usecase';
+import { notHeld } from '../reservation-answers';
 import { ReservationContext } from '../reservation-context';
 
 /** A long job keeps its hold: the new expiry is now + ttl_seconds, ttl within the organization's maximum. */

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
 import { EnsureScopeLoadedUseCase, NodeRef, QUOTA_LEVELS, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
-import { ReserveUseCase } from '../reserve/reserve.usecase';
-import { AdmissionPricing, AdmissionRequest, presentOption, presentPrice } from '../reserve/admission-pricing';
+import { AdmissionPricing, AdmissionRequest } from '../admission-pricing';
+import { presentOption, presentPrice } from '../reservation-answers';
+import { ReservationContext } from '../reservation-context';
 
 export interface QuoteInput {
   orgId: string;
@@ -21,7 +22,7 @@ export interface QuoteInput {
 @Injectable()
 export class QuoteUseCase {
   constructor(
-    private readonly reserve: ReserveUseCase,
+    private readonly context: ReservationContext,
     private readonly pricing: AdmissionPricing,
     private readonly store: QuotaStore,
     private readonly loader: EnsureScopeLoadedUseCase,
@@ -30,7 +31,7 @@ export class QuoteUseCase {
 
   async execute(ctx: CallContext, input: QuoteInput): Promise<Record<string, unknown>> {
     const now = this.clock.now();
-    const { scope } = await this.reserve.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
+    const { scope } = await this.context.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
     const priced = await this.pricing.price(scope, input.request, now);
     const { requested } = priced;
     const nodes: NodeRef[] = [

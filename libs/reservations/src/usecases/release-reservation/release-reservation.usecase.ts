@@ -4,7 +4,7 @@ import { EnsureScopeLoadedUseCase, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { requestHash, statusOf } from '../../domain/reservation';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
-import { EndResult, notHeld, replayOrRefuse } from '../commit-reservation/commit-reservation.usecase';
+import { EndResult, notHeld, replayOrRefuse } from '../reservation-answers';
 import { ReservationContext } from '../reservation-context';
 
 /** Returns the whole hold to every level (the generation failed, or was cancelled). */

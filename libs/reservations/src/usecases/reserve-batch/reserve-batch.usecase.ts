@@ -5,9 +5,9 @@ import { CallContext } from '@tollgate/tenancy';
 import { Reservation, requestHash, reservationIdFor } from '../../domain/reservation';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
-import { presentHeld, ReserveUseCase } from '../reserve/reserve.usecase';
-import { AdmissionPricing, AdmissionRequest, PricedOption } from '../reserve/admission-pricing';
-import { storeUnavailable } from '../reservation-context';
+import { AdmissionPricing, AdmissionRequest, PricedOption } from '../admission-pricing';
+import { presentHeld } from '../reservation-answers';
+import { ReservationContext, storeUnavailable } from '../reservation-context';
 
 export interface BatchInput {
   orgId: string;
@@ -28,7 +28,7 @@ export interface BatchInput {
 @Injectable()
 export class ReserveBatchUseCase {
   constructor(
-    private readonly reserve: ReserveUseCase,
+    private readonly context: ReservationContext,
     private readonly store: QuotaStore,
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly reservations: ReservationRepository,
@@ -38,7 +38,7 @@ export class ReserveBatchUseCase {
 
   async execute(ctx: CallContext, idempotencyKey: string, input: BatchInput, canonicalBody: string): Promise<Record<string, unknown>> {
     const now = this.clock.now();
-    const { scope, expiries } = await this.reserve.admissible(
+    const { scope, expiries } = await this.context.admissible(
       ctx,
       input.orgId,
       input.projectId,

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, MetricsService, PlatformError } from '@tollgate/platform';
-import { EnsureScopeLoadedUseCase, HierarchyRepository, QuotaStore, Remaining } from '@tollgate/quota';
+import { EnsureScopeLoadedUseCase, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { Counter } from 'prom-client';
 import { Reservation, ReservationPricing, requestHash, reservationIdFor } from '../../domain/reservation';
-import { AdmissionPricing, AdmissionRequest, PricedOption, presentOption, presentPrice } from './admission-pricing';
+import { AdmissionPricing, AdmissionRequest, PricedOption } from '../admission-pricing';
+import { presentHeld, presentOption } from '../reservation-answers';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext, storeUnavailable } from '../reservation-context';
@@ -40,7 +41,6 @@ export class ReserveUseCase {
     private readonly store: QuotaStore,
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly reservations: ReservationRepository,
-    private readonly hierarchy: HierarchyRepository,
     private readonly clock: Clock,
     private readonly pricing: AdmissionPricing,
     metrics: MetricsService,
@@ -53,28 +53,9 @@ export class ReserveUseCase {
     });
   }
 
-  /**
-   * The checks before any hold: the organization may admit (status), every ttl is within its
-   * maximum, and with auto_create off the project and user exist. Answers the expiry of each ttl.
-   */
-  async admissible(ctx: CallContext, orgId: string, projectId: string, userId: string, ttls: { field: string; seconds?: number }[], now: Date) {
-    const { org, settings, scope } = await this.context.forOrg(ctx, orgId);
-    if (org.status === 'suspended') throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
-    if (org.status === 'past_due' && settings.past_due_policy === 'refuse') {
-      throw new ReservationError('org_past_due', `Organization '${org.id}' is past due: admissions are refused.`);
-    }
-    const tooLong = ttls.filter((t) => (t.seconds ?? settings.default_ttl_seconds) > settings.max_ttl_seconds);
-    if (tooLong.length > 0) {
-      throw PlatformError.validation(tooLong.map((t) => ({ field: t.field, message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` })));
-    }
-    if (!settings.auto_create) await this.requireKnown(scope, projectId, userId);
-    const expiries = ttls.map((t) => new Date(now.getTime() + (t.seconds ?? settings.default_ttl_seconds) * 1000));
-    return { scope, expiries };
-  }
-
   async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
     const now = this.clock.now();
-    const { scope, expiries } = await this.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
+    const { scope, expiries } = await this.context.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
     const expiresAt = expiries[0];
     const id = reservationIdFor(scope.orgId, scope.environment, idempotencyKey);
     const hash = requestHash(idempotencyKey, canonicalBody);
@@ -169,41 +150,4 @@ export class ReserveUseCase {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-
-  private async requireKnown(scope: { orgId: string; environment: 'live' | 'test' }, projectId: string, userId: string): Promise<void> {
-    if (!(await this.hierarchy.findProject(scope, projectId))) {
-      throw new ReservationError('unknown_project', `Project '${projectId}' was not found (auto_create is off).`);
-    }
-    if (!(await this.hierarchy.findUser(scope, projectId, userId))) {
-      throw new ReservationError('unknown_user', `User '${userId}' of project '${projectId}' was not found (auto_create is off).`);
-    }
-  }
 }
-
-export function presentHeld(
-  id: string,
-  orgId: string,
-  input: { projectId: string; userId: string; amount: number; metadata?: Record<string, unknown>; pricing?: ReservationPricing | null },
-  expiresAt: Date,
-  remaining: Remaining,
-  now: Date,
-): Record<string, unknown> {
-  const pricing = input.pricing ?? null;
-  return {
-    id,
-    status: 'held',
-    decision: pricing?.requested ? 'downgraded' : 'admitted',
-    org_id: orgId,
-    project_id: input.projectId,
-    user_id: input.userId,
-    ...(pricing ? { product: pricing.product, dimensions: pricing.dimensions, usage: pricing.usage } : {}),
-    amount: input.amount,
-    expires_at: expiresAt.toISOString(),
-    remaining: { org: remaining.org, project: remaining.project, user: remaining.user },
-    ...(pricing ? { price: presentPrice(pricing) } : {}),
-    ...(pricing?.requested ? { requested: pricing.requested } : {}),
-    metadata: input.metadata ?? null,
-    created_at: now.toISOString(),
-  };
-}
-

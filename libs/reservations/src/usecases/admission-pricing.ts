@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PlatformError, TollgateError } from '@tollgate/platform';
 import { Operation, OperationPrice, PriceOperationUseCase } from '@tollgate/rate-cards';
 import { periodIds, QuotaScope } from '@tollgate/quota';
-import { quantityKey, ReservationPricing } from '../../domain/reservation';
-import { RunningQuantities } from '../commit-reservation/running-quantities';
+import { quantityKey, ReservationPricing } from '../domain/reservation';
+import { RunningQuantities } from './running-quantities';
 
 /** What a reserve (or quote) asks to hold: a raw amount, or an operation to price. */
 export type AdmissionRequest =
@@ -96,14 +96,4 @@ function toOption(price: OperationPrice, product: string, dimensions: Record<str
     amount: price.total,
     pricing: { product, dimensions, usage, rateCardId: price.rate_card_id, rates: price.rates, lines: price.lines, requested: null, pricedAt: at.toISOString() },
   };
-}
-
-/** The price as clients see it (API.md): the card and the lines. */
-export function presentPrice(pricing: ReservationPricing) {
-  return { rate_card_id: pricing.rateCardId, lines: pricing.lines };
-}
-
-/** A downgrade option as a 402 or a quote lists it. */
-export function presentOption(option: PricedOption) {
-  return { product: option.pricing!.product, dimensions: option.pricing!.dimensions, amount: option.amount, price: presentPrice(option.pricing!) };
 }
