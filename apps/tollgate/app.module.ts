@@ -12,8 +12,8 @@ import {
   RedisModule,
 } from '@tollgate/platform';
 import { QUOTA_ENTITIES, QuotaModule } from '@tollgate/quota';
-import { RateCardsModule } from '@tollgate/rate-cards';
-import { ReservationsModule } from '@tollgate/reservations';
+import { MikroOrmRateCardDirectory, RateCardsModule } from '@tollgate/rate-cards';
+import { MikroOrmHoldLedger, ReservationsModule } from '@tollgate/reservations';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
 import { ERROR_STATUS } from './error-status';
 import { MIGRATIONS } from './migrations';
@@ -25,10 +25,21 @@ export interface AppModuleOptions {
   extraImports?: DynamicModule['imports'];
 }
 
-/** The composition root: picks adapters from typed configuration and wires every module. */
+/**
+ * The composition root: picks adapters from typed configuration and wires every module. With
+ * REDIS_URL the quota store and the invalidation bus are Redis's (any number of instances);
+ * without, in-process (one instance). Cross-module ports get their adapters here: tenancy's
+ * RateCardDirectory from rate-cards, quota's HoldLedger from reservations, so no feature
+ * module imports the module that implements its port. Each feature module is created once and
+ * handed to the modules that use it.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    const shared = config.redis.url ? 'redis' : 'in-process';
+    const tenancy = TenancyModule.register({ rateCardDirectory: MikroOrmRateCardDirectory });
+    const quota = QuotaModule.register({ tenancy, store: shared === 'redis' ? 'redis' : 'in-memory', holdLedger: MikroOrmHoldLedger });
+    const rateCards = RateCardsModule.register({ tenancy });
     return {
       module: AppModule,
       imports: [
@@ -37,14 +48,14 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot({ entities: [...TENANCY_ENTITIES, ...QUOTA_ENTITIES], migrations: MIGRATIONS }),
         RedisModule.forRoot(),
-        CacheModule,
+        CacheModule.forRoot({ bus: shared }),
         MetricsModule,
         HealthModule,
         IdempotencyModule,
-        TenancyModule,
-        QuotaModule,
-        ReservationsModule,
-        RateCardsModule,
+        tenancy,
+        quota,
+        rateCards,
+        ReservationsModule.register({ tenancy, quota, rateCards }),
         ...(options.extraImports ?? []),
       ],
     };

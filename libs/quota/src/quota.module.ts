@@ -1,7 +1,6 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { RedisConfig } from '@tollgate/config';
 import { RedisConnections } from '@tollgate/platform';
-import { TenancyModule } from '@tollgate/tenancy';
 import { HierarchyRepository } from './adapters/mikro-orm/hierarchy.repository';
 import { InMemoryQuotaStore } from './adapters/in-memory/in-memory-quota-store.adapter';
 import { RedisQuotaStore } from './adapters/redis/redis-quota-store.adapter';
@@ -15,23 +14,44 @@ import { PutProjectUseCase } from './usecases/put-project/put-project.usecase';
 import { PutUserUseCase } from './usecases/put-user/put-user.usecase';
 import { SyncCreditPoolUseCase } from './usecases/sync-credit-pool/sync-credit-pool.usecase';
 import { ComputeCreditPoolUseCase } from './usecases/compute-credit-pool/compute-credit-pool.usecase';
+import { HoldLedger } from './ports/hold-ledger.port';
 
-const store = {
-  provide: QuotaStore,
-  inject: [RedisConnections, RedisConfig],
-  useFactory: (redis: RedisConnections, config: RedisConfig): QuotaStore =>
-    redis.command ? new RedisQuotaStore(redis.command, config.keyPrefix + 'q:') : new InMemoryQuotaStore(),
-};
+export interface QuotaModuleOptions {
+  /** The application's one tenancy module (organizations, settings, auth). */
+  tenancy: DynamicModule;
+  /** Where admissions are decided: Redis Lua scripts (any number of instances) or in-process (one). */
+  store: 'redis' | 'in-memory';
+  /** The adapter of the HoldLedger port (what the reservations module recorded; a rebuild reads it). */
+  holdLedger: Type<HoldLedger>;
+}
 
-/**
- * The hierarchy, limits, periods and credit grants, and the store admissions are decided in.
- * The adapter follows configuration: Redis when REDIS_URL is set, else in-process (one instance).
- */
-@Module({
-  imports: [TenancyModule],
-  controllers: [QuotaController],
-  providers: [
-    store,
+function storeProvider(kind: QuotaModuleOptions['store']): Provider {
+  if (kind === 'in-memory') return { provide: QuotaStore, useValue: new InMemoryQuotaStore() };
+  return {
+    provide: QuotaStore,
+    inject: [RedisConnections, RedisConfig],
+    useFactory: (redis: RedisConnections, config: RedisConfig): QuotaStore => {
+      if (!redis.command) throw new Error('the Redis quota store needs REDIS_URL');
+      return new RedisQuotaStore(redis.command, config.keyPrefix + 'q:');
+    },
+  };
+}
+
+/** The hierarchy, limits, periods and credit grants, and the store admissions are decided in. */
+@Module({})
+export class QuotaModule {
+  static register(options: QuotaModuleOptions): DynamicModule {
+    return {
+      module: QuotaModule,
+      imports: [options.tenancy],
+      controllers: [QuotaController],
+      providers: [storeProvider(options.store), { provide: HoldLedger, useClass: options.holdLedger }, ...PROVIDERS],
+      exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository],
+    };
+  }
+}
+
+const PROVIDERS = [
     HierarchyRepository,
     EnsureScopeLoadedUseCase,
     SyncCreditPoolUseCase,
@@ -41,7 +61,4 @@ const store = {
     GrantCreditsUseCase,
     ListCreditsUseCase,
     GetUsageTreeUseCase,
-  ],
-  exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository],
-})
-export class QuotaModule {}
+];

@@ -8,3 +8,4 @@ export type { PricingErrorCode } from './domain/pricing.error';
 export { PriceOperationUseCase } from './usecases/price-operation/price-operation.usecase';
 export type { OperationPrice, PriceOperationInput } from './usecases/price-operation/price-operation.usecase';
 export { RATE_CARD_TOPIC, RATE_OVERRIDES_TOPIC } from './usecases/price-operation/rate-card-catalog';
+export { MikroOrmRateCardDirectory } from './adapters/mikro-orm/mikro-orm-rate-card-directory.adapter';

@@ -1,7 +1,5 @@
-import { Global, Module } from '@nestjs/common';
-import { RateCardDirectory, TenancyModule } from '@tollgate/tenancy';
+import { DynamicModule, Module } from '@nestjs/common';
 import { MikroOrmRateCardRepository } from './adapters/mikro-orm/mikro-orm-rate-card.repository';
-import { RateCardDirectoryAdapter } from './adapters/tenancy/rate-card-directory.adapter';
 import { RateCardsController } from './http/rate-cards.controller';
 import { RateOverridesController } from './http/rate-overrides.controller';
 import { RateCardRepository } from './ports/rate-card.repository.port';
@@ -17,17 +15,25 @@ import { RateCardCatalog } from './usecases/price-operation/rate-card-catalog';
 import { PutLadderUseCase } from './usecases/put-ladder/put-ladder.usecase';
 
 /**
- * Rate cards, overrides, and pricing an operation. Global only to hand tenancy its
- * RateCardDirectory (an organization's rate_card_id must name a card) without tenancy
- * depending on this module, as reservations hands quota its HoldLedger.
+ * Rate cards, overrides, and pricing an operation. Tenancy's RateCardDirectory port is answered
+ * by MikroOrmRateCardDirectory, which the composition root hands to TenancyModule.register.
  */
-@Global()
-@Module({
-  imports: [TenancyModule],
-  controllers: [RateCardsController, RateOverridesController],
-  providers: [
+@Module({})
+export class RateCardsModule {
+  /** `tenancy`: the application's one tenancy module (organizations, auth). */
+  static register(options: { tenancy: DynamicModule }): DynamicModule {
+    return {
+      module: RateCardsModule,
+      imports: [options.tenancy],
+      controllers: [RateCardsController, RateOverridesController],
+      providers: PROVIDERS,
+      exports: [PriceOperationUseCase],
+    };
+  }
+}
+
+const PROVIDERS = [
     { provide: RateCardRepository, useClass: MikroOrmRateCardRepository },
-    { provide: RateCardDirectory, useClass: RateCardDirectoryAdapter },
     RateCardCatalog,
     PriceOperationUseCase,
     CreateRateCardUseCase,
@@ -38,7 +44,4 @@ import { PutLadderUseCase } from './usecases/put-ladder/put-ladder.usecase';
     DeleteLadderUseCase,
     AddRateOverridesUseCase,
     ListRateOverridesUseCase,
-  ],
-  exports: [RateCardDirectory, PriceOperationUseCase],
-})
-export class RateCardsModule {}
+];

@@ -2,3 +2,4 @@ export * from './reservations.module';
 export * from './domain/reservation';
 export * from './domain/reservation.error';
 export { ExpireHoldsUseCase } from './usecases/expire-holds/expire-holds.usecase';
+export { MikroOrmHoldLedger } from './adapters/mikro-orm/hold-ledger.adapter';

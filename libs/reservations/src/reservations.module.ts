@@ -1,7 +1,4 @@
-import { Global, Module } from '@nestjs/common';
-import { HoldLedger, QuotaModule } from '@tollgate/quota';
-import { TenancyModule } from '@tollgate/tenancy';
-import { RateCardsModule } from '@tollgate/rate-cards';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ReservationRepository } from './adapters/mikro-orm/reservation.repository';
 import { QuotesController, ReservationsController } from './http/reservations.controller';
 import { QuoteUseCase } from './usecases/quote/quote.usecase';
@@ -18,16 +15,24 @@ import { RunningQuantities } from './usecases/running-quantities';
 import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
 
 /**
- * Reserve, commit, release, extend, expire. Global only to hand the quota module its
- * HoldLedger (what a rebuild reads) without the quota module depending on this one.
+ * Reserve, commit, release, extend, expire. The quota module's HoldLedger port is answered by
+ * MikroOrmHoldLedger, which the composition root hands to QuotaModule.register.
  */
-@Global()
-@Module({
-  imports: [TenancyModule, QuotaModule, RateCardsModule],
-  controllers: [ReservationsController, QuotesController],
-  providers: [
+@Module({})
+export class ReservationsModule {
+  /** The application's one instance of each module this one uses. */
+  static register(modules: { tenancy: DynamicModule; quota: DynamicModule; rateCards: DynamicModule }): DynamicModule {
+    return {
+      module: ReservationsModule,
+      imports: [modules.tenancy, modules.quota, modules.rateCards],
+      controllers: [ReservationsController, QuotesController],
+      providers: PROVIDERS,
+    };
+  }
+}
+
+const PROVIDERS = [
     ReservationRepository,
-    { provide: HoldLedger, useExisting: ReservationRepository },
     ReservationContext,
     ReserveUseCase,
     AdmissionPricing,
@@ -40,7 +45,4 @@ import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usec
     GetReservationUseCase,
     ListReservationsUseCase,
     ExpireHoldsUseCase,
-  ],
-  exports: [HoldLedger],
-})
-export class ReservationsModule {}
+];

@@ -1,4 +1,4 @@
-import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { DynamicModule, Module, OnApplicationBootstrap, Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyRepository } from './adapters/mikro-orm/api-key.repository';
 import { AuditLogRepository } from './adapters/mikro-orm/audit-log.repository';
@@ -20,10 +20,9 @@ import { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/reg
 import { RevokeApiKeyUseCase } from './usecases/revoke-api-key/revoke-api-key.usecase';
 import { UpdateOrganizationUseCase } from './usecases/update-organization/update-organization.usecase';
 import { UpdateOrgSettingsUseCase } from './usecases/update-org-settings/update-org-settings.usecase';
+import { RateCardDirectory } from './ports/rate-card-directory.port';
 
-@Module({
-  controllers: [OrganizationsController, ApiKeysController, AuditLogController],
-  providers: [
+const PROVIDERS = [
     OrganizationRepository,
     ApiKeyRepository,
     SettingsRepository,
@@ -41,10 +40,21 @@ import { UpdateOrgSettingsUseCase } from './usecases/update-org-settings/update-
     UpdateOrganizationUseCase,
     UpdateOrgSettingsUseCase,
     { provide: APP_GUARD, useClass: AuthGuard },
-  ],
-  exports: [GetOrganizationUseCase, GetOrgSettingsUseCase],
-})
+];
+
+/** Organizations, environments, API keys and scopes, settings, the audit log, and the auth guard. */
+@Module({})
 export class TenancyModule implements OnApplicationBootstrap {
+  /** `rateCardDirectory`: the adapter of the RateCardDirectory port (the rate-cards module's). */
+  static register(options: { rateCardDirectory: Type<RateCardDirectory> }): DynamicModule {
+    return {
+      module: TenancyModule,
+      controllers: [OrganizationsController, ApiKeysController, AuditLogController],
+      providers: [...PROVIDERS, { provide: RateCardDirectory, useClass: options.rateCardDirectory }],
+      exports: [GetOrganizationUseCase, GetOrgSettingsUseCase],
+    };
+  }
+
   constructor(private readonly registerPlatformKey: RegisterPlatformKeyUseCase) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
 import { GetOrganizationUseCase, GetOrgSettingsUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
@@ -20,7 +20,7 @@ export class ComputeCreditPoolUseCase {
     private readonly settings: GetOrgSettingsUseCase,
     private readonly organizations: GetOrganizationUseCase,
     private readonly clock: Clock,
-    @Optional() private readonly ledger?: HoldLedger,
+    private readonly ledger: HoldLedger,
   ) {}
 
   /** `pending`: a grant whose transaction has not committed yet, counted in. */
@@ -35,7 +35,7 @@ export class ComputeCreditPoolUseCase {
     const graceSince = org?.status === 'past_due' && settings.past_due_policy === 'grace' ? org.statusChangedAt : null;
     const instants = poolInstants(grants, now);
     const asked = graceSince ? [...instants, graceSince] : instants;
-    const consumed = this.ledger ? await this.ledger.consumedAt(scope, asked) : asked.map(() => 0);
+    const consumed = await this.ledger.consumedAt(scope, asked);
     const byInstant = new Map(instants.map((instant, i) => [instant.getTime(), consumed[i]]));
     const pool = creditPoolLimit({ grants, consumedAt: (instant) => byInstant.get(instant.getTime()) ?? 0, overdraft: settings.overdraft_limit, now });
     if (!graceSince) return pool;

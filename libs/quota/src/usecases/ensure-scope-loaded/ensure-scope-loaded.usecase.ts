@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { ComputeCreditPoolUseCase } from '../compute-credit-pool/compute-credit-pool.usecase';
@@ -29,8 +29,7 @@ export class EnsureScopeLoadedUseCase {
     private readonly hierarchy: HierarchyRepository,
     private readonly pool: ComputeCreditPoolUseCase,
     private readonly clock: Clock,
-    /** Absent only when no reservations module is wired (then nothing was ever held). */
-    @Optional() private readonly ledger?: HoldLedger,
+    private readonly ledger: HoldLedger,
   ) {}
 
   /** Runs a store operation, loading the scope first when the store does not have it. */
@@ -69,9 +68,9 @@ export class EnsureScopeLoadedUseCase {
     const [pool, projects, holds, committed, quantities] = await Promise.all([
       this.pool.execute(scope),
       this.hierarchy.listProjects(scope),
-      this.ledger?.activeHolds(scope, now) ?? [],
-      this.ledger?.committed(scope, now) ?? [],
-      this.ledger?.quantities(scope, now) ?? [],
+      this.ledger.activeHolds(scope, now),
+      this.ledger.committed(scope, now),
+      this.ledger.quantities(scope, now),
     ]);
     return {
       nodes: [

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
-import { ActiveHold, HoldLedger, NodeRef, periodIds, QuotaScope } from '@tollgate/quota';
-import { CommittedUsage, Environment, quantityKey, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
+import { QuotaScope } from '@tollgate/quota';
+import { CommittedUsage, Environment, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
 
 /** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
 interface ViewRow {
@@ -84,16 +84,15 @@ export interface ReservationFilter {
 
 /**
  * Reservations in Postgres. Writes go through the group-commit writer (append-only inserts,
- * many requests per round trip); reads are for retries, administration and rebuilds.
+ * many requests per round trip); reads are for retries and administration. What a rebuild of
+ * the quota store reads is the HoldLedger adapter's (hold-ledger.adapter.ts).
  */
 @Injectable()
-export class ReservationRepository extends HoldLedger {
+export class ReservationRepository {
   constructor(
     private readonly em: EntityManager,
     private readonly writer: GroupCommitWriter,
-  ) {
-    super();
-  }
+  ) {}
 
   /** 'conflict': a reservation with this id (this organization, environment and key) exists already. */
   async insertHeld(reservation: Reservation): Promise<InsertResult> {
@@ -181,16 +180,6 @@ export class ReservationRepository extends HoldLedger {
     return result;
   }
 
-  async quantities(scope: QuotaScope, now: Date): Promise<{ key: string; value: string }[]> {
-    const rows = await this.em.getConnection().execute<{ product: string; dimension: string; period: string; value: string }[]>(
-      `select l.product, u.key as dimension, l.quantity_period as period, sum(u.value::numeric)::text as value
-         from usage_ledger l, jsonb_each_text(l.usage) u
-        where l.org_id = ? and l.environment = ? and l.quantity_period = ? and l.product is not null
-        group by l.product, u.key, l.quantity_period`,
-      [scope.orgId, scope.environment, periodIds(now).month],
-    );
-    return rows.map((r) => ({ key: quantityKey(r.product, r.dimension, r.period), value: r.value }));
-  }
 
   async insertExtension(reservationId: string, expiresAt: Date, now: Date): Promise<void> {
     await this.writer.write([{ table: 'reservation_extensions', row: { reservation_id: reservationId, expires_at: expiresAt, created_at: now } }]);
@@ -218,65 +207,6 @@ export class ReservationRepository extends HoldLedger {
     return rows.map(toView);
   }
 
-  /**
-   * A hold active at `now` expires after it: by its own expiry, or by its latest extension's.
-   * Both are indexed, so a rebuild reads the holds expiring in the future, not the
-   * organization's whole history (the candidates are then checked against the latest expiry).
-   */
-  async activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]> {
-    const rows = await this.em.getConnection().execute<ViewRow[]>(
-      `with candidates as (
-         select id from reservations where org_id = ? and environment = ? and expires_at > ?
-         union
-         select x.reservation_id from reservation_extensions x join reservations rx on rx.id = x.reservation_id
-          where x.expires_at > ? and rx.org_id = ? and rx.environment = ?
-       )
-       ${VIEW_SELECT} join candidates c on c.id = r.id
-        where o.status is null and coalesce(e.expires_at, r.expires_at) > ?`,
-      [scope.orgId, scope.environment, now, now, scope.orgId, scope.environment, now],
-    );
-    return rows.map((row) => ({
-      holdId: row.id,
-      projectId: row.project_id,
-      userId: row.user_id,
-      amount: Number(row.amount),
-      expiresAtMs: new Date(row.current_expires_at).getTime(),
-      periods: row.periods,
-    }));
-  }
 
-  async consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]> {
-    if (instants.length === 0) return [];
-    const columns = instants.map((_, i) => `coalesce(sum(amount) filter (where committed_at <= ?), 0) as c${i}`).join(', ');
-    const [row] = await this.em.getConnection().execute<Record<string, string>[]>(
-      `select ${columns} from usage_ledger where org_id = ? and environment = ?`,
-      [...instants, scope.orgId, scope.environment],
-    );
-    return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
-  }
 
-  async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
-    const { day, week, month } = periodIds(now);
-    // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
-    const rows = await this.em.getConnection().execute<{ g: number; project_id: string | null; user_id: string | null; total: string; day: string | null; week: string | null; month: string | null }[]>(
-      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
-              sum(amount) filter (where periods->>'day' = ?) as day,
-              sum(amount) filter (where periods->>'week' = ?) as week,
-              sum(amount) filter (where periods->>'month' = ?) as month
-         from usage_ledger where org_id = ? and environment = ?
-        group by grouping sets ((), (project_id), (project_id, user_id))`,
-      [day, week, month, scope.orgId, scope.environment],
-    );
-    const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
-    for (const r of rows) {
-      const g = Number(r.g);
-      const node: NodeRef =
-        g === 3 ? { level: 'org' } : g === 1 ? { level: 'project', projectId: r.project_id! } : { level: 'user', projectId: r.project_id!, userId: r.user_id! };
-      for (const [periodId, sum] of [['', r.total], [day, r.day], [week, r.week], [month, r.month]] as const) {
-        const amount = Math.min(Number(sum ?? 0), Number.MAX_SAFE_INTEGER);
-        if (amount > 0) counters.push({ node, periodId, amount });
-      }
-    }
-    return counters;
-  }
 }
