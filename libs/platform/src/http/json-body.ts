@@ -10,7 +10,13 @@ import { FieldError, PlatformError } from '../errors/tollgate-error';
  */
 export const JSON_MAX_DEPTH = 32;
 /** Containers plus separators: about the number of values, whatever their nesting. */
-export const JSON_MAX_TOKENS = 100_000;
+export const JSON_MAX_TOKENS = 20_000;
+/**
+ * Items of one array. The longest array a route takes is 500 rates; class-transformer and
+ * class-validator visit every item before `ArrayMaxSize` can refuse, so a 10,000-item array
+ * would cost ~0.7 s of CPU. A bulk route (reconciliation, 10,000 records) raises this for itself.
+ */
+export const JSON_MAX_ARRAY_ITEMS = 1_000;
 
 interface Shape {
   /** The text holds the escape `\u0000` somewhere (inside a string). */
@@ -23,9 +29,12 @@ interface Shape {
  * cost of a hostile body is this scan up to that point, never more. Malformed text is
  * left to the parser.
  */
-export function checkJsonShape(text: string, maxDepth = JSON_MAX_DEPTH, maxTokens = JSON_MAX_TOKENS): Shape {
+export function checkJsonShape(text: string, maxDepth = JSON_MAX_DEPTH, maxTokens = JSON_MAX_TOKENS, maxItems = JSON_MAX_ARRAY_ITEMS): Shape {
   let depth = 0;
   let tokens = 0;
+  // Per open container (depth is bounded): whether it is an array, and its separators so far.
+  const isArray = new Uint8Array(maxDepth + 2);
+  const commas = new Uint32Array(maxDepth + 2);
   let inString = false;
   let hasNul = false;
   for (let i = 0; i < text.length; i++) {
@@ -46,6 +55,8 @@ export function checkJsonShape(text: string, maxDepth = JSON_MAX_DEPTH, maxToken
       case 0x7b: // {
         if (++depth > maxDepth) throw new PlatformError('json_too_deep', `The request body nests deeper than ${maxDepth} levels.`);
         if (++tokens > maxTokens) throw tooComplex(maxTokens);
+        isArray[depth] = c === 0x5b ? 1 : 0;
+        commas[depth] = 0;
         break;
       case 0x5d: // ]
       case 0x7d: // }
@@ -53,6 +64,9 @@ export function checkJsonShape(text: string, maxDepth = JSON_MAX_DEPTH, maxToken
         break;
       case 0x2c: // ,
         if (++tokens > maxTokens) throw tooComplex(maxTokens);
+        if (depth > 0 && isArray[depth] === 1 && ++commas[depth] >= maxItems) {
+          throw new PlatformError('json_too_complex', `An array in the request body has more than ${maxItems.toLocaleString('en')} items.`);
+        }
         break;
     }
   }

@@ -100,7 +100,7 @@ export class CommitDto {
   @Optional() @IsObject()
   dimensions?: Record<string, string>;
 
-  @Optional() @ValidateNested() @Type(() => ProviderDto)
+  @Optional() @IsObject() @ValidateNested() @Type(() => ProviderDto)
   provider?: ProviderDto;
 }
 
@@ -145,6 +145,6 @@ export class ReserveBatchDto extends HolderFields {
   @IsIn(['all_or_nothing', 'max_fundable'])
   policy: 'all_or_nothing' | 'max_fundable';
 
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
   items: BatchItemDto[];
 }

@@ -7,6 +7,7 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsObject,
   IsInt,
   IsString,
   Matches,
@@ -64,7 +65,7 @@ export class CreateOrganizationDto {
   @Optional() @IsInt() @Min(0) @Max(1000)
   overage_percent?: number;
 
-  @Optional() @ValidateNested() @Type(() => SettingsDto)
+  @Optional() @IsObject() @ValidateNested() @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
@@ -85,7 +86,7 @@ export class UpdateOrganizationDto {
   @Nullable() @IsInt() @Min(0) @Max(1000)
   overage_percent?: number | null;
 
-  @Optional() @ValidateNested() @Type(() => SettingsDto)
+  @Optional() @IsObject() @ValidateNested() @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
