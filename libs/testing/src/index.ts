@@ -3,3 +3,4 @@ export * from './test-client';
 export * from './test-env';
 export * from './probe.module';
 export * from './wait';
+export * from './tcp-proxy';

@@ -24,6 +24,9 @@ const MESSAGES = [
   /^Connection is closed\.?$/,
   /Stream isn't writeable/,
   /^Connection terminated/,
+  /Connection ended unexpectedly/,
+  // knex, when the connection of an open transaction died under it.
+  /Transaction query already complete/,
   /Timeout acquiring a connection/,
   /Client has encountered a connection error/,
   /Client was closed and is not queryable/,
