@@ -94,6 +94,9 @@ class TollgateValidationPipe extends ValidationPipe {
     const found = metadata.type === 'body' || metadata.type === 'query' ? findPrototypeNamedKeys(value) : [];
     const result = await super.transform(value, metadata);
     if (found.length === 0) return result;
+    // Nest deleted `constructor` and `prototype` from the request's own body too; put them back,
+    // so what a retry is compared against (canonical JSON of the body) is what was sent.
+    restorePrototypeNamedKeys(value, found);
     const errors = restorePrototypeNamedKeys(result, found);
     if (errors.length > 0) throw PlatformError.validation(errors.slice(0, MAX_FIELD_ERRORS));
     return result;
