@@ -155,18 +155,28 @@ describe('fuzz: every registered route, generated and hostile input', () => {
   type Mutation = { kind: 'drop' | 'set' | 'add' | 'nest'; key: string; value: unknown };
   const mutation: fc.Arbitrary<Mutation> = fc.record({ kind: fc.constantFrom('drop', 'set', 'add', 'nest'), key, value });
 
+  /** Own properties only: a key like `__proto__` must land on the body, never on a prototype. */
+  function setOwn(target: object, key: string, value: unknown): void {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+
   function mutate(body: Record<string, unknown>, mutations: Mutation[]): Record<string, unknown> {
     for (const m of mutations) {
       const keys = Object.keys(body);
       const target = keys.length > 0 ? keys[Math.abs(hash(m.key)) % keys.length] : m.key;
+      const current = Object.getOwnPropertyDescriptor(body, target)?.value;
       if (m.kind === 'drop') delete body[target];
-      else if (m.kind === 'set') body[target] = m.value;
-      else if (m.kind === 'add') Object.defineProperty(body, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
-      else if (body[target] !== null && typeof body[target] === 'object') {
-        Object.defineProperty(body[target] as object, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
-      }
+      else if (m.kind === 'set') setOwn(body, target, m.value);
+      else if (m.kind === 'add') setOwn(body, m.key, m.value);
+      else if (current !== null && typeof current === 'object') setOwn(current, m.key, m.value);
     }
     return body;
+  }
+
+  function hash(s: string): number {
+    let h = 0;
+    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+    return h;
   }
 
   /** encodeURIComponent, but lone surrogates become their (invalid) UTF-8 bytes instead of throwing. */
@@ -178,11 +188,6 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     }
   }
 
-  function hash(s: string): number {
-    let h = 0;
-    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
-    return h;
-  }
 
   /** Raw bodies no JSON.stringify produces. */
   const hostileRaw = fc.oneof(
@@ -267,6 +272,11 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     async () => {
       let before = await snapshot();
       const statuses = new Map<number, number>();
+      // No request may add to the prototypes every object inherits from (prototype pollution).
+      // Both realms: the suite's sandbox, and Node's own (what structuredClone and core modules build).
+      const prototypes = [Object.prototype, Array.prototype, Object.getPrototypeOf(structuredClone({})), Object.getPrototypeOf(structuredClone([]))];
+      const prototypeNames = () => prototypes.map((proto) => Object.getOwnPropertyNames(proto).sort().join(','));
+      const pristine = prototypeNames();
       await fc.assert(
         fc.asyncProperty(requestCase, async (c) => {
           const route = c.route();
@@ -292,6 +302,7 @@ describe('fuzz: every registered route, generated and hostile input', () => {
           if (payload !== undefined && c.headers.contentType !== '') h['content-type'] = c.headers.contentType;
 
           const res = await t.app.inject({ method: method as 'GET', url, headers: h, payload });
+          expect(prototypeNames()).toEqual(pristine);
           statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
           if (process.env.FUZZ_DEBUG && res.statusCode === 404) process.stderr.write(`${method} ${route.url} ${res.body.slice(0, 120)}\n`);
           const where = `${method} ${url.slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
