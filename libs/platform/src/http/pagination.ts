@@ -1,4 +1,4 @@
-import { Optional } from './validation';
+import { OptionalField } from './validation';
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
@@ -11,10 +11,10 @@ export interface Page<T> {
 
 /** Query parameters every list endpoint accepts. */
 export class PageQueryDto {
-  @Optional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 }
 

@@ -23,12 +23,12 @@ export function toFieldErrors(errors: ValidationError[], prefix = '', out: Field
  * The field may be absent; when present it is validated, `null` included (a wrong type, 422).
  * Use this, not class-validator's IsOptional, which lets `null` through to the use case.
  */
-export function Optional(options?: ValidationOptions): PropertyDecorator {
+export function OptionalField(options?: ValidationOptions): PropertyDecorator {
   return ValidateIf((_object, value) => value !== undefined, options);
 }
 
 /** The field may be absent or `null` (where null means something: "no limit", "unassign"). */
-export function Nullable(options?: ValidationOptions): PropertyDecorator {
+export function NullableField(options?: ValidationOptions): PropertyDecorator {
   return ValidateIf((_object, value) => value !== undefined && value !== null, options);
 }
 

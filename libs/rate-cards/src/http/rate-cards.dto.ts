@@ -1,4 +1,4 @@
-import { Optional } from '@tollgate/platform';
+import { OptionalField } from '@tollgate/platform';
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsDate, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -27,7 +27,7 @@ export class LadderPathDto extends RateCardPathDto {
 
 export class RateCardQueryDto {
   /** Which rates `in_force` describes; default now. */
-  @Optional() @Type(() => Date) @IsDate({ message: 'at must be an RFC 3339 date-time' })
+  @OptionalField() @Type(() => Date) @IsDate({ message: 'at must be an RFC 3339 date-time' })
   at?: Date;
 }
 
@@ -38,7 +38,7 @@ export class CreateRateCardDto {
   @IsArray() @ArrayMaxSize(MAX_ITEMS_PER_CALL)
   rates: unknown[];
 
-  @Optional() @IsArray() @ArrayMaxSize(100)
+  @OptionalField() @IsArray() @ArrayMaxSize(100)
   ladders?: unknown[];
 }
 

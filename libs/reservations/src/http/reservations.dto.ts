@@ -2,7 +2,7 @@ import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IntersectionType } from '@nestjs/swagger';
-import { FieldError, PlatformError, Optional } from '@tollgate/platform';
+import { FieldError, PlatformError, OptionalField } from '@tollgate/platform';
 import { AdmissionRequest } from '../usecases/reserve/admission-pricing';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -26,32 +26,32 @@ export class HolderFields {
 /** What to hold: a raw `amount`, or a `product` with its estimated `usage` to price (checked by toAdmissionRequest). */
 export class OperationFields {
   /** Micro-credits to hold (a raw amount), instead of product and usage. */
-  @Optional() @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(1) @Max(MAX_AMOUNT)
   amount?: number;
 
   /** A product of the organization's rate card (`video.generate`). */
-  @Optional() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
+  @OptionalField() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
   product?: string;
 
   /** Estimated quantity per usage dimension (`{"video_seconds": 8}`): numbers or decimal strings. */
-  @Optional() @IsObject()
+  @OptionalField() @IsObject()
   usage?: Record<string, number | string>;
 
   /** Request dimensions the rates match (`{"resolution": "1080p"}`). */
-  @Optional() @IsObject()
+  @OptionalField() @IsObject()
   dimensions?: Record<string, string>;
 
   /** Within the organization's max_ttl_seconds; default its default_ttl_seconds. */
-  @Optional() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField() @IsInt() @Min(1) @Max(86_400)
   ttl_seconds?: number;
 
-  @Optional() @IsObject()
+  @OptionalField() @IsObject()
   metadata?: Record<string, unknown>;
 }
 
 export class ReserveDto extends IntersectionType(HolderFields, OperationFields) {
   /** Hold the first cheaper alternative of the product's downgrade ladder that fits, if the request does not. */
-  @Optional() @IsBoolean()
+  @OptionalField() @IsBoolean()
   allow_downgrade?: boolean;
 }
 
@@ -83,29 +83,29 @@ export class ProviderDto {
   @IsString() @MinLength(1) @MaxLength(128)
   name: string;
 
-  @Optional() @IsString() @MinLength(1) @MaxLength(256)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(256)
   request_id?: string;
 }
 
 export class CommitDto {
   /** The actual cost in micro-credits (0 when nothing was produced), instead of usage. */
-  @Optional() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   amount?: number;
 
   /** The actual usage, priced at the rates the hold recorded (a priced reservation). */
-  @Optional() @IsObject()
+  @OptionalField() @IsObject()
   usage?: Record<string, number | string>;
 
   /** Accepted for the record; the hold's dimensions price the usage. */
-  @Optional() @IsObject()
+  @OptionalField() @IsObject()
   dimensions?: Record<string, string>;
 
-  @Optional() @IsObject() @ValidateNested() @Type(() => ProviderDto)
+  @OptionalField() @IsObject() @ValidateNested() @Type(() => ProviderDto)
   provider?: ProviderDto;
 }
 
 export class ReleaseDto {
-  @Optional() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
   reason?: string;
 }
 
@@ -123,19 +123,19 @@ export class ListReservationsQueryDto {
   @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
   org_id: string;
 
-  @Optional() @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
+  @OptionalField() @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
   project_id?: string;
 
-  @Optional() @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
+  @OptionalField() @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
   user_id?: string;
 
-  @Optional() @IsIn(['held', 'committed', 'released', 'expired'])
+  @OptionalField() @IsIn(['held', 'committed', 'released', 'expired'])
   status?: 'held' | 'committed' | 'released' | 'expired';
 
-  @Optional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 }
 

@@ -1,4 +1,4 @@
-import { Optional, Nullable } from '@tollgate/platform';
+import { OptionalField, NullableField } from '@tollgate/platform';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -24,69 +24,69 @@ import { MAX_AMOUNT, PAST_DUE_POLICIES, type PastDuePolicy } from '../domain/org
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 
 export class SettingsDto {
-  @Optional() @IsBoolean()
+  @OptionalField() @IsBoolean()
   auto_create?: boolean;
 
-  @Optional() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField() @IsInt() @Min(1) @Max(86_400)
   default_ttl_seconds?: number;
 
-  @Optional() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField() @IsInt() @Min(1) @Max(86_400)
   max_ttl_seconds?: number;
 
-  @Optional() @IsIn(PAST_DUE_POLICIES)
+  @OptionalField() @IsIn(PAST_DUE_POLICIES)
   past_due_policy?: PastDuePolicy;
 
   /** Micro-credits. */
-  @Optional() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   past_due_grace_amount?: number;
 
   /** Micro-credits. */
-  @Optional() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   overdraft_limit?: number;
 
-  @Optional() @IsArray() @ArrayMaxSize(10) @IsInt({ each: true }) @Min(1, { each: true }) @Max(100, { each: true })
+  @OptionalField() @IsArray() @ArrayMaxSize(10) @IsInt({ each: true }) @Min(1, { each: true }) @Max(100, { each: true })
   budget_alert_thresholds?: number[];
 }
 
 export class CreateOrganizationDto {
-  @Optional() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `id ${ID_MESSAGE}` })
+  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `id ${ID_MESSAGE}` })
   id?: string;
 
   @IsString() @MinLength(1) @MaxLength(200)
   name: string;
 
-  @Optional() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
+  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
   rate_card_id?: string;
 
-  @Optional() @IsIn(OVERAGE_POLICIES)
+  @OptionalField() @IsIn(OVERAGE_POLICIES)
   overage_policy?: OveragePolicy;
 
   /** With `allow_up_to_percent`: how far past its hold a commit may charge, in percent. */
-  @Optional() @IsInt() @Min(0) @Max(1000)
+  @OptionalField() @IsInt() @Min(0) @Max(1000)
   overage_percent?: number;
 
-  @Optional() @IsObject() @ValidateNested() @Type(() => SettingsDto)
+  @OptionalField() @IsObject() @ValidateNested() @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
 export class UpdateOrganizationDto {
-  @Optional() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
   name?: string;
 
-  @Optional() @IsIn(ORG_STATUSES)
+  @OptionalField() @IsIn(ORG_STATUSES)
   status?: OrgStatus;
 
   /** `null` unassigns the rate card. */
-  @Nullable() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
+  @NullableField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
   rate_card_id?: string | null;
 
-  @Optional() @IsIn(OVERAGE_POLICIES)
+  @OptionalField() @IsIn(OVERAGE_POLICIES)
   overage_policy?: OveragePolicy;
 
-  @Nullable() @IsInt() @Min(0) @Max(1000)
+  @NullableField() @IsInt() @Min(0) @Max(1000)
   overage_percent?: number | null;
 
-  @Optional() @IsObject() @ValidateNested() @Type(() => SettingsDto)
+  @OptionalField() @IsObject() @ValidateNested() @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
@@ -97,7 +97,7 @@ export class CreateApiKeyDto {
   @IsIn(ENVIRONMENTS)
   environment: Environment;
 
-  @Optional() @IsString() @MinLength(1) @MaxLength(100)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(100)
   name?: string;
 }
 
@@ -105,18 +105,18 @@ export class CreatePlatformKeyDto {
   @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES, { each: true })
   scopes: Scope[];
 
-  @Optional() @IsString() @MinLength(1) @MaxLength(100)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(100)
   name?: string;
 }
 
 export class AuditLogQueryDto {
-  @Optional() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `org_id ${ID_MESSAGE}` })
+  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `org_id ${ID_MESSAGE}` })
   org_id?: string;
 
-  @Optional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 }
 
