@@ -12,6 +12,13 @@ export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | 
 export const ERROR_STATUS = {
   // platform
   invalid_json: HttpStatus.BAD_REQUEST,
+  json_too_deep: HttpStatus.BAD_REQUEST,
+  json_too_complex: HttpStatus.PAYLOAD_TOO_LARGE,
+  invalid_url: HttpStatus.BAD_REQUEST,
+  malformed_request: HttpStatus.BAD_REQUEST,
+  // Nest's HttpStatus has no 431.
+  headers_too_large: 431,
+  request_timeout: HttpStatus.REQUEST_TIMEOUT,
   validation_failed: HttpStatus.UNPROCESSABLE_ENTITY,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unsupported_media_type: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -57,4 +64,4 @@ export const ERROR_STATUS = {
   no_rate_card: HttpStatus.CONFLICT,
   // Validation makes two rates for one dimension impossible: seeing it is a data problem.
   ambiguous_rate: HttpStatus.INTERNAL_SERVER_ERROR,
-} as const satisfies Record<ErrorCode, HttpStatus>;
+} as const satisfies Record<ErrorCode, HttpStatus | 431>;

@@ -1,7 +1,7 @@
 export * from './domain/period';
 export * from './domain/quota';
 export * from './domain/quota.error';
-export { QUOTA_ID_PATTERN } from './domain/quota-validation';
+export { HOLD_ID_MAX_LENGTH, QUOTA_ID_PATTERN } from './domain/quota-validation';
 export * from './ports/quota-store.port';
 export * from './domain/hierarchy';
 export * from './quota.module';

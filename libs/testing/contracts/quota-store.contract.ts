@@ -923,7 +923,7 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given();
         await expect(sut.reserve(scope, hold(1, { userId: 'a|b' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserve(scope, hold(1, { projectId: '' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserve(scope, hold(1, { holdId: 'x'.repeat(129) }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { holdId: 'x'.repeat(193) }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserve({ orgId: 'o{x}', environment: 'live' }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserve({ ...scope, environment: 'prod' as never }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserve(scope, hold(1), new Date(Number.NaN))).rejects.toMatchObject({ code: 'invalid_quota_request' });

@@ -5,3 +5,4 @@ export * from './probe.module';
 export * from './wait';
 export * from './manual-clock';
 export * from './redis-keys';
+export * from './tcp-proxy';

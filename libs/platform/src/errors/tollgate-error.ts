@@ -16,6 +16,12 @@ export abstract class TollgateError<Code extends string = string> extends Error 
 
 export type PlatformErrorCode =
   | 'invalid_json'
+  | 'json_too_deep'
+  | 'json_too_complex'
+  | 'invalid_url'
+  | 'malformed_request'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'validation_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'

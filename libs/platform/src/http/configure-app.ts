@@ -1,22 +1,90 @@
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
-import { LogController } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AppConfig } from '@tollgate/config';
-import { ErrorStatusMap } from '../errors/problem';
+import { ErrorStatusMap, toProblem } from '../errors/problem';
+import { PlatformError } from '../errors/tollgate-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { ProblemFilter } from './problem.filter';
+import { ProblemFilter, sendProblem } from './problem.filter';
 import { createValidationPipe } from './validation';
 import { setupDocs } from './docs';
+import { registerJsonParser } from './json-body';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The longest path parameter the router hands on. The longest id a path carries is a
+ * reservation id, `res_` + 24 + `.` + a 128-character organization id = 157 characters
+ * (docs/decisions/017). Anything longer is no id of this API: 422, like any malformed id.
+ */
+export const MAX_PATH_PARAM_LENGTH = 512;
+
+/** A route the application registered, as Fastify knows it (`/v1/orgs/:org`). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
+const ROUTES = new WeakMap<object, RegisteredRoute[]>();
+
+/** Every route the running application registered (what the fuzz suite walks). */
+export function registeredRoutes(app: NestFastifyApplication): RegisteredRoute[] {
+  return [...(ROUTES.get(app.getHttpAdapter().getInstance()) ?? [])];
+}
+
+/**
+ * Errors Fastify answers before any route or hook of ours runs (an undecodable URL, a path
+ * parameter over the router's limit): problem+json like every other answer.
+ */
+function frameworkError(statusMap: ErrorStatusMap) {
+  return (error: { code?: string }, request: FastifyRequest, reply: FastifyReply): void => {
+    const failure =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? PlatformError.validation([{ field: 'path', message: `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is` }])
+        : new PlatformError('invalid_url', 'The request URL is not valid (bad percent-encoding).');
+    reply.header('X-Request-Id', request.id);
+    sendProblem(reply, toProblem(failure, statusMap, request.url.split('?')[0]));
+  };
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers over its limit, a malformed request line,
+ * a request that took too long to arrive) never reach Fastify's routing: answered on the
+ * socket, as problem+json, then the connection is closed (as Node and Fastify do).
+ */
+function clientError(statusMap: ErrorStatusMap) {
+  return function (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const failure =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new PlatformError('headers_too_large', 'The request headers are larger than this service accepts.')
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new PlatformError('request_timeout', 'The request did not arrive in time.')
+          : new PlatformError('malformed_request', 'The request is not valid HTTP.');
+    const problem = toProblem(failure, statusMap);
+    const body = JSON.stringify(problem);
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
+
 /** Fastify with our body limit, request ids (honouring a caller's X-Request-Id) and logger. */
-export function createHttpAdapter(config: AppConfig, logger: Logger): FastifyAdapter {
+export function createHttpAdapter(config: AppConfig, logger: Logger, statusMap: ErrorStatusMap): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: config.http.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: frameworkError(statusMap),
+    clientErrorHandler: clientError(statusMap),
     // One line per request, written by our onResponse hook with the route and status.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
@@ -39,8 +107,15 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
+  const routes: RegisteredRoute[] = [];
+  ROUTES.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   // The API speaks JSON only: anything else is 415, not a string handed to validation.
   fastify.removeContentTypeParser(['text/plain']);
+  // Depth and size bounds before anything else reads the body (docs/decisions/017).
+  registerJsonParser(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

@@ -1,6 +1,7 @@
+import { OptionalField } from './validation';
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { PlatformError } from '../errors/tollgate-error';
 
 export interface Page<T> {
@@ -10,10 +11,10 @@ export interface Page<T> {
 
 /** Query parameters every list endpoint accepts. */
 export class PageQueryDto {
-  @IsOptional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 }
 

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorStatusMap, PROBLEM_CONTENT_TYPE, Problem, problemType, toProblem } from '../errors/problem';
 import { PlatformError, PlatformErrorCode, TollgateError } from '../errors/tollgate-error';
 import { ReplayResponse } from '../idempotency/replay';
+import { isDependencyFailure } from './dependency-failure';
 
 /**
  * Framework exceptions we expect to see, by status. Fastify's body parser errors reach
@@ -31,6 +32,13 @@ export function resolveProblem(
   instance?: string,
 ): Problem {
   if (error instanceof TollgateError) return toProblem(error, statusMap, instance);
+  if (isDependencyFailure(error)) {
+    return toProblem(
+      new PlatformError('store_unavailable', 'A store this request needs is unavailable; nothing was changed. Try again.', { retry_after_seconds: 1 }),
+      statusMap,
+      instance,
+    );
+  }
   if (error instanceof HttpException) {
     const code = HTTP_STATUS_CODES[error.getStatus()];
     if (code) {
@@ -77,7 +85,8 @@ export class ProblemFilter implements ExceptionFilter {
       request.url.split('?')[0],
     );
     if (problem.status >= 500 && problem.code !== 'internal_error') {
-      request.log.warn({ code: problem.code, detail: problem.detail }, 'request failed');
+      // The cause of a dependency failure is what an operator needs (which store, which error).
+      request.log.warn({ code: problem.code, detail: problem.detail, err: error instanceof TollgateError ? undefined : error }, 'request failed');
     }
     sendProblem(reply, problem);
   }

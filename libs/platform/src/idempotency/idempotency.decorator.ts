@@ -28,6 +28,14 @@ export const IdempotentByResource = (): MethodDecorator =>
     SetMetadata(IDEMPOTENCY_BY_RESOURCE, true)(target, key, descriptor);
   };
 
+export const SECRET_FIELDS = 'tollgate:secret-fields';
+/**
+ * The route's success body carries secrets (an API key's `secret`): those fields are left out
+ * of the stored response, so no secret is ever at rest in `idempotency_keys`, and a replay
+ * answers the same body without them (the secret is shown once; docs/decisions/017).
+ */
+export const SecretInResponse = (...fields: string[]): MethodDecorator => SetMetadata(SECRET_FIELDS, fields);
+
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The request's Idempotency-Key header, checked; throws when it is missing and `required`. */

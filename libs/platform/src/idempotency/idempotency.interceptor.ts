@@ -9,9 +9,12 @@ import { PROBLEM_CONTENT_TYPE, ErrorStatusMap } from '../errors/problem';
 import { PlatformError } from '../errors/tollgate-error';
 import { resolveProblem } from '../http/problem.filter';
 import { canonicalJson } from './canonical-json';
-import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED, idempotencyKeyOf } from './idempotency.decorator';
+import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED, idempotencyKeyOf, SECRET_FIELDS } from './idempotency.decorator';
 import { IdempotencyStore } from './idempotency.store';
 import { ReplayResponse } from './replay';
+
+/** The API's client id alphabet (organizations): what a scope may be built from. */
+const SCOPE_ORG = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Outcomes that say "try again later", not "this is the answer": never stored. */
 const NOT_STORED = new Set(['idempotency_request_in_progress', 'rate_limited']);
@@ -35,15 +38,22 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const key = idempotencyKeyOf(request, this.reflector.get<boolean>(IDEMPOTENCY_REQUIRED, context.getHandler()) === true);
     if (key === undefined || this.reflector.get<boolean>(IDEMPOTENCY_BY_RESOURCE, context.getHandler())) return next.handle();
     const successStatus = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? HttpStatus.CREATED;
-    return from(this.run(request, key, successStatus, next));
+    const secretFields = this.reflector.get<string[] | undefined>(SECRET_FIELDS, context.getHandler()) ?? [];
+    return from(this.run(request, key, successStatus, secretFields, next));
   }
 
-  private async run(request: FastifyRequest, key: string, successStatus: number, next: CallHandler): Promise<unknown> {
+  private async run(request: FastifyRequest, key: string, successStatus: number, secretFields: string[], next: CallHandler): Promise<unknown> {
     const principal = request.principal!;
     const params = request.params as Record<string, string> | undefined;
     const body = request.body as Record<string, unknown> | undefined;
+    // The key is claimed before the route's pipes validate the request: an organization id
+    // that is not one (a NUL byte, 500 characters) must not reach the store as a scope.
+    if (params?.org !== undefined && !SCOPE_ORG.test(params.org)) {
+      throw PlatformError.validation([{ field: 'org', message: 'org must be 1-128 letters, digits, ".", "_", "-" or ":"' }]);
+    }
     // A platform key acts for many organizations: its keys are scoped to the one it names.
-    const orgId = principal.orgId ?? params?.org ?? (typeof body?.org_id === 'string' ? body.org_id : '_platform');
+    const bodyOrg = typeof body?.org_id === 'string' && SCOPE_ORG.test(body.org_id) ? body.org_id : '_platform';
+    const orgId = principal.orgId ?? params?.org ?? bodyOrg;
     const scope = `${orgId}:${principal.environment}`;
     const path = request.url.split('?')[0];
     const hash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(body ?? null)}`).digest('hex');
@@ -66,14 +76,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
     } catch (error) {
       const problem = resolveProblem(error, this.statusMap);
       if (problem.status >= 500 || NOT_STORED.has(problem.code)) {
-        await this.store.abandon(scope, key, claim.owner);
+        // The client must see why the request failed, not that freeing the key failed too
+        // (with Postgres down both fail; the key's lock then lapses on its own).
+        await this.store.abandon(scope, key, claim.owner).catch((abandonError: unknown) => {
+          request.log.warn({ err: abandonError }, 'could not release idempotency key');
+        });
       } else {
         await this.store.complete(scope, key, claim.owner, { status: problem.status, body: { ...problem, instance: path }, contentType: PROBLEM_CONTENT_TYPE });
       }
       throw error;
     }
     try {
-      await this.store.complete(scope, key, claim.owner, { status: successStatus, body: result ?? null, contentType: 'application/json; charset=utf-8' });
+      await this.store.complete(scope, key, claim.owner, { status: successStatus, body: withoutSecrets(result, secretFields), contentType: 'application/json; charset=utf-8' });
     } catch (error) {
       // The change is made: answering 5xx now would invite a retry. The key stays claimed
       // until its lock lapses; a retry before then gets 409 in progress.
@@ -81,4 +95,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     return result;
   }
+}
+
+/** The body to store for replay: the secret fields left out (see SecretInResponse). */
+function withoutSecrets(result: unknown, fields: string[]): unknown {
+  if (fields.length === 0 || result === null || typeof result !== 'object') return result ?? null;
+  const stored: Record<string, unknown> = { ...(result as Record<string, unknown>) };
+  for (const field of fields) delete stored[field];
+  return stored;
 }

@@ -26,6 +26,13 @@ import { nodeKey } from './node-key';
  */
 export const QUOTA_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Hold ids are derived, not chosen: a reservation id is `res_` + 24 + `.` + the organization id
+ * (up to 128), 157 characters at most, so they get more room than client ids (same alphabet).
+ */
+export const HOLD_ID_MAX_LENGTH = 192;
+const HOLD_ID_PATTERN = new RegExp(`^[A-Za-z0-9._:-]{1,${HOLD_ID_MAX_LENGTH}}$`);
+
 export function isAmount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
@@ -40,7 +47,12 @@ export function checkNonNegativeAmount(field: string, value: unknown): void {
   if (!isAmount(value) || value < 0) throw QuotaError.invalidAmount(field, value);
 }
 
+/** A client id (organization, project, user) or, for a field named `holdId`, a hold id. */
 export function checkId(field: string, value: unknown): void {
+  if (field === 'holdId' || field.endsWith('.holdId')) {
+    if (typeof value !== 'string' || !HOLD_ID_PATTERN.test(value)) throw QuotaError.invalid(field, `must be 1-${HOLD_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -`);
+    return;
+  }
   if (typeof value !== 'string' || !QUOTA_ID_PATTERN.test(value)) throw QuotaError.invalid(field, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
 }
 

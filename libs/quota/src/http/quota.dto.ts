@@ -1,6 +1,7 @@
+import { OptionalField, NullableField } from '@tollgate/platform';
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PERIODS, type Period } from '../domain/period';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -21,30 +22,30 @@ export class UserPathDto extends ProjectPathDto {
 }
 
 export class PutProjectDto {
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MinLength(1) @MaxLength(200)
+  @NullableField() @IsString() @MinLength(1) @MaxLength(200)
   name?: string | null;
 
   /** Micro-credits per period; null: no envelope. */
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   limit?: number | null;
 
-  @IsOptional() @IsIn(PERIODS)
+  @OptionalField() @IsIn(PERIODS)
   period?: Period;
 
   /** The cap of every user of the project without their own; null: none. */
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   default_user_limit?: number | null;
 
-  @IsOptional() @IsIn(PERIODS)
+  @OptionalField() @IsIn(PERIODS)
   default_user_period?: Period;
 }
 
 export class PutUserDto {
   /** null: back to the project's default cap. */
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   limit?: number | null;
 
-  @IsOptional() @IsIn(PERIODS)
+  @OptionalField() @IsIn(PERIODS)
   period?: Period;
 }
 
@@ -56,23 +57,23 @@ export class GrantCreditsDto {
   @IsString() @MinLength(1) @MaxLength(500)
   reason: string;
 
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'expires_at must be an RFC 3339 date-time' })
+  @OptionalField() @Type(() => Date) @IsDate({ message: 'expires_at must be an RFC 3339 date-time' })
   expires_at?: Date;
 
   /** Where the credit comes from (top-up, promotion, a vendor's grant id). */
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
   source?: string;
 }
 
 export class UsageQueryDto {
-  @IsOptional() @IsIn(['current'])
+  @OptionalField() @IsIn(['current'])
   period?: 'current';
 
   /** The next page of users (every page has every project). */
-  @IsOptional() @IsString() @MaxLength(1024) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(1024) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
   /** Users per page, default and at most 10,000. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
   limit?: number;
 }

@@ -1,6 +1,7 @@
+import { OptionalField } from '@tollgate/platform';
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDate, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { NAME_PATTERN } from '../domain/rate';
 import { MAX_CARD_NAME_LENGTH } from '../domain/rate-card';
 import { NAME_MESSAGE } from '../domain/rate-validation';
@@ -26,7 +27,7 @@ export class LadderPathDto extends RateCardPathDto {
 
 export class RateCardQueryDto {
   /** Which rates `in_force` describes; default now. */
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'at must be an RFC 3339 date-time' })
+  @OptionalField() @Type(() => Date) @IsDate({ message: 'at must be an RFC 3339 date-time' })
   at?: Date;
 }
 
@@ -37,7 +38,7 @@ export class CreateRateCardDto {
   @IsArray() @ArrayMaxSize(MAX_ITEMS_PER_CALL)
   rates: unknown[];
 
-  @IsOptional() @IsArray() @ArrayMaxSize(100)
+  @OptionalField() @IsArray() @ArrayMaxSize(100)
   ladders?: unknown[];
 }
 

@@ -1,8 +1,8 @@
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IntersectionType } from '@nestjs/swagger';
-import { FieldError, PlatformError } from '@tollgate/platform';
+import { FieldError, PlatformError, OptionalField } from '@tollgate/platform';
 import { AdmissionRequest } from '../usecases/admission-pricing';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -26,32 +26,32 @@ export class HolderFields {
 /** What to hold: a raw `amount`, or a `product` with its estimated `usage` to price (checked by toAdmissionRequest). */
 export class OperationFields {
   /** Micro-credits to hold (a raw amount), instead of product and usage. */
-  @IsOptional() @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(1) @Max(MAX_AMOUNT)
   amount?: number;
 
   /** A product of the organization's rate card (`video.generate`). */
-  @IsOptional() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
+  @OptionalField() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
   product?: string;
 
   /** Estimated quantity per usage dimension (`{"video_seconds": 8}`): numbers or decimal strings. */
-  @IsOptional() @IsObject()
+  @OptionalField() @IsObject()
   usage?: Record<string, number | string>;
 
   /** Request dimensions the rates match (`{"resolution": "1080p"}`). */
-  @IsOptional() @IsObject()
+  @OptionalField() @IsObject()
   dimensions?: Record<string, string>;
 
   /** Within the organization's max_ttl_seconds; default its default_ttl_seconds. */
-  @IsOptional() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField() @IsInt() @Min(1) @Max(86_400)
   ttl_seconds?: number;
 
-  @IsOptional() @IsObject()
+  @OptionalField() @IsObject()
   metadata?: Record<string, unknown>;
 }
 
 export class ReserveDto extends IntersectionType(HolderFields, OperationFields) {
   /** Hold the first cheaper alternative of the product's downgrade ladder that fits, if the request does not. */
-  @IsOptional() @IsBoolean()
+  @OptionalField() @IsBoolean()
   allow_downgrade?: boolean;
 }
 
@@ -83,29 +83,29 @@ export class ProviderDto {
   @IsString() @MinLength(1) @MaxLength(128)
   name: string;
 
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(256)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(256)
   request_id?: string;
 }
 
 export class CommitDto {
   /** The actual cost in micro-credits (0 when nothing was produced), instead of usage. */
-  @IsOptional() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
   amount?: number;
 
   /** The actual usage, priced at the rates the hold recorded (a priced reservation). */
-  @IsOptional() @IsObject()
+  @OptionalField() @IsObject()
   usage?: Record<string, number | string>;
 
   /** Accepted for the record; the hold's dimensions price the usage. */
-  @IsOptional() @IsObject()
+  @OptionalField() @IsObject()
   dimensions?: Record<string, string>;
 
-  @IsOptional() @ValidateNested() @Type(() => ProviderDto)
+  @OptionalField() @IsObject() @ValidateNested() @Type(() => ProviderDto)
   provider?: ProviderDto;
 }
 
 export class ReleaseDto {
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
   reason?: string;
 }
 
@@ -123,19 +123,19 @@ export class ListReservationsQueryDto {
   @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
   org_id: string;
 
-  @IsOptional() @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
+  @OptionalField() @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
   project_id?: string;
 
-  @IsOptional() @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
+  @OptionalField() @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
   user_id?: string;
 
-  @IsOptional() @IsIn(['held', 'committed', 'released', 'expired'])
+  @OptionalField() @IsIn(['held', 'committed', 'released', 'expired'])
   status?: 'held' | 'committed' | 'released' | 'expired';
 
-  @IsOptional() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 }
 
@@ -145,6 +145,6 @@ export class ReserveBatchDto extends HolderFields {
   @IsIn(['all_or_nothing', 'max_fundable'])
   policy: 'all_or_nothing' | 'max_fundable';
 
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
   items: BatchItemDto[];
 }

@@ -1,4 +1,4 @@
-import { Idempotent } from '@tollgate/platform';
+import { Idempotent, SecretInResponse } from '@tollgate/platform';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
@@ -33,6 +33,7 @@ export class ApiKeysController {
 
   /** The secret is in this answer only; Tollgate keeps its hash. */
   @Post('orgs/:org/keys')
+  @SecretInResponse('secret')
   @RequireScopes('quota:admin')
   async create(@Caller() ctx: CallContext, @Param() { org }: OrgPathDto, @Body() body: CreateApiKeyDto) {
     const { key, secret } = await this.createKey.forOrganization(ctx, org, body);
@@ -53,6 +54,7 @@ export class ApiKeysController {
   }
 
   @Post('platform-keys')
+  @SecretInResponse('secret')
   @RequireScopes('quota:admin')
   async createPlatform(@Caller() ctx: CallContext, @Body() body: CreatePlatformKeyDto) {
     const { key, secret } = await this.createKey.forPlatform(ctx, body);
