@@ -158,7 +158,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
     const booting = Date.now();
     try {
       await Promise.all([waitReady(a), waitReady(b)]);
-      // eslint-disable-next-line no-console
+       
       console.log(`two processes ready in ${((Date.now() - booting) / 1000).toFixed(1)} s`);
     } catch (error) {
       await stopChildren();
@@ -218,7 +218,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
     );
     const count = (s: number) => results.filter((r) => r.status === s).length;
     const heldBy = (parity: number) => results.filter((r, i) => r.status === 201 && i % 2 === parity).length;
-    // eslint-disable-next-line no-console
+     
     console.log(`${level}: ${REQUESTS} reserves in ${Date.now() - burst} ms; held ${count(201)} (A ${heldBy(0)}, B ${heldBy(1)}), refused ${count(402)}`);
     const others = results.filter((r) => r.status !== 201 && r.status !== 402);
     expect({ level, held: count(201), refused: count(402), others: others.slice(0, 3) }).toEqual({ level, held: k, refused: REQUESTS - k, others: [] });

@@ -550,7 +550,7 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
       }),
       { numRuns: NUM_RUNS, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true },
     );
-    // eslint-disable-next-line no-console
+     
     console.log(`invariants property: ${NUM_RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; commands run: ${JSON.stringify(Object.fromEntries(ran))}; holds admitted ${outcomes.held}, ended ${outcomes.ended}`);
   }, 240_000);
 

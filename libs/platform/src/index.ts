@@ -20,6 +20,7 @@ export * from './metrics/metrics.module';
 export * from './health/health.module';
 export * from './logging/logger';
 export * from './idempotency/idempotency.decorator';
+export * from './idempotency/idempotency-metadata';
 export * from './idempotency/idempotency.module';
 export * from './idempotency/idempotency.store';
 export { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';

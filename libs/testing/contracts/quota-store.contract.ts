@@ -8,7 +8,6 @@ import {
   NodeRef,
   NodeUsage,
   periodId,
-  periodOfId,
   QuotaError,
   QuotaScope,
   QuotaStore,
@@ -1029,7 +1028,7 @@ export function quotaScenarioArbitrary(options: { reconfigure: boolean }): fc.Ar
     );
   }
   return fc.record({
-    configs: fc.tuple(...ALL_NODES.map((node) => fc.option(configArb, { nil: null }))).map((configs) =>
+    configs: fc.tuple(...ALL_NODES.map(() => fc.option(configArb, { nil: null }))).map((configs) =>
       configs.flatMap((config, i) => (config === null ? [] : [[ALL_NODES[i], config] as [NodeRef, NodeConfig]])),
     ),
     defaultUser: fc.option(configArb, { nil: null }),

@@ -8,6 +8,8 @@ import { EmbeddedPostgres } from './embedded-postgres';
 import { GroupCommitWriter } from './group-commit.writer';
 
 export interface DatabaseModuleOptions {
+  // MikroORM's schemas are generic over their row type; the list holds any of them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   entities: EntitySchema<any>[];
   migrations: { name: string; class: Constructor<Migration> }[];
 }

@@ -36,6 +36,8 @@ export function setupDocs(app: NestFastifyApplication): void {
   );
   SwaggerModule.setup('docs', app, document, { swaggerUiEnabled: false, jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
 
+  // swagger-ui-dist ships CommonJS without types: required, not imported.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dist = require('swagger-ui-dist').getAbsoluteFSPath() as string;
   const files = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(join(dist, name)) }]));
   const fastify = app.getHttpAdapter().getInstance();

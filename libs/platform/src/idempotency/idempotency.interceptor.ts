@@ -9,7 +9,7 @@ import { PROBLEM_CONTENT_TYPE, ErrorStatusMap } from '../errors/problem';
 import { PlatformError } from '../errors/tollgate-error';
 import { resolveProblem } from '../http/problem.filter';
 import { canonicalJson } from './canonical-json';
-import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED, idempotencyKeyOf, SECRET_FIELDS } from './idempotency.decorator';
+import { IDEMPOTENCY_BY_RESOURCE, IDEMPOTENCY_REQUIRED, idempotencyKeyOf, SECRET_FIELDS } from './idempotency-metadata';
 import { IdempotencyStore } from './idempotency.store';
 import { ReplayResponse } from './replay';
 

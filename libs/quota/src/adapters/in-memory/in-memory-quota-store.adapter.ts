@@ -191,7 +191,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     this.prune(state, now.getTime());
     // Each refused attempt changes nothing, and nothing awaits in between: one atomic decision.
     const candidates = [spec.amount, ...(alternatives ?? [])];
-    let outcome = this.admit(state, [spec], 'all_or_nothing', now);
+    const outcome = this.admit(state, [spec], 'all_or_nothing', now);
     for (let choice = 1; outcome.kind === 'refused' && choice < candidates.length; choice++) {
       const attempt = this.admit(state, [{ ...spec, amount: candidates[choice] }], 'all_or_nothing', now);
       if (attempt.kind !== 'refused') {

@@ -128,7 +128,6 @@ function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]
   for (const { key, value } of snapshot.quantities ?? []) hash.set(`q|${key}`, value);
   return [hash, expiries];
 }
-const LEVELS: QuotaLevel[] = ['org', 'project', 'user'];
 
 /** A figure the scripts return: a decimal string within the safe range. */
 function toAmount(value: unknown, what: string): number {

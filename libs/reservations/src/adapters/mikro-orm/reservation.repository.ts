@@ -194,12 +194,16 @@ export class ReservationRepository {
   async list(scope: QuotaScope, filter: ReservationFilter, before: { createdAt: string; id: string } | undefined, limit: number, now: Date): Promise<ReservationView[]> {
     const where = ['r.org_id = ?', 'r.environment = ?'];
     const params: unknown[] = [scope.orgId, scope.environment];
-    if (filter.projectId) (where.push('r.project_id = ?'), params.push(filter.projectId));
-    if (filter.userId) (where.push('r.user_id = ?'), params.push(filter.userId));
-    if (filter.status === 'held') (where.push('o.status is null and coalesce(e.expires_at, r.expires_at) > ?'), params.push(now));
-    else if (filter.status === 'expired') (where.push(`(o.status = 'expired' or (o.status is null and coalesce(e.expires_at, r.expires_at) <= ?))`), params.push(now));
-    else if (filter.status) (where.push('o.status = ?'), params.push(filter.status));
-    if (before) (where.push('(r.created_at, r.id) < (?, ?)'), params.push(new Date(before.createdAt), before.id));
+    const and = (condition: string, ...values: unknown[]) => {
+      where.push(condition);
+      params.push(...values);
+    };
+    if (filter.projectId) and('r.project_id = ?', filter.projectId);
+    if (filter.userId) and('r.user_id = ?', filter.userId);
+    if (filter.status === 'held') and('o.status is null and coalesce(e.expires_at, r.expires_at) > ?', now);
+    else if (filter.status === 'expired') and(`(o.status = 'expired' or (o.status is null and coalesce(e.expires_at, r.expires_at) <= ?))`, now);
+    else if (filter.status) and('o.status = ?', filter.status);
+    if (before) and('(r.created_at, r.id) < (?, ?)', new Date(before.createdAt), before.id);
     params.push(limit + 1);
     const rows = await this.em
       .getConnection()

@@ -118,7 +118,7 @@ export class ReserveUseCase {
     let written;
     try {
       written = await this.reservations.insertHeld(reservation);
-    } catch (error) {
+    } catch {
       await this.store.release(scope, id).catch(() => this.store.unload(scope).catch(() => undefined));
       this.outcomes.inc({ outcome: 'unrecorded' });
       throw storeUnavailable();
