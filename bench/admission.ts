@@ -145,7 +145,9 @@ async function measure(opts: BenchOptions, ...subjects: Subject[]): Promise<Meas
   const slices = subjects.length > 1 ? Math.max(1, Math.round(opts.seconds / SLICE_SECONDS)) : 1;
   const seconds = opts.seconds / slices;
   const parts: Measured[][] = subjects.map(() => []);
-  log(`${subjects.map((s) => s.name).join(' / ')}: measuring ${opts.seconds} s each${slices > 1 ? ` in ${slices} alternating slices` : ''}`);
+  log(
+    `${subjects.map((s) => s.name).join(' / ')}: measuring ${opts.seconds} s each${slices > 1 ? ` in ${slices} alternating slices` : ''}`,
+  );
   for (let slice = 0; slice < slices; slice++) {
     const order = subjects.map((_, i) => i);
     if (slice % 2 === 1) order.reverse();
@@ -154,7 +156,9 @@ async function measure(opts: BenchOptions, ...subjects: Subject[]): Promise<Meas
   const results = parts.map(combine);
   results.forEach((m, i) => {
     const r = m.load;
-    log(`${subjects[i].name}: ${Math.round(r.rps)} req/s, p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms, errors: ${describeErrors(r) || 'none'}`);
+    log(
+      `${subjects[i].name}: ${Math.round(r.rps)} req/s, p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms, errors: ${describeErrors(r) || 'none'}`,
+    );
   });
   return results;
 }
@@ -169,7 +173,14 @@ function floorWorkload(): Workload {
     request: (i) => ({
       method: 'POST',
       path: '/v1/reservations',
-      body: { org_id: 'org', project_id: 'p', user_id: `u-${pick(1_000)}`, amount: 1_000, ttl_seconds: TTL_SECONDS, metadata: { request_id: `gen-${i}` } },
+      body: {
+        org_id: 'org',
+        project_id: 'p',
+        user_id: `u-${pick(1_000)}`,
+        amount: 1_000,
+        ttl_seconds: TTL_SECONDS,
+        metadata: { request_id: `gen-${i}` },
+      },
     }),
   };
 }
@@ -194,7 +205,12 @@ interface Floors {
 const closedLoad = (opts: BenchOptions): Load => ({ kind: 'closed', connections: opts.connections });
 
 /** The nest floor as a subject, so it can be measured again alongside the service. */
-const nestSubject = (child: Child, opts: BenchOptions): Subject => ({ name: 'nest-fastify floor', child, load: closedLoad(opts), workload: floorWorkload });
+const nestSubject = (child: Child, opts: BenchOptions): Subject => ({
+  name: 'nest-fastify floor',
+  child,
+  load: closedLoad(opts),
+  workload: floorWorkload,
+});
 
 // ---------------------------------------------------------------------------------------
 // The service
@@ -264,7 +280,8 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
           name,
           child,
           load,
-          workload: (phase) => reserveThenCommit(`${stamp}-${name.replace(/\W+/g, '-')}-${phase}`, picker(phase === 'warm' ? 7 : 11), priced),
+          workload: (phase) =>
+            reserveThenCommit(`${stamp}-${name.replace(/\W+/g, '-')}-${phase}`, picker(phase === 'warm' ? 7 : 11), priced),
         });
 
         // A run that fails marks its own rows failed; the rows measured before it stand.
@@ -279,7 +296,10 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
           }
         };
         const notes: string[] = [];
-        const [saturation, nestAlongside] = await guarded('saturation', [subject('service saturation', closed, hotOrg), nestSubject(nestFloor, opts)]);
+        const [saturation, nestAlongside] = await guarded('saturation', [
+          subject('service saturation', closed, hotOrg),
+          nestSubject(nestFloor, opts),
+        ]);
         const [raw, priced] = await guarded('raw vs priced', [
           subject('service raw amounts', closed, hotOrg),
           subject('service priced (rate card)', closed, hotOrg, true),
@@ -297,8 +317,13 @@ async function runService(opts: BenchOptions, stamp: string, nestFloor: Child): 
         let largeRun: Outcome;
         try {
           const firstMs = await primeLargeOrg(api, pop, `${stamp}-prime`);
-          notes.push(`first answer for the ${int(pop.largeUsers)}-user org after its Redis keys were deleted (rebuild from Postgres, 503s retried): ${int(firstMs)} ms`);
-          [small, largeRun] = await guarded('users', [subject(`service ${pop.hotUsers} users`, open, hotOrg), subject(`service ${pop.largeUsers} users`, open, large)]);
+          notes.push(
+            `first answer for the ${int(pop.largeUsers)}-user org after its Redis keys were deleted (rebuild from Postgres, 503s retried): ${int(firstMs)} ms`,
+          );
+          [small, largeRun] = await guarded('users', [
+            subject(`service ${pop.hotUsers} users`, open, hotOrg),
+            subject(`service ${pop.largeUsers} users`, open, large),
+          ]);
         } catch (error) {
           const exited = child.exitStatus;
           const message = `${String((error as Error).message ?? error)}${exited ? `; the service process exited (${exited}), log: ${child.logFile}` : ''}`;
@@ -341,7 +366,11 @@ async function runAll(opts: BenchOptions, stamp: string): Promise<{ floors: Floo
       const [bare, nest] = await withChild(
         () => startFloor('bare-floor', 'bare-evalsha.ts', opts),
         (bareChild) =>
-          measure(opts, { name: 'bare floor', child: bareChild, load: closedLoad(opts), workload: floorWorkload }, nestSubject(nestChild, opts)),
+          measure(
+            opts,
+            { name: 'bare floor', child: bareChild, load: closedLoad(opts), workload: floorWorkload },
+            nestSubject(nestChild, opts),
+          ),
       );
       const floors = { bare, nest };
       if (opts.floorsOnly) return { floors };
@@ -351,7 +380,14 @@ async function runAll(opts: BenchOptions, stamp: string): Promise<{ floors: Floo
         // The floors were measured: print them, with the service rows marked failed.
         log(`service: ${(error as Error).stack ?? String(error)}`);
         process.exitCode = 1;
-        return { floors, service: allNa(`failed: ${String((error as Error).message ?? error).split('\n')[0].slice(0, 200)}`) };
+        return {
+          floors,
+          service: allNa(
+            `failed: ${String((error as Error).message ?? error)
+              .split('\n')[0]
+              .slice(0, 200)}`,
+          ),
+        };
       }
     },
   );
@@ -440,7 +476,10 @@ function rows(opts: BenchOptions, floors: Floors, service: ServiceOutcomes | und
   const hot = m(service.hot);
   const spread = m(service.spread);
   const hotShare = hot && spread ? hot.rps / spread.rps : undefined;
-  out.push({ label: `Hot org: every request on 1 org (${int(opts.smallUsers)} users), ${c} conns`, ...figures(service.hot, { rps: true }) });
+  out.push({
+    label: `Hot org: every request on 1 org (${int(opts.smallUsers)} users), ${c} conns`,
+    ...figures(service.hot, { rps: true }),
+  });
   out.push({
     label: `Spread: ${int(opts.spreadOrgs)} orgs, ${c} conns`,
     ...figures(service.spread, { rps: true }),
@@ -450,7 +489,10 @@ function rows(opts: BenchOptions, floors: Floors, service: ServiceOutcomes | und
   const small = m(service.smallUsers);
   const large = m(service.largeUsers);
   const growth = small && large ? large.latencyUs.p99 / Math.max(1, small.latencyUs.p99) : undefined;
-  out.push({ label: `${int(opts.smallUsers)} users in the hierarchy, ${int(opts.openRate)} req/s offered`, ...figures(service.smallUsers, { p99: true }) });
+  out.push({
+    label: `${int(opts.smallUsers)} users in the hierarchy, ${int(opts.openRate)} req/s offered`,
+    ...figures(service.smallUsers, { p99: true }),
+  });
   out.push({
     label: `${int(opts.largeUsers)} users in the hierarchy, ${int(opts.openRate)} req/s offered`,
     ...figures(service.largeUsers, { p99: true }),
@@ -518,11 +560,17 @@ function render(opts: BenchOptions, machine: MachineInfo, floors: Floors, servic
   const measured = named.flatMap(([, o]) => (o && 'measured' in o ? [o.measured] : []));
   const seconds = measured.reduce((n, m) => n + m.load.seconds, 0);
   const others =
-    measured.reduce((n, m) => n + Math.max(0, m.machineBusyS - (m.load.clientCpuPercent / 100) * m.load.seconds - m.serverCpuS - m.redisCpuS), 0) / seconds;
+    measured.reduce(
+      (n, m) => n + Math.max(0, m.machineBusyS - (m.load.clientCpuPercent / 100) * m.load.seconds - m.serverCpuS - m.redisCpuS),
+      0,
+    ) / seconds;
   const steal = measured.reduce((n, m) => n + m.stealS, 0) / seconds;
   const noisy =
     others > 0.25 || steal > 0.1
-      ? [`**Noisy machine:** while measuring, other processes used ${Math.round(others * 100)}% of a core on average and steal was ${Math.round(steal * 100)}%: figures are lower and ratios less certain than on a quiet machine (per-run breakdown below).`, '']
+      ? [
+          `**Noisy machine:** while measuring, other processes used ${Math.round(others * 100)}% of a core on average and steal was ${Math.round(steal * 100)}%: figures are lower and ratios less certain than on a quiet machine (per-run breakdown below).`,
+          '',
+        ]
       : [];
   const lines = [
     `# ${service ? 'Admission benchmark' : 'Admission benchmark: floors only'}`,

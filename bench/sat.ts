@@ -12,7 +12,10 @@ import { DEFAULT_MAIN_JS, populations, reserveThenCommit, seededPicker, startTol
 
 function start(mainJs: string, profDir: string | undefined): Promise<Child> {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  return startTollgate(process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379', mainJs, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...flags]);
+  return startTollgate(process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379', mainJs, [
+    ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+    ...flags,
+  ]);
 }
 
 async function main(): Promise<void> {
@@ -27,18 +30,29 @@ async function main(): Promise<void> {
   const results: LoadResult[][] = runs.map(() => []);
   try {
     const pick = seededPicker(7);
-    const workload = (phase: string, priced: boolean) => reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }), priced);
-    for (const [i, run] of runs.entries()) await closedLoop({ port: run.child.port, connections: 64, seconds: 3, ...workload(`warm${i}`, run.priced) });
+    const workload = (phase: string, priced: boolean) =>
+      reserveThenCommit(`sat-${Date.now()}-${phase}`, () => ({ org: pop.hotOrg, user: `u-${pick(pop.hotUsers)}` }), priced);
+    for (const [i, run] of runs.entries())
+      await closedLoop({ port: run.child.port, connections: 64, seconds: 3, ...workload(`warm${i}`, run.priced) });
     if (process.env.BENCH_OPEN_RATE) {
       // One open-loop run per build instead: latency at a fixed offered rate.
       for (const [i, run] of runs.entries()) {
-        results[i].push(await openLoop({ port: run.child.port, rate: Number(process.env.BENCH_OPEN_RATE), seconds, ...workload(`open-${i}`, run.priced) }));
+        results[i].push(
+          await openLoop({
+            port: run.child.port,
+            rate: Number(process.env.BENCH_OPEN_RATE),
+            seconds,
+            ...workload(`open-${i}`, run.priced),
+          }),
+        );
         console.log(`${run.name}: log ${run.child.logFile}`);
       }
     }
     for (let s = 0; s < (process.env.BENCH_OPEN_RATE ? 0 : slices); s++) {
       for (const [i, run] of runs.entries()) {
-        results[i].push(await closedLoop({ port: run.child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`, run.priced) }));
+        results[i].push(
+          await closedLoop({ port: run.child.port, connections: 64, seconds: seconds / slices, ...workload(`m${s}-${i}`, run.priced) }),
+        );
       }
     }
   } finally {
@@ -47,7 +61,9 @@ async function main(): Promise<void> {
   for (const [i, { name: m }] of runs.entries()) {
     const r = mergeResults(results[i]);
     const errors = Object.keys(r.httpErrors).length + Object.keys(r.socketErrors).length;
-    console.log(`${m}: ${Math.round(r.rps)} req/s, p50 ${(r.latencyUs.p50 / 1000).toFixed(1)} ms, p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms, errors ${errors ? JSON.stringify([r.httpErrors, r.socketErrors, r.errorSamples]) : 0}`);
+    console.log(
+      `${m}: ${Math.round(r.rps)} req/s, p50 ${(r.latencyUs.p50 / 1000).toFixed(1)} ms, p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms, errors ${errors ? JSON.stringify([r.httpErrors, r.socketErrors, r.errorSamples]) : 0}`,
+    );
   }
 }
 

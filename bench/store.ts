@@ -82,7 +82,10 @@ async function redisRows(redis: Redis): Promise<string[]> {
     nodes: [
       { node: { level: 'org' }, config: { limit: 10 ** 15, period: 'none' } },
       { node: { level: 'project', projectId: 'p' }, config: { limit: 10 ** 14, period: 'month' } },
-      ...Array.from({ length: USERS }, (_, i) => ({ node: { level: 'user' as const, projectId: 'p', userId: `u-${i}` }, config: { limit: 10 ** 11, period: 'day' as const } })),
+      ...Array.from({ length: USERS }, (_, i) => ({
+        node: { level: 'user' as const, projectId: 'p', userId: `u-${i}` },
+        config: { limit: 10 ** 11, period: 'day' as const },
+      })),
     ],
     defaultUserConfigs: [{ projectId: 'p', config: { limit: 10 ** 11, period: 'day' } }],
     holds: [],
@@ -91,14 +94,19 @@ async function redisRows(redis: Redis): Promise<string[]> {
   if (loaded.kind !== 'loaded') throw new Error(`load: ${loaded.kind}`);
   const floorSha = (await redis.script('LOAD', RESERVE_LUA)) as string;
   const floorKeys = Array.from({ length: USERS }, (_, i) => reserveKeys('floor', 'p', `u-${i}`));
-  const floor = (i: number) => redis.evalsha(floorSha, 3, ...floorKeys[i % USERS], '1', String(10 ** 15), String(10 ** 14), String(10 ** 11));
+  const floor = (i: number) =>
+    redis.evalsha(floorSha, 3, ...floorKeys[i % USERS], '1', String(10 ** 15), String(10 ** 14), String(10 ** 11));
 
   const rows: string[] = [];
   const held: string[] = [];
   let n = 0;
   const reserve = async () => {
     const holdId = `h${n++}`;
-    const outcome = await store.reserve(scope, { holdId, projectId: 'p', userId: `u-${n % USERS}`, amount: 1_000, expiresAtMs: Date.now() + HOUR }, new Date());
+    const outcome = await store.reserve(
+      scope,
+      { holdId, projectId: 'p', userId: `u-${n % USERS}`, amount: 1_000, expiresAtMs: Date.now() + HOUR },
+      new Date(),
+    );
     if (outcome.kind !== 'held') throw new Error(`reserve: ${outcome.kind}`);
     held.push(holdId);
   };
@@ -116,7 +124,11 @@ async function redisRows(redis: Redis): Promise<string[]> {
   const slices = Math.max(1, Math.round(SECONDS / 2));
   const sum = { floor: [0, 0, 0], reserve: [0, 0, 0], commit: [0, 0, 0] };
   for (let s = 0; s < slices; s++) {
-    for (const [name, op] of [['floor', floor], ['reserve', reserve], ['commit', commit]] as const) {
+    for (const [name, op] of [
+      ['floor', floor],
+      ['reserve', reserve],
+      ['commit', commit],
+    ] as const) {
       await redis.config('RESETSTAT');
       const rate = await saturate(SECONDS / slices, op);
       const stats = await evalshaStats(redis);
@@ -137,7 +149,8 @@ async function redisRows(redis: Redis): Promise<string[]> {
 async function postgresRows(): Promise<string[]> {
   const admin = new Client({ connectionString: `${POSTGRES_URL}/postgres` });
   await admin.connect();
-  if ((await admin.query('select 1 from pg_database where datname = $1', [DATABASE])).rowCount === 0) await admin.query(`create database ${DATABASE}`);
+  if ((await admin.query('select 1 from pg_database where datname = $1', [DATABASE])).rowCount === 0)
+    await admin.query(`create database ${DATABASE}`);
   await admin.end();
   const url = `${POSTGRES_URL}/${DATABASE}`;
   const config = loadConfig({ DATABASE_URL: url, TOLLGATE_PLATFORM_KEY: 'bench-store-platform-key-000000' }, { forService: false });
@@ -158,7 +171,9 @@ async function postgresRows(): Promise<string[]> {
     const params: unknown[] = [];
     for (let i = 0; i < 100; i++, n++) {
       const at = params.length;
-      values.push(`($${at + 1}, 'bench', 'live', 'p', $${at + 2}, 1000, $${at + 1}, 'h', '{"day":"2026-12-01","week":"2026-W49","month":"2026-12"}', now() + interval '1 hour', null, '{}', null, 'key:bench', now())`);
+      values.push(
+        `($${at + 1}, 'bench', 'live', 'p', $${at + 2}, 1000, $${at + 1}, 'h', '{"day":"2026-12-01","week":"2026-W49","month":"2026-12"}', now() + interval '1 hour', null, '{}', null, 'key:bench', now())`,
+      );
       params.push(`res_${n}`, `u-${n % USERS}`);
     }
     await db.query(
@@ -199,7 +214,9 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
     const info = await machineInfo(redis);
-    console.log(`bench:store at ${info.commit} on ${info.cpuModel} (${info.cores} cores), node ${info.node}, redis ${info.redis}, load ${info.loadBefore.join(' ')}; ${SECONDS} s per row, interleaved\n`);
+    console.log(
+      `bench:store at ${info.commit} on ${info.cpuModel} (${info.cores} cores), node ${info.node}, redis ${info.redis}, load ${info.loadBefore.join(' ')}; ${SECONDS} s per row, interleaved\n`,
+    );
     console.log((await redisRows(redis)).join('\n'));
     console.log();
     // BENCH_SKIP_PG=1: the Redis rows only (e.g. to compare with a build whose schema differs).

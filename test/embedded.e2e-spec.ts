@@ -25,7 +25,9 @@ describe('embedded mode (PGlite, no Redis)', () => {
     expect((await api.get(`/v1/orgs/${b}`, { key })).body.code).toBe('unknown_org');
     expect((await api.put(`/v1/orgs/${a}/settings`, { auto_create: false }, { key })).body.auto_create).toBe(false);
     const log = await api.get(`/v1/audit-log?org_id=${a}`);
-    expect(log.body.data.map((e: any) => e.action)).toEqual(expect.arrayContaining(['organization.created', 'api_key.created', 'settings.updated']));
+    expect(log.body.data.map((e: any) => e.action)).toEqual(
+      expect.arrayContaining(['organization.created', 'api_key.created', 'settings.updated']),
+    );
   });
 
   it('keeps the hierarchy in the in-process store: credits, projects and the usage tree', async () => {
@@ -40,11 +42,19 @@ describe('embedded mode (PGlite, no Redis)', () => {
   it('admits, commits and refuses on the in-process store, and survives its loss (rebuild from PGlite)', async () => {
     const org = await api.createOrg(uniqueId('emb-r'));
     await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000, reason: 'top-up' });
-    const held = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 700_000 }, { idempotencyKey: uniqueId('k') });
+    const held = await api.post(
+      '/v1/reservations',
+      { org_id: org, project_id: 'p', user_id: 'u', amount: 700_000 },
+      { idempotencyKey: uniqueId('k') },
+    );
     expect(held.status).toBe(201);
     const commit = await api.post(`/v1/reservations/${held.body.id}/commit`, { amount: 400_000 }, { idempotencyKey: uniqueId('c') });
     expect(commit.body).toMatchObject({ amount_committed: 400_000, amount_released: 300_000 });
-    const refused = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 600_001 }, { idempotencyKey: uniqueId('k') });
+    const refused = await api.post(
+      '/v1/reservations',
+      { org_id: org, project_id: 'p', user_id: 'u', amount: 600_001 },
+      { idempotencyKey: uniqueId('k') },
+    );
     expect(refused.body).toMatchObject({ code: 'insufficient_budget', level: 'org', available: 600_000 });
     const before = (await api.get(`/v1/orgs/${org}/usage`)).body;
     const { QuotaStore } = await import('@tollgate/quota');

@@ -14,7 +14,13 @@ describe('errors: every failure is problem+json with a stable code, and changes 
   function expectProblem(res: { status: number; headers: Record<string, unknown>; body: any }, status: number, code: string) {
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.body).toMatchObject({ type: `urn:tollgate:problem:${code}`, status, code, title: expect.any(String), detail: expect.any(String) });
+    expect(res.body).toMatchObject({
+      type: `urn:tollgate:problem:${code}`,
+      status,
+      code,
+      title: expect.any(String),
+      detail: expect.any(String),
+    });
   }
 
   it('answers 400 invalid_json for malformed JSON and creates nothing', async () => {
@@ -29,10 +35,16 @@ describe('errors: every failure is problem+json with a stable code, and changes 
   });
 
   it('answers 422 validation_failed naming every bad field', async () => {
-    const res = await api.post('/v1/orgs', { id: 'bad id!', overage_policy: 'whatever', settings: { overdraft_limit: -1, default_ttl_seconds: 2.5 } });
+    const res = await api.post('/v1/orgs', {
+      id: 'bad id!',
+      overage_policy: 'whatever',
+      settings: { overdraft_limit: -1, default_ttl_seconds: 2.5 },
+    });
     expectProblem(res, 422, 'validation_failed');
     const fields = res.body.errors.map((e: { field: string }) => e.field);
-    expect(fields).toEqual(expect.arrayContaining(['id', 'name', 'overage_policy', 'settings.overdraft_limit', 'settings.default_ttl_seconds']));
+    expect(fields).toEqual(
+      expect.arrayContaining(['id', 'name', 'overage_policy', 'settings.overdraft_limit', 'settings.default_ttl_seconds']),
+    );
     for (const e of res.body.errors) expect(e.message).toEqual(expect.any(String));
   });
 

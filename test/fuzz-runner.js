@@ -18,7 +18,14 @@ if (!/^\d+$/.test(runs) || (seed !== undefined && !/^-?\d+$/.test(seed))) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/fuzz.e2e-spec.ts', '--selectProjects', 'e2e'],
+  [
+    '--experimental-vm-modules',
+    '--disable-warning=ExperimentalWarning',
+    'node_modules/jest/bin/jest.js',
+    'test/fuzz.e2e-spec.ts',
+    '--selectProjects',
+    'e2e',
+  ],
   { stdio: 'inherit', env: { ...process.env, FUZZ_RUNS: runs, ...(seed !== undefined ? { FUZZ_SEED: seed } : {}) } },
 );
 process.exit(result.status ?? 1);

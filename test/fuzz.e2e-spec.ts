@@ -51,7 +51,9 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     expect((await api.put(`/v1/orgs/${org}/projects/p/users/u`, { limit: 2_000_000 })).status).toBe(201);
     orgKey = (await api.createOrgKey(org, ['admission', 'read', 'quota:admin'])).secret;
     victimKeyId = (await api.createOrgKey(org, ['read'])).id;
-    heldId = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000 }, { idempotencyKey: uniqueId('k') })).body.id;
+    heldId = (
+      await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000 }, { idempotencyKey: uniqueId('k') })
+    ).body.id;
     routes = registeredRoutes(t.app);
   });
   afterAll(() => t?.close());
@@ -94,7 +96,31 @@ describe('fuzz: every registered route, generated and hostile input', () => {
 
   const ID_CHARS = fc.constantFrom(...'abcXYZ019._-:'.split(''));
   const hostileString = fc.oneof(
-    fc.constantFrom('', ' ', 'a b', 'a\u0000b', '\ud800', '\udfff', '💸', 'é', '../..', '%', '%00', '%zz', '\\', '"', "'", '<script>', '${x}', 'null', 'true', '0', '-1', '1e309', 'NaN'),
+    fc.constantFrom(
+      '',
+      ' ',
+      'a b',
+      'a\u0000b',
+      '\ud800',
+      '\udfff',
+      '💸',
+      'é',
+      '../..',
+      '%',
+      '%00',
+      '%zz',
+      '\\',
+      '"',
+      "'",
+      '<script>',
+      '${x}',
+      'null',
+      'true',
+      '0',
+      '-1',
+      '1e309',
+      'NaN',
+    ),
     fc.string({ maxLength: 40 }),
     fc.string({ unit: 'binary', maxLength: 20 }),
     fc.constantFrom('x'.repeat(129), 'x'.repeat(600), 'x'.repeat(5_000)),
@@ -105,12 +131,59 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     fc.double({ noNaN: true, noDefaultInfinity: true }),
   );
   const FIELD_NAMES = [
-    'id', 'name', 'status', 'rate_card_id', 'overage_policy', 'overage_percent', 'settings', 'auto_create', 'default_ttl_seconds', 'max_ttl_seconds',
-    'past_due_policy', 'past_due_grace_amount', 'overdraft_limit', 'budget_alert_thresholds', 'scopes', 'environment', 'limit', 'period',
-    'default_user_limit', 'default_user_period', 'amount', 'reason', 'expires_at', 'source', 'org_id', 'project_id', 'user_id', 'product', 'usage',
-    'dimensions', 'ttl_seconds', 'metadata', 'allow_downgrade', 'policy', 'items', 'provider', 'rates', 'ladders', 'ladder', 'overrides', 'tiers',
-    'unit_price', 'model', 'dimension', 'match', 'video_seconds', 'resolution',
-    '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty',
+    'id',
+    'name',
+    'status',
+    'rate_card_id',
+    'overage_policy',
+    'overage_percent',
+    'settings',
+    'auto_create',
+    'default_ttl_seconds',
+    'max_ttl_seconds',
+    'past_due_policy',
+    'past_due_grace_amount',
+    'overdraft_limit',
+    'budget_alert_thresholds',
+    'scopes',
+    'environment',
+    'limit',
+    'period',
+    'default_user_limit',
+    'default_user_period',
+    'amount',
+    'reason',
+    'expires_at',
+    'source',
+    'org_id',
+    'project_id',
+    'user_id',
+    'product',
+    'usage',
+    'dimensions',
+    'ttl_seconds',
+    'metadata',
+    'allow_downgrade',
+    'policy',
+    'items',
+    'provider',
+    'rates',
+    'ladders',
+    'ladder',
+    'overrides',
+    'tiers',
+    'unit_price',
+    'model',
+    'dimension',
+    'match',
+    'video_seconds',
+    'resolution',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'valueOf',
+    'hasOwnProperty',
   ];
   const key = fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string({ maxLength: 12 }));
   const { value } = fc.letrec<{ value: unknown }>((tie) => ({
@@ -188,7 +261,6 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     }
   }
 
-
   /** Raw bodies no JSON.stringify produces. */
   const hostileRaw = fc.oneof(
     fc.integer({ min: 1, max: 5_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
@@ -214,7 +286,9 @@ describe('fuzz: every registered route, generated and hostile input', () => {
       '\ufeff{"name":"x"}',
     ),
   );
-  const invalidUtf8 = fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff, ...bytes]), Buffer.from('"}')]));
+  const invalidUtf8 = fc
+    .uint8Array({ minLength: 1, maxLength: 32 })
+    .map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff, ...bytes]), Buffer.from('"}')]));
 
   function idsFor(param: string): fc.Arbitrary<string> {
     const fixture: Record<string, string[]> = {
@@ -234,29 +308,86 @@ describe('fuzz: every registered route, generated and hostile input', () => {
     );
   }
 
-  const QUERY_KEYS = ['limit', 'cursor', 'org_id', 'project_id', 'user_id', 'status', 'at', 'period', 'limit[]', '__proto__', 'constructor'];
-  const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom('1', '200', '201', '0', '-1', 'abc', 'held', ''), hostileString)), { maxLength: 4 });
+  const QUERY_KEYS = [
+    'limit',
+    'cursor',
+    'org_id',
+    'project_id',
+    'user_id',
+    'status',
+    'at',
+    'period',
+    'limit[]',
+    '__proto__',
+    'constructor',
+  ];
+  const query = fc.array(
+    fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom('1', '200', '201', '0', '-1', 'abc', 'held', ''), hostileString)),
+    { maxLength: 4 },
+  );
 
   const headers = fc.record({
-    auth: fc.constantFrom('platform', 'platform', 'platform', 'platform', 'platform', 'platform', 'org', 'org', 'none', 'garbage', 'malformed'),
+    auth: fc.constantFrom(
+      'platform',
+      'platform',
+      'platform',
+      'platform',
+      'platform',
+      'platform',
+      'org',
+      'org',
+      'none',
+      'garbage',
+      'malformed',
+    ),
     contentType: fc.oneof(
-      { weight: 8, arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'Application/JSON') },
-      { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', '') },
+      {
+        weight: 8,
+        arbitrary: fc.constantFrom(
+          'application/json',
+          'application/json; charset=utf-8',
+          'application/json; charset=latin1',
+          'Application/JSON',
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/jsonx',
+          '',
+        ),
+      },
     ),
     environment: fc.constantFrom(undefined, undefined, 'live', 'test', 'prod', ''),
-    idempotencyKey: fc.oneof(fc.constant(undefined), fc.constant('fuzz-fixed-key'), fc.string({ unit: ID_CHARS, minLength: 1, maxLength: 40 }), fc.constantFrom('', 'has space', 'é', 'x'.repeat(300))),
+    idempotencyKey: fc.oneof(
+      fc.constant(undefined),
+      fc.constant('fuzz-fixed-key'),
+      fc.string({ unit: ID_CHARS, minLength: 1, maxLength: 40 }),
+      fc.constantFrom('', 'has space', 'é', 'x'.repeat(300)),
+    ),
     requestId: fc.constantFrom(undefined, 'ok-id', 'bad id\u0001', 'x'.repeat(300)),
   });
 
   const requestCase = fc
     .record({
       routeIndex: fc.nat(),
-      otherMethod: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS') }),
-      params: fc.dictionary(fc.constantFrom('org', 'project', 'user', 'id', 'product'), fc.constant(null)).chain(() =>
-        fc.record({ org: idsFor('org'), project: idsFor('project'), user: idsFor('user'), id: idsFor('id'), product: idsFor('product') }),
+      otherMethod: fc.oneof(
+        { weight: 12, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS') },
       ),
+      params: fc
+        .dictionary(fc.constantFrom('org', 'project', 'user', 'id', 'product'), fc.constant(null))
+        .chain(() =>
+          fc.record({ org: idsFor('org'), project: idsFor('project'), user: idsFor('user'), id: idsFor('id'), product: idsFor('product') }),
+        ),
       bodyKind: fc.constantFrom('template', 'template', 'template', 'random', 'raw', 'utf8', 'none'),
-      mutations: fc.oneof({ weight: 1, arbitrary: fc.constant([] as Mutation[]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) }),
+      mutations: fc.oneof(
+        { weight: 1, arbitrary: fc.constant([] as Mutation[]) },
+        { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) },
+      ),
       random: value,
       raw: hostileRaw,
       utf8: invalidUtf8,
@@ -274,7 +405,12 @@ describe('fuzz: every registered route, generated and hostile input', () => {
       const statuses = new Map<number, number>();
       // No request may add to the prototypes every object inherits from (prototype pollution).
       // Both realms: the suite's sandbox, and Node's own (what structuredClone and core modules build).
-      const prototypes = [Object.prototype, Array.prototype, Object.getPrototypeOf(structuredClone({})), Object.getPrototypeOf(structuredClone([]))];
+      const prototypes = [
+        Object.prototype,
+        Array.prototype,
+        Object.getPrototypeOf(structuredClone({})),
+        Object.getPrototypeOf(structuredClone([])),
+      ];
       const prototypeNames = () => prototypes.map((proto) => Object.getOwnPropertyNames(proto).sort().join(','));
       const pristine = prototypeNames();
       await fc.assert(
@@ -310,7 +446,12 @@ describe('fuzz: every registered route, generated and hostile input', () => {
           if (res.statusCode >= 400) {
             if (!String(res.headers['content-type']).startsWith('application/problem+json')) throw new Error(`not problem+json: ${where}`);
             const problem = JSON.parse(res.body);
-            if (typeof problem.code !== 'string' || !/^[a-z_]+$/.test(problem.code) || problem.status !== res.statusCode || problem.type !== `urn:tollgate:problem:${problem.code}`) {
+            if (
+              typeof problem.code !== 'string' ||
+              !/^[a-z_]+$/.test(problem.code) ||
+              problem.status !== res.statusCode ||
+              problem.type !== `urn:tollgate:problem:${problem.code}`
+            ) {
               throw new Error(`malformed problem: ${where}`);
             }
             const after = await snapshot();
@@ -321,7 +462,9 @@ describe('fuzz: every registered route, generated and hostile input', () => {
         }),
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
-      process.stderr.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}\n`);
+      process.stderr.write(
+        `fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}\n`,
+      );
       // The generators reach past validation too: some requests were accepted, many refused.
       expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
       expect([...statuses.keys()].filter((s) => s >= 400).length).toBeGreaterThan(4);

@@ -56,10 +56,20 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expect((await call('PATCH', '/v1/orgs/:org', `/v1/orgs/${org}`, { name: 'Longer' })).status).toBe(200);
       expect((await call('GET', '/v1/orgs/:org/settings', `/v1/orgs/${org}/settings`)).status).toBe(200);
       expect((await call('PUT', '/v1/orgs/:org/settings', `/v1/orgs/${org}/settings`, { max_ttl_seconds: 3600 })).status).toBe(200);
-      expect((await call('POST', '/v1/orgs/:org/credits', `/v1/orgs/${org}/credits`, { amount: 50_000_000, reason: 'top-up' })).status).toBe(201);
+      expect(
+        (await call('POST', '/v1/orgs/:org/credits', `/v1/orgs/${org}/credits`, { amount: 50_000_000, reason: 'top-up' })).status,
+      ).toBe(201);
       expect((await call('GET', '/v1/orgs/:org/credits', `/v1/orgs/${org}/credits`)).body.data).toHaveLength(1);
-      expect((await call('PUT', '/v1/orgs/:org/projects/:project', `/v1/orgs/${org}/projects/${project}`, { limit: 20_000_000 })).status).toBe(201);
-      expect((await call('PUT', '/v1/orgs/:org/projects/:project/users/:user', `/v1/orgs/${org}/projects/${project}/users/${user}`, { limit: 10_000_000 })).status).toBe(201);
+      expect(
+        (await call('PUT', '/v1/orgs/:org/projects/:project', `/v1/orgs/${org}/projects/${project}`, { limit: 20_000_000 })).status,
+      ).toBe(201);
+      expect(
+        (
+          await call('PUT', '/v1/orgs/:org/projects/:project/users/:user', `/v1/orgs/${org}/projects/${project}/users/${user}`, {
+            limit: 10_000_000,
+          })
+        ).status,
+      ).toBe(201);
       const key = await call('POST', '/v1/orgs/:org/keys', `/v1/orgs/${org}/keys`, { scopes: ['admission'], environment: 'live' });
       expect(key.status).toBe(201);
       expect((await call('GET', '/v1/orgs/:org/keys', `/v1/orgs/${org}/keys`)).body.data).toHaveLength(1);
@@ -67,7 +77,9 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       const platformKey = await call('POST', '/v1/platform-keys', '/v1/platform-keys', { scopes: ['read'] });
       expect((await call('DELETE', '/v1/platform-keys/:id', `/v1/platform-keys/${platformKey.body.id}`)).status).toBe(204);
       const override = { product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.1' };
-      expect((await call('POST', '/v1/orgs/:org/rate-overrides', `/v1/orgs/${org}/rate-overrides`, { overrides: [override] })).status).toBe(201);
+      expect((await call('POST', '/v1/orgs/:org/rate-overrides', `/v1/orgs/${org}/rate-overrides`, { overrides: [override] })).status).toBe(
+        201,
+      );
       expect((await call('GET', '/v1/orgs/:org/rate-overrides', `/v1/orgs/${org}/rate-overrides`)).body.data).toHaveLength(1);
       expect((await call('GET', '/v1/audit-log', `/v1/audit-log?org_id=${org}`)).body.data.length).toBeGreaterThan(0);
 
@@ -76,9 +88,21 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expect((await call('GET', '/v1/rate-cards', '/v1/rate-cards')).status).toBe(200);
       expect((await call('GET', '/v1/rate-cards/:id', `/v1/rate-cards/${cardId}`)).status).toBe(200);
       expectProblem(await api.get(`/v1/rate-cards/${maxId('rc')}`), 404, 'unknown_rate_card');
-      expect((await call('POST', '/v1/rate-cards/:id/rates', `/v1/rate-cards/${cardId}/rates`, { rates: [{ ...CARD.rates[0], product: 'p'.repeat(64) }] })).status).toBe(201);
+      expect(
+        (
+          await call('POST', '/v1/rate-cards/:id/rates', `/v1/rate-cards/${cardId}/rates`, {
+            rates: [{ ...CARD.rates[0], product: 'p'.repeat(64) }],
+          })
+        ).status,
+      ).toBe(201);
       const product = 'p'.repeat(64);
-      expect((await call('PUT', '/v1/rate-cards/:id/ladders/:product', `/v1/rate-cards/${cardId}/ladders/${product}`, { ladder: [{ product }, { product: 'video.generate' }] })).status).toBe(201);
+      expect(
+        (
+          await call('PUT', '/v1/rate-cards/:id/ladders/:product', `/v1/rate-cards/${cardId}/ladders/${product}`, {
+            ladder: [{ product }, { product: 'video.generate' }],
+          })
+        ).status,
+      ).toBe(201);
       expect((await call('DELETE', '/v1/rate-cards/:id/ladders/:product', `/v1/rate-cards/${cardId}/ladders/${product}`)).status).toBe(204);
 
       // Admission: the reservation id names the organization, so it is 157 characters here.
@@ -90,15 +114,35 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expect(held.body.id.length).toBe(4 + 24 + 1 + 128);
       const id = held.body.id as string;
       expect((await call('GET', '/v1/reservations/:id', `/v1/reservations/${id}`)).body).toMatchObject({ id, status: 'held' });
-      expect((await call('GET', '/v1/reservations', `/v1/reservations?org_id=${org}&project_id=${project}&user_id=${user}`)).body.data).toHaveLength(1);
+      expect(
+        (await call('GET', '/v1/reservations', `/v1/reservations?org_id=${org}&project_id=${project}&user_id=${user}`)).body.data,
+      ).toHaveLength(1);
       expect((await call('POST', '/v1/reservations/:id/extend', `/v1/reservations/${id}/extend`, { ttl_seconds: 1200 })).status).toBe(200);
-      expect((await call('POST', '/v1/reservations/:id/commit', `/v1/reservations/${id}/commit`, { amount: 1_500_000 }, uniqueId('c'))).body).toMatchObject({
+      expect(
+        (await call('POST', '/v1/reservations/:id/commit', `/v1/reservations/${id}/commit`, { amount: 1_500_000 }, uniqueId('c'))).body,
+      ).toMatchObject({
         status: 'committed',
         amount_committed: 1_500_000,
       });
       const second = await api.post('/v1/reservations', { ...holder, amount: 1_000_000 }, { idempotencyKey: uniqueId('k') });
-      expect((await call('POST', '/v1/reservations/:id/release', `/v1/reservations/${second.body.id}/release`, { reason: 'done' }, uniqueId('r'))).body.status).toBe('released');
-      const batch = await call('POST', '/v1/reservations/batch', '/v1/reservations/batch', { ...holder, policy: 'all_or_nothing', items: [{ amount: 1 }, { amount: 2 }] }, uniqueId('b'));
+      expect(
+        (
+          await call(
+            'POST',
+            '/v1/reservations/:id/release',
+            `/v1/reservations/${second.body.id}/release`,
+            { reason: 'done' },
+            uniqueId('r'),
+          )
+        ).body.status,
+      ).toBe('released');
+      const batch = await call(
+        'POST',
+        '/v1/reservations/batch',
+        '/v1/reservations/batch',
+        { ...holder, policy: 'all_or_nothing', items: [{ amount: 1 }, { amount: 2 }] },
+        uniqueId('b'),
+      );
       expect(batch.status).toBe(201);
       expect(batch.body.held).toBe(2);
       for (const item of batch.body.items) expect((await api.get(`/v1/reservations/${item.reservation.id}`)).status).toBe(200);
@@ -139,7 +183,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
   describe('API key secrets are shown once and stored nowhere', () => {
     it('keeps no secret in any table, and a replay answers the key without its secret', async () => {
       const org = await api.createOrg(uniqueId('sec'));
-      const orgKey = await api.post(`/v1/orgs/${org}/keys`, { scopes: ['admission', 'read'], environment: 'live' }, { idempotencyKey: 'create-key-1' });
+      const orgKey = await api.post(
+        `/v1/orgs/${org}/keys`,
+        { scopes: ['admission', 'read'], environment: 'live' },
+        { idempotencyKey: 'create-key-1' },
+      );
       const platformKey = await api.post('/v1/platform-keys', { scopes: ['read'], name: 'ops' }, { idempotencyKey: 'create-key-1' });
       for (const created of [orgKey, platformKey]) {
         expect(created.status).toBe(201);
@@ -150,23 +198,34 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
 
       // Every column of every table, as text (the whole row cast): no secret, not even its random part.
       const em = t.app.get(EntityManager);
-      const tables = await em.getConnection().execute<{ table_name: string }[]>(
-        `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
-      );
+      const tables = await em
+        .getConnection()
+        .execute<{ table_name: string }[]>(
+          `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
+        );
       expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['api_keys', 'idempotency_keys', 'audit_log']));
       for (const secret of [orgKey.body.secret as string, platformKey.body.secret as string]) {
         for (const needle of [secret, secret.slice(-20)]) {
           for (const { table_name } of tables) {
-            const [row] = await em.getConnection().execute<{ n: string }[]>(`select count(*) as n from "${table_name}" t where strpos(t::text, ?) > 0`, [needle]);
+            const [row] = await em
+              .getConnection()
+              .execute<{ n: string }[]>(`select count(*) as n from "${table_name}" t where strpos(t::text, ?) > 0`, [needle]);
             expect({ table: table_name, rows: Number(row.n) }).toEqual({ table: table_name, rows: 0 });
           }
         }
       }
 
       // A replay (the first answer was lost) tells the client which key was made, not its secret.
-      const orgReplay = await api.post(`/v1/orgs/${org}/keys`, { scopes: ['admission', 'read'], environment: 'live' }, { idempotencyKey: 'create-key-1' });
+      const orgReplay = await api.post(
+        `/v1/orgs/${org}/keys`,
+        { scopes: ['admission', 'read'], environment: 'live' },
+        { idempotencyKey: 'create-key-1' },
+      );
       const platformReplay = await api.post('/v1/platform-keys', { scopes: ['read'], name: 'ops' }, { idempotencyKey: 'create-key-1' });
-      for (const [replay, created] of [[orgReplay, orgKey], [platformReplay, platformKey]] as const) {
+      for (const [replay, created] of [
+        [orgReplay, orgKey],
+        [platformReplay, platformKey],
+      ] as const) {
         expect(replay.status).toBe(201);
         expect(replay.headers['idempotent-replayed']).toBe('true');
         const { secret, ...metadata } = created.body;
@@ -208,7 +267,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expectProblem(await api.request('POST', '/v1/orgs', { raw: wide }), 413, 'json_too_complex');
       const org = await api.createOrg(uniqueId('wide'));
       const batch = (items: unknown[]) =>
-        api.post('/v1/reservations/batch', { org_id: org, project_id: 'p', user_id: 'u', policy: 'all_or_nothing', items }, { idempotencyKey: uniqueId('b') });
+        api.post(
+          '/v1/reservations/batch',
+          { org_id: org, project_id: 'p', user_id: 'u', policy: 'all_or_nothing', items },
+          { idempotencyKey: uniqueId('b') },
+        );
       for (const items of [Array(10_000).fill(1), Array(1_001).fill({})]) {
         const started = process.hrtime.bigint();
         const res = await batch(items);
@@ -234,7 +297,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
 
     it('refuses __proto__ and constructor.prototype (400); other prototype names are ordinary unknown keys', async () => {
       expectProblem(await api.request('POST', '/v1/orgs', { raw: '{"name":"x","__proto__":{"admin":true}}' }), 400, 'invalid_json');
-      expectProblem(await api.request('POST', '/v1/orgs', { raw: '{"name":"x","settings":{"constructor":{"prototype":{"a":1}}}}' }), 400, 'invalid_json');
+      expectProblem(
+        await api.request('POST', '/v1/orgs', { raw: '{"name":"x","settings":{"constructor":{"prototype":{"a":1}}}}' }),
+        400,
+        'invalid_json',
+      );
       for (const key of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', 'foo']) {
         const res = await api.request('POST', '/v1/orgs', { raw: `{"name":"x","${key}":1}` });
         expectProblem(res, 422, 'validation_failed');
@@ -313,8 +380,19 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       ];
       for (const [method, url, body, field] of cases) {
         const res = await api.request(method, url, { body, idempotencyKey: uniqueId('k') });
-        expect({ method, url, body, status: res.status, code: res.body.code }).toEqual({ method, url, body, status: 422, code: 'validation_failed' });
-        expect({ method, url, body, fields: res.body.errors.map((e: { field: string }) => e.field) }).toEqual({ method, url, body, fields: expect.arrayContaining([field]) });
+        expect({ method, url, body, status: res.status, code: res.body.code }).toEqual({
+          method,
+          url,
+          body,
+          status: 422,
+          code: 'validation_failed',
+        });
+        expect({ method, url, body, fields: res.body.errors.map((e: { field: string }) => e.field) }).toEqual({
+          method,
+          url,
+          body,
+          fields: expect.arrayContaining([field]),
+        });
       }
       // Nothing changed: the organization, its settings and its usage are as they were.
       const orgNow = (await api.get(`/v1/orgs/${org}`)).body;
@@ -339,7 +417,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
     it('404 unknown route, 415, 400 bad URL encoding, 422 path segment over 512 characters', async () => {
       expectProblem(await api.get('/v1/nowhere'), 404, 'route_not_found');
       expectProblem(await api.request('PATCH', '/v1/orgs'), 404, 'route_not_found');
-      expectProblem(await api.request('POST', '/v1/orgs', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+      expectProblem(
+        await api.request('POST', '/v1/orgs', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        415,
+        'unsupported_media_type',
+      );
       expectProblem(await api.get('/v1/orgs/%zz'), 400, 'invalid_url');
       const long = await api.get(`/v1/reservations/res_${'a'.repeat(2_000)}`);
       expectProblem(long, 422, 'validation_failed');
@@ -361,7 +443,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       });
       expect(big.status).toBe(431);
       expect(big.type).toBe('application/problem+json');
-      expect(JSON.parse(big.body)).toMatchObject({ status: 431, code: 'headers_too_large', type: 'urn:tollgate:problem:headers_too_large' });
+      expect(JSON.parse(big.body)).toMatchObject({
+        status: 431,
+        code: 'headers_too_large',
+        type: 'urn:tollgate:problem:headers_too_large',
+      });
 
       const raw = await new Promise<string>((resolve, reject) => {
         const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));

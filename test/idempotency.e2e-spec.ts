@@ -156,7 +156,9 @@ describe('idempotency: POSTs with Idempotency-Key run once (Postgres)', () => {
     const value = uniqueId('v');
     await api.post('/test-probe/echo', { value, amount: 1 }, { idempotencyKey: key });
     const em = t.app.get(EntityManager);
-    const [row] = await em.getConnection().execute(`select extract(epoch from expires_at - created_at) as ttl from idempotency_keys where key = ?`, [key]);
+    const [row] = await em
+      .getConnection()
+      .execute(`select extract(epoch from expires_at - created_at) as ttl from idempotency_keys where key = ?`, [key]);
     expect(Number(row.ttl)).toBeGreaterThanOrEqual(24 * 3600);
     await em.getConnection().execute(`update idempotency_keys set expires_at = now() - interval '1 second' where key = ?`, [key]);
     const { IdempotencyStore } = await import('@tollgate/platform');

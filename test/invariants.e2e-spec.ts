@@ -71,7 +71,8 @@ interface Real {
   redis: Redis;
 }
 
-const nodeKey = (level: Level, project?: string, user?: string) => (level === 'org' ? 'org' : level === 'project' ? `p:${project}` : `u:${project}:${user}`);
+const nodeKey = (level: Level, project?: string, user?: string) =>
+  level === 'org' ? 'org' : level === 'project' ? `p:${project}` : `u:${project}:${user}`;
 const chain = (project: string, user: string): [Level, string][] => [
   ['org', nodeKey('org')],
   ['project', nodeKey('project', project)],
@@ -149,7 +150,8 @@ async function checkInvariants(model: Model, real: Real, after: string): Promise
     const committed = model.committed.get(key) ?? 0;
     const reserved = reservedOf(model, key);
     if (node.limit !== limit) problems.push(`${key}: limit ${node.limit}, expected ${limit}`);
-    if (node.limit !== null && node.committed + node.reserved > node.limit) problems.push(`${key}: OVERSPEND committed ${node.committed} + reserved ${node.reserved} > limit ${node.limit}`);
+    if (node.limit !== null && node.committed + node.reserved > node.limit)
+      problems.push(`${key}: OVERSPEND committed ${node.committed} + reserved ${node.reserved} > limit ${node.limit}`);
     if (node.reserved !== reserved) problems.push(`${key}: reserved ${node.reserved}, the model holds ${reserved}`);
     if (node.committed !== committed) problems.push(`${key}: committed ${node.committed}, the model committed ${committed}`);
     const available = limit === null ? null : Math.max(0, limit - committed - reserved);
@@ -159,7 +161,8 @@ async function checkInvariants(model: Model, real: Real, after: string): Promise
 }
 
 async function expectNotHeld(res: TestResponse, what: string): Promise<void> {
-  if (res.status !== 409 || res.body?.code !== 'reservation_not_held') throw new Error(`${what}: expected 409 reservation_not_held, got ${describeResponse(res)}`);
+  if (res.status !== 409 || res.body?.code !== 'reservation_not_held')
+    throw new Error(`${what}: expected 409 reservation_not_held, got ${describeResponse(res)}`);
 }
 
 function pick<T>(items: T[], index: number): T {
@@ -174,20 +177,30 @@ type Cmd = fc.AsyncCommand<Model, Real>;
 const ran = new Map<string, number>();
 const tally = (cmd: Cmd) => ran.set(cmd.constructor.name, (ran.get(cmd.constructor.name) ?? 0) + 1);
 
-async function doReserve(model: Model, real: Real, project: string, user: string, amount: number, ttl: number, what: string): Promise<Hold | null> {
+async function doReserve(
+  model: Model,
+  real: Real,
+  project: string,
+  user: string,
+  amount: number,
+  ttl: number,
+  what: string,
+): Promise<Hold | null> {
   const body = { org_id: real.org, project_id: project, user_id: user, amount, ttl_seconds: ttl };
   const idempotencyKey = uniqueId('k');
   const expected = predict(model, project, user, amount);
   const res = await real.api.post('/v1/reservations', body, { key: real.key, idempotencyKey });
   if (expected.admitted) {
-    if (res.status !== 201) throw new Error(`${what}: the model admits it (remaining ${JSON.stringify(expected.remaining)}), got ${describeResponse(res)}`);
+    if (res.status !== 201)
+      throw new Error(`${what}: the model admits it (remaining ${JSON.stringify(expected.remaining)}), got ${describeResponse(res)}`);
     expect(res.body).toMatchObject({ status: 'held', amount, project_id: project, user_id: user, remaining: expected.remaining });
     const hold = { id: res.body.id as string, project, user, amount };
     model.held.push(hold);
     model.reserves.push({ idempotencyKey, body, response: res.body });
     return hold;
   }
-  if (res.status !== 402) throw new Error(`${what}: the model refuses it at ${expected.level} (available ${expected.available}), got ${describeResponse(res)}`);
+  if (res.status !== 402)
+    throw new Error(`${what}: the model refuses it at ${expected.level} (available ${expected.available}), got ${describeResponse(res)}`);
   expect(res.body).toMatchObject({ code: 'insufficient_budget', level: expected.level, required: amount, available: expected.available });
   return null;
 }
@@ -243,7 +256,13 @@ class CommitCmd implements Cmd {
     const idempotencyKey = uniqueId('c');
     const res = await real.api.post(`/v1/reservations/${hold.id}/commit`, { amount }, { key: real.key, idempotencyKey });
     if (res.status !== 200) throw new Error(`${what}: ${describeResponse(res)}`);
-    expect(res.body).toMatchObject({ status: 'committed', amount_committed: amount, amount_released: hold.amount - amount, variance: amount - hold.amount, overage: false });
+    expect(res.body).toMatchObject({
+      status: 'committed',
+      amount_committed: amount,
+      amount_released: hold.amount - amount,
+      variance: amount - hold.amount,
+      overage: false,
+    });
     model.held.splice(model.held.indexOf(hold), 1);
     for (const [, key] of chain(hold.project, hold.user)) model.committed.set(key, (model.committed.get(key) ?? 0) + amount);
     model.ended.push({ hold, status: 'committed', commit: { idempotencyKey, amount, response: res.body } });
@@ -259,7 +278,11 @@ class ReleaseCmd implements Cmd {
     tally(this);
     const hold = pick(model.held, this.index);
     const what = `${this.toString()} [${hold.id} of ${hold.amount} at ${hold.project}/${hold.user}]`;
-    const res = await real.api.post(`/v1/reservations/${hold.id}/release`, { reason: 'provider_failed' }, { key: real.key, idempotencyKey: uniqueId('r') });
+    const res = await real.api.post(
+      `/v1/reservations/${hold.id}/release`,
+      { reason: 'provider_failed' },
+      { key: real.key, idempotencyKey: uniqueId('r') },
+    );
     if (res.status !== 200) throw new Error(`${what}: ${describeResponse(res)}`);
     expect(res.body).toMatchObject({ status: 'released', amount_released: hold.amount });
     model.held.splice(model.held.indexOf(hold), 1);
@@ -323,9 +346,16 @@ class RetryCommitCmd implements Cmd {
   check = (model: Readonly<Model>) => model.ended.some((e) => e.commit);
   async run(model: Model, real: Real) {
     tally(this);
-    const { hold, commit } = pick(model.ended.filter((e) => e.commit), this.index);
+    const { hold, commit } = pick(
+      model.ended.filter((e) => e.commit),
+      this.index,
+    );
     const what = `${this.toString()} [${hold.id}]`;
-    const res = await real.api.post(`/v1/reservations/${hold.id}/commit`, { amount: commit!.amount }, { key: real.key, idempotencyKey: commit!.idempotencyKey });
+    const res = await real.api.post(
+      `/v1/reservations/${hold.id}/commit`,
+      { amount: commit!.amount },
+      { key: real.key, idempotencyKey: commit!.idempotencyKey },
+    );
     if (res.status !== 200) throw new Error(`${what}: ${describeResponse(res)}`);
     expect(res.headers['idempotent-replayed']).toBe('true');
     expect(res.body).toEqual(commit!.response);
@@ -415,36 +445,63 @@ class RebuildCmd implements Cmd {
 // ------------------------------------------------------------------------------- arbitraries
 
 const period = fc.constantFrom<Period>('none', 'day', 'month');
-const cap = (max: number) => fc.option(fc.oneof({ arbitrary: fc.integer({ min: 0, max }), weight: 1 }, { arbitrary: fc.integer({ min: max / 4, max }), weight: 4 }), { freq: 3 });
+const cap = (max: number) =>
+  fc.option(fc.oneof({ arbitrary: fc.integer({ min: 0, max }), weight: 1 }, { arbitrary: fc.integer({ min: max / 4, max }), weight: 4 }), {
+    freq: 3,
+  });
 
 const hierarchy: fc.Arbitrary<Hierarchy> = fc.record({
-  credits: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 12_000_000 }), weight: 1 }, { arbitrary: fc.integer({ min: 4_000_000, max: 30_000_000 }), weight: 4 }),
+  credits: fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 12_000_000 }), weight: 1 },
+    { arbitrary: fc.integer({ min: 4_000_000, max: 30_000_000 }), weight: 4 },
+  ),
   projects: fc.tuple(
-    ...PROJECTS.map(() =>
-      fc.record({ limit: cap(8_000_000), period, defaultUserLimit: cap(5_000_000), defaultUserPeriod: period }),
-    ),
+    ...PROJECTS.map(() => fc.record({ limit: cap(8_000_000), period, defaultUserLimit: cap(5_000_000), defaultUserPeriod: period })),
   ),
   ownCaps: fc.tuple(
-    ...PROJECTS.map(() => fc.tuple(...USERS.map(() => fc.option(fc.record({ limit: fc.integer({ min: 0, max: 4_000_000 }), period }), { freq: 4 })))),
+    ...PROJECTS.map(() =>
+      fc.tuple(...USERS.map(() => fc.option(fc.record({ limit: fc.integer({ min: 0, max: 4_000_000 }), period }), { freq: 4 }))),
+    ),
   ),
 });
 
 const p = fc.integer({ min: 0, max: PROJECTS.length - 1 });
 const u = fc.integer({ min: 0, max: USERS.length - 1 });
 const index = fc.nat({ max: 50 });
-const amount = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3_000_000 }), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 1_000 }), weight: 1 });
+const amount = fc.oneof(
+  { arbitrary: fc.integer({ min: 1, max: 3_000_000 }), weight: 4 },
+  { arbitrary: fc.integer({ min: 1, max: 1_000 }), weight: 1 },
+);
 const ttl = fc.oneof(fc.constantFrom(60, 900), fc.integer({ min: 60, max: 900 }));
 
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   { arbitrary: fc.tuple(p, u, amount, ttl).map(([a, b, c, d]) => new ReserveCmd(a, b, c, d)), weight: 10 },
   { arbitrary: fc.tuple(p, u, fc.constantFrom<-1 | 0 | 1>(-1, 0, 1)).map(([a, b, c]) => new ReserveAtBoundaryCmd(a, b, c)), weight: 3 },
-  { arbitrary: fc.tuple(index, fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constantFrom(0, 1000))).map(([a, b]) => new CommitCmd(a, b)), weight: 6 },
+  {
+    arbitrary: fc.tuple(index, fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constantFrom(0, 1000))).map(([a, b]) => new CommitCmd(a, b)),
+    weight: 6,
+  },
   { arbitrary: index.map((a) => new ReleaseCmd(a)), weight: 3 },
-  { arbitrary: fc.tuple(index, fc.oneof({ arbitrary: fc.integer({ min: 60, max: 900 }), weight: 5 }, { arbitrary: fc.constant(901), weight: 1 })).map(([a, b]) => new ExtendCmd(a, b)), weight: 2 },
-  { arbitrary: fc.tuple(index, fc.constantFrom<'commit' | 'release' | 'extend'>('commit', 'release', 'extend')).map(([a, b]) => new EndedCmd(a, b)), weight: 2 },
+  {
+    arbitrary: fc
+      .tuple(index, fc.oneof({ arbitrary: fc.integer({ min: 60, max: 900 }), weight: 5 }, { arbitrary: fc.constant(901), weight: 1 }))
+      .map(([a, b]) => new ExtendCmd(a, b)),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .tuple(index, fc.constantFrom<'commit' | 'release' | 'extend'>('commit', 'release', 'extend'))
+      .map(([a, b]) => new EndedCmd(a, b)),
+    weight: 2,
+  },
   { arbitrary: index.map((a) => new RetryCommitCmd(a)), weight: 1 },
   { arbitrary: index.map((a) => new RetryReserveCmd(a)), weight: 2 },
-  { arbitrary: fc.tuple(fc.constantFrom<'new' | 'existing'>('new', 'existing'), index, p, u, amount).map(([a, b, c, d, e]) => new ExpireCmd(a, b, c, d, e)), weight: 1 },
+  {
+    arbitrary: fc
+      .tuple(fc.constantFrom<'new' | 'existing'>('new', 'existing'), index, p, u, amount)
+      .map(([a, b, c, d, e]) => new ExpireCmd(a, b, c, d, e)),
+    weight: 1,
+  },
   { arbitrary: fc.constant(null).map(() => new RebuildCmd()), weight: 1 },
 );
 
@@ -471,7 +528,10 @@ async function createHierarchy(api: TestClient, h: Hierarchy): Promise<{ org: st
     limits.set(nodeKey('project', project), spec.limit);
     for (const [j, user] of USERS.entries()) {
       const own = h.ownCaps[i][j];
-      ok(await api.put(`/v1/orgs/${org}/projects/${project}/users/${user}`, own ? { limit: own.limit, period: own.period } : {}), `user ${project}/${user}`);
+      ok(
+        await api.put(`/v1/orgs/${org}/projects/${project}/users/${user}`, own ? { limit: own.limit, period: own.period } : {}),
+        `user ${project}/${user}`,
+      );
       limits.set(nodeKey('user', project, user), own ? own.limit : spec.defaultUserLimit);
     }
   }
@@ -484,7 +544,10 @@ async function committedByListing(real: Real): Promise<number> {
   let sum = 0;
   let cursor: string | null = null;
   do {
-    const res: TestResponse = await real.api.get(`/v1/reservations?org_id=${real.org}&status=committed&limit=7${cursor ? `&cursor=${cursor}` : ''}`, { key: real.key });
+    const res: TestResponse = await real.api.get(
+      `/v1/reservations?org_id=${real.org}&status=committed&limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+      { key: real.key },
+    );
     if (res.status !== 200) throw new Error(`list: ${describeResponse(res)}`);
     for (const r of res.body.data) {
       expect(r.status).toBe('committed');
@@ -550,8 +613,10 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
       }),
       { numRuns: NUM_RUNS, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true },
     );
-     
-    console.log(`invariants property: ${NUM_RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; commands run: ${JSON.stringify(Object.fromEntries(ran))}; holds admitted ${outcomes.held}, ended ${outcomes.ended}`);
+
+    console.log(
+      `invariants property: ${NUM_RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; commands run: ${JSON.stringify(Object.fromEntries(ran))}; holds admitted ${outcomes.held}, ended ${outcomes.ended}`,
+    );
   }, 240_000);
 
   // Found by the property above: a retry of a reserve whose hold has ended is decided anew by
@@ -566,7 +631,9 @@ describe('invariants: random reserve/commit/release/extend/expire sequences over
     const idempotencyKey = uniqueId('k');
     const first = await api.post('/v1/reservations', body, { key, idempotencyKey });
     expect(first.status).toBe(201);
-    expect((await api.post(`/v1/reservations/${first.body.id}/commit`, { amount: 1_000_000 }, { key, idempotencyKey: uniqueId('c') })).status).toBe(200);
+    expect(
+      (await api.post(`/v1/reservations/${first.body.id}/commit`, { amount: 1_000_000 }, { key, idempotencyKey: uniqueId('c') })).status,
+    ).toBe(200);
     const retry = await api.post('/v1/reservations', body, { key, idempotencyKey });
     expect({ status: retry.status, replayed: retry.headers['idempotent-replayed'] }).toEqual({ status: 201, replayed: 'true' });
     expect(retry.body).toEqual(first.body);

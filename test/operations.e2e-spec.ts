@@ -45,7 +45,14 @@ describe('operations: health, metrics, docs, request ids, shutdown', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/orgs', '/v1/orgs/{org}', '/v1/orgs/{org}/keys', '/v1/orgs/{org}/keys/{id}', '/v1/audit-log', '/health/ready']),
+      expect.arrayContaining([
+        '/v1/orgs',
+        '/v1/orgs/{org}',
+        '/v1/orgs/{org}/keys',
+        '/v1/orgs/{org}/keys/{id}',
+        '/v1/audit-log',
+        '/health/ready',
+      ]),
     );
     const ui = await api.get('/docs', { key: null });
     expect(ui.status).toBe(200);

@@ -1,4 +1,14 @@
-import { createTestApp, eventually, TcpProxy, TestApp, TestClient, TestResponse, testDatabaseUrl, testRedisUrl, uniqueId } from '@tollgate/testing';
+import {
+  createTestApp,
+  eventually,
+  TcpProxy,
+  TestApp,
+  TestClient,
+  TestResponse,
+  testDatabaseUrl,
+  testRedisUrl,
+  uniqueId,
+} from '@tollgate/testing';
 
 const CARD = {
   name: 'Outages',
@@ -48,7 +58,15 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
     await api.put(`/v1/orgs/${org}/projects/p`, { limit: 50_000_000 });
     orgKey = await api.createOrgKey(org, ['admission', 'read', 'quota:admin']);
     for (let i = 0; i < 6; i++) {
-      held.push((await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000 }, { idempotencyKey: uniqueId('k') })).body.id);
+      held.push(
+        (
+          await api.post(
+            '/v1/reservations',
+            { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000 },
+            { idempotencyKey: uniqueId('k') },
+          )
+        ).body.id,
+      );
     }
     // Warm the key caches.
     await api.get(`/v1/orgs/${org}`);
@@ -70,7 +88,13 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
       { family: 'tenancy', method: 'PATCH', url: `/v1/orgs/${org}`, body: { name: 'renamed' } },
       { family: 'tenancy', method: 'GET', url: `/v1/orgs/${org}/settings` },
       { family: 'tenancy', method: 'PUT', url: `/v1/orgs/${org}/settings`, body: { max_ttl_seconds: 1200 } },
-      { family: 'tenancy', method: 'POST', url: `/v1/orgs/${org}/keys`, body: { scopes: ['read'], environment: 'live' }, idempotencyKey: uniqueId('k') },
+      {
+        family: 'tenancy',
+        method: 'POST',
+        url: `/v1/orgs/${org}/keys`,
+        body: { scopes: ['read'], environment: 'live' },
+        idempotencyKey: uniqueId('k'),
+      },
       { family: 'tenancy', method: 'GET', url: `/v1/orgs/${org}/keys` },
       { family: 'tenancy', method: 'DELETE', url: `/v1/orgs/${org}/keys/key_doesnotexist` },
       { family: 'tenancy', method: 'POST', url: '/v1/platform-keys', body: { scopes: ['read'] } },
@@ -85,18 +109,63 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
       { family: 'rate-cards', method: 'POST', url: '/v1/rate-cards', body: CARD },
       { family: 'rate-cards', method: 'GET', url: '/v1/rate-cards' },
       { family: 'rate-cards', method: 'GET', url: `/v1/rate-cards/${cardId}` },
-      { family: 'rate-cards', method: 'POST', url: `/v1/rate-cards/${cardId}/rates`, body: { rates: [{ ...CARD.rates[0], product: uniqueId('p') }] } },
-      { family: 'rate-cards', method: 'PUT', url: `/v1/rate-cards/${cardId}/ladders/video.generate`, body: { ladder: [{ product: 'video.generate' }] } },
+      {
+        family: 'rate-cards',
+        method: 'POST',
+        url: `/v1/rate-cards/${cardId}/rates`,
+        body: { rates: [{ ...CARD.rates[0], product: uniqueId('p') }] },
+      },
+      {
+        family: 'rate-cards',
+        method: 'PUT',
+        url: `/v1/rate-cards/${cardId}/ladders/video.generate`,
+        body: { ladder: [{ product: 'video.generate' }] },
+      },
       { family: 'rate-cards', method: 'DELETE', url: `/v1/rate-cards/${cardId}/ladders/video.generate` },
-      { family: 'rate-cards', method: 'POST', url: `/v1/orgs/${org}/rate-overrides`, body: { overrides: [{ ...CARD.rates[0], unit_price: '0.1' }] } },
+      {
+        family: 'rate-cards',
+        method: 'POST',
+        url: `/v1/orgs/${org}/rate-overrides`,
+        body: { overrides: [{ ...CARD.rates[0], unit_price: '0.1' }] },
+      },
       { family: 'rate-cards', method: 'GET', url: `/v1/orgs/${org}/rate-overrides` },
-      { family: 'reservations', method: 'POST', url: '/v1/reservations', body: { ...holder, amount: 1_000 }, idempotencyKey: uniqueId('k') },
-      { family: 'reservations', method: 'POST', url: '/v1/reservations', body: { ...holder, amount: 1_000 }, idempotencyKey: uniqueId('k'), key: orgKey.secret },
-      { family: 'reservations', method: 'POST', url: '/v1/reservations/batch', body: { ...holder, policy: 'all_or_nothing', items: [{ amount: 1 }] }, idempotencyKey: uniqueId('b') },
-      { family: 'reservations', method: 'POST', url: '/v1/quotes', body: { ...holder, product: 'video.generate', usage: { video_seconds: 1 } } },
+      {
+        family: 'reservations',
+        method: 'POST',
+        url: '/v1/reservations',
+        body: { ...holder, amount: 1_000 },
+        idempotencyKey: uniqueId('k'),
+      },
+      {
+        family: 'reservations',
+        method: 'POST',
+        url: '/v1/reservations',
+        body: { ...holder, amount: 1_000 },
+        idempotencyKey: uniqueId('k'),
+        key: orgKey.secret,
+      },
+      {
+        family: 'reservations',
+        method: 'POST',
+        url: '/v1/reservations/batch',
+        body: { ...holder, policy: 'all_or_nothing', items: [{ amount: 1 }] },
+        idempotencyKey: uniqueId('b'),
+      },
+      {
+        family: 'reservations',
+        method: 'POST',
+        url: '/v1/quotes',
+        body: { ...holder, product: 'video.generate', usage: { video_seconds: 1 } },
+      },
       { family: 'reservations', method: 'GET', url: `/v1/reservations?org_id=${org}` },
       { family: 'reservations', method: 'GET', url: `/v1/reservations/${holds.commit}` },
-      { family: 'reservations', method: 'POST', url: `/v1/reservations/${holds.commit}/commit`, body: { amount: 500 }, idempotencyKey: uniqueId('c') },
+      {
+        family: 'reservations',
+        method: 'POST',
+        url: `/v1/reservations/${holds.commit}/commit`,
+        body: { amount: 500 },
+        idempotencyKey: uniqueId('c'),
+      },
       { family: 'reservations', method: 'POST', url: `/v1/reservations/${holds.release}/release`, body: {}, idempotencyKey: uniqueId('r') },
       { family: 'reservations', method: 'POST', url: `/v1/reservations/${holds.extend}/extend`, body: { ttl_seconds: 600 } },
     ];
@@ -138,12 +207,29 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
       // What cannot work without the dependency did not pretend to.
       const mustFail =
         dependency === 'Postgres'
-          ? ['reservations POST /v1/reservations', `reservations POST /v1/reservations/${release}/release`, `reservations POST /v1/reservations/${commit}/commit`, 'tenancy POST /v1/orgs', `quota GET /v1/orgs/${org}/usage`, 'rate-cards POST /v1/rate-cards', `tenancy GET /v1/orgs/${org}`]
-          : ['reservations POST /v1/reservations', 'reservations POST /v1/reservations/batch', `reservations POST /v1/reservations/${release}/release`, `reservations POST /v1/reservations/${commit}/commit`, `quota GET /v1/orgs/${org}/usage`];
+          ? [
+              'reservations POST /v1/reservations',
+              `reservations POST /v1/reservations/${release}/release`,
+              `reservations POST /v1/reservations/${commit}/commit`,
+              'tenancy POST /v1/orgs',
+              `quota GET /v1/orgs/${org}/usage`,
+              'rate-cards POST /v1/rate-cards',
+              `tenancy GET /v1/orgs/${org}`,
+            ]
+          : [
+              'reservations POST /v1/reservations',
+              'reservations POST /v1/reservations/batch',
+              `reservations POST /v1/reservations/${release}/release`,
+              `reservations POST /v1/reservations/${commit}/commit`,
+              `quota GET /v1/orgs/${org}/usage`,
+            ];
       for (const route of mustFail) expect({ route, unavailable: unavailable.has(route) }).toEqual({ route, unavailable: true });
       if (dependency === 'Postgres') {
         // A key that is not cached cannot be checked: 503, not a 401 that would tell a client its key is bad.
-        expect(outcomes.find((o) => o.route === `tenancy GET /v1/orgs/${org}` && o.status !== 200)).toMatchObject({ status: 503, code: 'store_unavailable' });
+        expect(outcomes.find((o) => o.route === `tenancy GET /v1/orgs/${org}` && o.status !== 200)).toMatchObject({
+          status: 503,
+          code: 'store_unavailable',
+        });
       }
 
       // Back up: the same holds can be committed and released, and the money is where it was.

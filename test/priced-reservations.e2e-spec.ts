@@ -7,7 +7,15 @@ const CARD = {
   rates: [
     { product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.2' },
     { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.3' },
-    { product: 'image.generate', dimension: 'images', model: 'graduated', tiers: [{ up_to: 10, unit_price: '0.05' }, { up_to: null, unit_price: '0.04' }] },
+    {
+      product: 'image.generate',
+      dimension: 'images',
+      model: 'graduated',
+      tiers: [
+        { up_to: 10, unit_price: '0.05' },
+        { up_to: null, unit_price: '0.04' },
+      ],
+    },
     { product: 'video.fast', dimension: 'video_seconds', model: 'package', unit_price: '0.5', package_size: 5 },
   ],
   ladders: [{ product: 'video.generate', ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }] }],
@@ -59,9 +67,15 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     });
     // A cheaper override after the hold does not change what the hold is charged at.
     await api.post(`/v1/orgs/${id}/rate-overrides`, {
-      overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.01' }],
+      overrides: [
+        { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.01' },
+      ],
     });
-    const committed = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: 6 }, provider: { name: 'runway', request_id: 'r-1' } }, { key, idempotencyKey: uniqueId('c') });
+    const committed = await api.post(
+      `/v1/reservations/${held.body.id}/commit`,
+      { usage: { video_seconds: 6 }, provider: { name: 'runway', request_id: 'r-1' } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
     expect(committed.status).toBe(200);
     expect(committed.body).toMatchObject({
       amount_committed: 1_800_000,
@@ -80,25 +94,42 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     const held = await api.post('/v1/reservations', video(id, 8, '1080p'), { key, idempotencyKey: uniqueId('k') });
     expect(held.body.amount).toBe(2_400_000);
     // An override after the hold changes nothing for it, whatever the commit reports.
-    await api.post(`/v1/orgs/${id}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.01' }] });
+    await api.post(`/v1/orgs/${id}/rate-overrides`, {
+      overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.01' }],
+    });
     // The provider ran it at 720p: 0.2 a second then.
-    const committed = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: 8 }, dimensions: { resolution: '720p' } }, { key, idempotencyKey: uniqueId('c') });
+    const committed = await api.post(
+      `/v1/reservations/${held.body.id}/commit`,
+      { usage: { video_seconds: 8 }, dimensions: { resolution: '720p' } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
     expect(committed.body).toMatchObject({
       amount_committed: 1_600_000,
       amount_released: 800_000,
       dimensions: { resolution: '720p' },
       price: { lines: [{ unit_price: '0.2', amount: 1_600_000 }] },
     });
-    const bad = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: 8 }, dimensions: { resolution: 5 } }, { key, idempotencyKey: uniqueId('c') });
+    const bad = await api.post(
+      `/v1/reservations/${held.body.id}/commit`,
+      { usage: { video_seconds: 8 }, dimensions: { resolution: 5 } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
     expect([bad.status, bad.body.errors?.[0]?.field]).toEqual([422, 'dimensions.resolution']);
   });
 
   it('rounds estimates up and charged lines half-even, in micro-credits', async () => {
     const { id, key } = await org();
     // 0.2 credits per second × 0.0000025 s = 0.5 micro-credits: the estimate holds 1, the charge rounds to even (0).
-    const held = await api.post('/v1/reservations', video(id, '0.0000025' as unknown as number, '720p'), { key, idempotencyKey: uniqueId('k') });
+    const held = await api.post('/v1/reservations', video(id, '0.0000025' as unknown as number, '720p'), {
+      key,
+      idempotencyKey: uniqueId('k'),
+    });
     expect(held.body.amount).toBe(1);
-    const committed = await api.post(`/v1/reservations/${held.body.id}/commit`, { usage: { video_seconds: '0.0000075' } }, { key, idempotencyKey: uniqueId('c') });
+    const committed = await api.post(
+      `/v1/reservations/${held.body.id}/commit`,
+      { usage: { video_seconds: '0.0000075' } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
     // 1.5 micro-credits → 2 (half to even); above the hold of 1, within the default cap_at_hold policy: 1.
     expect(committed.body).toMatchObject({ amount_requested: 2, amount_committed: 1, overage: false });
   });
@@ -127,7 +158,10 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
   it('downgrades down the ladder in the same decision when allowed, and says what was requested', async () => {
     // The project can spend 1,700,000: 8 s at 1080p (2,400,000) does not fit, 720p (1,600,000) does.
     const { id, key } = await org({ projectLimit: 1_700_000 });
-    const res = await api.post('/v1/reservations', video(id, 8, '1080p', { allow_downgrade: true }), { key, idempotencyKey: uniqueId('k') });
+    const res = await api.post('/v1/reservations', video(id, 8, '1080p', { allow_downgrade: true }), {
+      key,
+      idempotencyKey: uniqueId('k'),
+    });
     expect(res.status).toBe(201);
     expect((await api.get(`/v1/reservations/${res.body.id}`, { key })).body).toMatchObject({
       status: 'held',
@@ -146,9 +180,18 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
       price: { lines: [{ unit_price: '0.2', amount: 1_600_000 }] },
     });
     // Only 100,000 left: 720p no longer fits, nor does video.fast (2 packages: 1,000,000).
-    const refused = await api.post('/v1/reservations', video(id, 8, '1080p', { allow_downgrade: true }), { key, idempotencyKey: uniqueId('k') });
+    const refused = await api.post('/v1/reservations', video(id, 8, '1080p', { allow_downgrade: true }), {
+      key,
+      idempotencyKey: uniqueId('k'),
+    });
     expect(refused.status).toBe(402);
-    expect(refused.body).toMatchObject({ code: 'insufficient_budget', level: 'project', required: 2_400_000, available: 100_000, downgrade_options: [] });
+    expect(refused.body).toMatchObject({
+      code: 'insufficient_budget',
+      level: 'project',
+      required: 2_400_000,
+      available: 100_000,
+      downgrade_options: [],
+    });
     expect((await api.get(`/v1/orgs/${id}/usage`)).body.projects[0]).toMatchObject({ reserved: 1_600_000 });
   });
 
@@ -157,8 +200,18 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     const res = await api.post('/v1/reservations', video(id, 8, '1080p'), { key, idempotencyKey: uniqueId('k') });
     expect(res.status).toBe(402);
     expect(res.body.downgrade_options).toEqual([
-      { product: 'video.generate', dimensions: { resolution: '720p' }, amount: 1_600_000, price: expect.objectContaining({ rate_card_id: cardId }) },
-      { product: 'video.fast', dimensions: { resolution: '1080p' }, amount: 1_000_000, price: expect.objectContaining({ rate_card_id: cardId }) },
+      {
+        product: 'video.generate',
+        dimensions: { resolution: '720p' },
+        amount: 1_600_000,
+        price: expect.objectContaining({ rate_card_id: cardId }),
+      },
+      {
+        product: 'video.fast',
+        dimensions: { resolution: '1080p' },
+        amount: 1_000_000,
+        price: expect.objectContaining({ rate_card_id: cardId }),
+      },
     ]);
     expect((await api.get(`/v1/orgs/${id}/usage`)).body.org).toMatchObject({ reserved: 0 });
   });
@@ -191,10 +244,7 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
         project_id: 'p',
         user_id: 'u',
         policy: 'all_or_nothing',
-        items: [
-          { product: 'image.generate', usage: { images: 12 } },
-          { amount: 7 },
-        ],
+        items: [{ product: 'image.generate', usage: { images: 12 } }, { amount: 7 }],
       },
       { key, idempotencyKey: uniqueId('b') },
     );
@@ -208,7 +258,18 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
     // 1,000 tokens a month at 0.001 credits, every token after at 0.0005.
     const PERIOD_CARD = {
       name: 'Period tiers',
-      rates: [{ product: 'chat', dimension: 'tokens', model: 'graduated', tier_scope: 'period', tiers: [{ up_to: 1_000, unit_price: '0.001' }, { up_to: null, unit_price: '0.0005' }] }],
+      rates: [
+        {
+          product: 'chat',
+          dimension: 'tokens',
+          model: 'graduated',
+          tier_scope: 'period',
+          tiers: [
+            { up_to: 1_000, unit_price: '0.001' },
+            { up_to: null, unit_price: '0.0005' },
+          ],
+        },
+      ],
     };
     let periodCard: string;
     beforeAll(async () => {
@@ -221,8 +282,13 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
       return id;
     }
     const chat = (client: TestClient, orgId: string, tokens: number) =>
-      client.post('/v1/reservations', { org_id: orgId, project_id: 'p', user_id: 'u', product: 'chat', usage: { tokens } }, { idempotencyKey: uniqueId('k') });
-    const commit = (client: TestClient, id: string, tokens: number) => client.post(`/v1/reservations/${id}/commit`, { usage: { tokens } }, { idempotencyKey: uniqueId('c') });
+      client.post(
+        '/v1/reservations',
+        { org_id: orgId, project_id: 'p', user_id: 'u', product: 'chat', usage: { tokens } },
+        { idempotencyKey: uniqueId('k') },
+      );
+    const commit = (client: TestClient, id: string, tokens: number) =>
+      client.post(`/v1/reservations/${id}/commit`, { usage: { tokens } }, { idempotencyKey: uniqueId('c') });
 
     it('prices the tokens after the first 1,000 of the month at the lower tier, at reserve and at commit', async () => {
       const org = await chatOrg();
@@ -233,7 +299,15 @@ describe('priced reservations, quotes and downgrades (Postgres + Redis)', () => 
       const second = await chat(api, org, 400);
       expect(second.body.amount).toBe(300_000);
       const committed = await commit(api, second.body.id, 400);
-      expect(committed.body).toMatchObject({ amount_committed: 300_000, price: { lines: [{ tier: 0, quantity: '200', amount: 200_000 }, { tier: 1, quantity: '200', amount: 100_000 }] } });
+      expect(committed.body).toMatchObject({
+        amount_committed: 300_000,
+        price: {
+          lines: [
+            { tier: 0, quantity: '200', amount: 200_000 },
+            { tier: 1, quantity: '200', amount: 100_000 },
+          ],
+        },
+      });
     });
 
     it('never prices two concurrent commits from the same point, across two instances', async () => {

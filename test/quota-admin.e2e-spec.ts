@@ -19,14 +19,31 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
 
   it('creates a project with 201, updates it with 200, keeping fields left out', async () => {
     const org = await api.createOrg(uniqueId('q'));
-    const created = await api.put(`/v1/orgs/${org}/projects/p-video`, { name: 'Video', limit: 10_000_000, period: 'month', default_user_limit: 2_000_000, default_user_period: 'day' });
+    const created = await api.put(`/v1/orgs/${org}/projects/p-video`, {
+      name: 'Video',
+      limit: 10_000_000,
+      period: 'month',
+      default_user_limit: 2_000_000,
+      default_user_period: 'day',
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: 'p-video', name: 'Video', limit: 10_000_000, period: 'month', default_user_limit: 2_000_000, default_user_period: 'day', environment: 'live' });
+    expect(created.body).toMatchObject({
+      id: 'p-video',
+      name: 'Video',
+      limit: 10_000_000,
+      period: 'month',
+      default_user_limit: 2_000_000,
+      default_user_period: 'day',
+      environment: 'live',
+    });
     const updated = await api.put(`/v1/orgs/${org}/projects/p-video`, { limit: 20_000_000 });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ name: 'Video', limit: 20_000_000, period: 'month', default_user_limit: 2_000_000 });
     const log = await api.get(`/v1/audit-log?org_id=${org}`);
-    expect(log.body.data.find((e: any) => e.action === 'project.updated')).toMatchObject({ before: { limit: 10_000_000 }, after: { limit: 20_000_000 } });
+    expect(log.body.data.find((e: any) => e.action === 'project.updated')).toMatchObject({
+      before: { limit: 10_000_000 },
+      after: { limit: 20_000_000 },
+    });
   });
 
   it('refuses bad limits, periods and ids with 422 and changes nothing', async () => {
@@ -51,8 +68,21 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
     const next = await api.get(`/v1/orgs/${org}/credits?limit=1&cursor=${list.body.next_cursor}`);
     expect(next.body.data.map((g: any) => g.reason)).toEqual(['top-up']);
     const usage = await api.get(`/v1/orgs/${org}/usage`);
-    expect(usage.body.org).toMatchObject({ id: org, limit: 6_000_000, committed: 0, reserved: 0, available: 6_000_000, period_start: null, period_end: null });
-    for (const body of [{ amount: 0, reason: 'x' }, { amount: 1.5, reason: 'x' }, { amount: 1 }, { amount: 1, reason: 'x', expires_at: 'tomorrow' }]) {
+    expect(usage.body.org).toMatchObject({
+      id: org,
+      limit: 6_000_000,
+      committed: 0,
+      reserved: 0,
+      available: 6_000_000,
+      period_start: null,
+      period_end: null,
+    });
+    for (const body of [
+      { amount: 0, reason: 'x' },
+      { amount: 1.5, reason: 'x' },
+      { amount: 1 },
+      { amount: 1, reason: 'x', expires_at: 'tomorrow' },
+    ]) {
       expect((await api.post(`/v1/orgs/${org}/credits`, body)).status).toBe(422);
     }
     expect((await api.post(`/v1/orgs/${org}/credits`, { amount: 1, reason: 'x', expires_at: '2001-01-01T00:00:00Z' })).status).toBe(422);
@@ -69,7 +99,11 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
   it('stops counting expired credit within a couple of seconds, with no call', async () => {
     const org = await api.createOrg(uniqueId('q'));
     await api.post(`/v1/orgs/${org}/credits`, { amount: 3_000_000, reason: 'permanent' });
-    await api.post(`/v1/orgs/${org}/credits`, { amount: 2_000_000, reason: 'promo', expires_at: new Date(Date.now() + 1_500).toISOString() });
+    await api.post(`/v1/orgs/${org}/credits`, {
+      amount: 2_000_000,
+      reason: 'promo',
+      expires_at: new Date(Date.now() + 1_500).toISOString(),
+    });
     expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.limit).toBe(5_000_000);
     await waitFor(async () => (await api.get(`/v1/orgs/${org}/usage`)).body.org.limit === 3_000_000, 6_000);
   });
@@ -96,7 +130,12 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
       period_end: new Date(dayStart.getTime() + 86_400_000).toISOString(),
       users: [expect.objectContaining({ id: 'u-1', limit: 1_000_000, available: 1_000_000, period: 'month' })],
     });
-    expect(tree.projects[1]).toMatchObject({ id: 'p-new', limit: null, available: null, users: [expect.objectContaining({ id: 'u-2', limit: 5 })] });
+    expect(tree.projects[1]).toMatchObject({
+      id: 'p-new',
+      limit: null,
+      available: null,
+      users: [expect.objectContaining({ id: 'u-2', limit: 5 })],
+    });
   });
 
   it('pages the users of the tree (every page has every project), configured and seen alike, in code-point order', async () => {
@@ -106,8 +145,15 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
     await api.put(`/v1/orgs/${org}/projects/b`, {});
     for (const user of ['B', 'a', 'c']) await api.put(`/v1/orgs/${org}/projects/a/users/${user}`, { limit: 10 });
     // Seen only through reservations: a user of a configured project and one of an unconfigured project.
-    for (const [project, user] of [['a', 'b'], ['z', 'u']]) {
-      const res = await api.post('/v1/reservations', { org_id: org, project_id: project, user_id: user, amount: 1 }, { idempotencyKey: uniqueId('k') });
+    for (const [project, user] of [
+      ['a', 'b'],
+      ['z', 'u'],
+    ]) {
+      const res = await api.post(
+        '/v1/reservations',
+        { org_id: org, project_id: project, user_id: user, amount: 1 },
+        { idempotencyKey: uniqueId('k') },
+      );
       expect(res.status).toBe(201);
     }
     const seen: string[] = [];
@@ -150,7 +196,12 @@ describe('quota administration: projects, users, credits, the usage tree (Postgr
   it('rebuilds an organization from Postgres when Redis lost it: the same tree before and after', async () => {
     const org = await api.createOrg(uniqueId('q'));
     await api.post(`/v1/orgs/${org}/credits`, { amount: 9_000_000, reason: 'top-up' });
-    await api.put(`/v1/orgs/${org}/projects/p`, { limit: 4_000_000, period: 'week', default_user_limit: 1_000_000, default_user_period: 'day' });
+    await api.put(`/v1/orgs/${org}/projects/p`, {
+      limit: 4_000_000,
+      period: 'week',
+      default_user_limit: 1_000_000,
+      default_user_period: 'day',
+    });
     await api.put(`/v1/orgs/${org}/projects/p/users/u`, { limit: 300_000 });
     const before = (await api.get(`/v1/orgs/${org}/usage`)).body;
     // Every key of the scope shares its hash tag: deleting them is FLUSHALL for this organization.

@@ -100,9 +100,15 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
         in_force: true,
       });
       expect(Date.parse(card.rates[1].starting_at)).toBeLessThanOrEqual(Date.now());
-      expect(card.rates[2].tiers).toEqual([{ up_to: 10, unit_price: '0.05' }, { up_to: null, unit_price: '0.04' }]);
+      expect(card.rates[2].tiers).toEqual([
+        { up_to: 10, unit_price: '0.05' },
+        { up_to: null, unit_price: '0.04' },
+      ]);
       expect(card.ladders).toEqual([
-        expect.objectContaining({ product: 'video.generate', ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }] }),
+        expect.objectContaining({
+          product: 'video.generate',
+          ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }],
+        }),
       ]);
 
       const read = await api.get(`/v1/rate-cards/${card.id}`);
@@ -197,7 +203,14 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       expect(res.status).toBe(422);
       const fields = res.body.errors.map((e: any) => e.field);
       expect(fields).toEqual(
-        expect.arrayContaining(['rates[0].unit_price', 'rates[1].model', 'rates[2].ending_befor', 'rates[3].starting_at', 'rates[4]', 'ladders[0].ladder[1].product']),
+        expect.arrayContaining([
+          'rates[0].unit_price',
+          'rates[1].model',
+          'rates[2].ending_befor',
+          'rates[3].starting_at',
+          'rates[4]',
+          'ladders[0].ladder[1].product',
+        ]),
       );
       expect(res.body.errors.filter((e: any) => e.field === 'rates[4]')).toHaveLength(1);
     });
@@ -237,11 +250,24 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const change = Date.now() + HOUR;
 
       const res = await api.post(`/v1/rate-cards/${card.id}/rates`, {
-        rates: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.25', starting_at: iso(change) }],
+        rates: [
+          {
+            product: 'video.generate',
+            dimension: 'video_seconds',
+            match: { resolution: '1080p' },
+            model: 'flat',
+            unit_price: '0.25',
+            starting_at: iso(change),
+          },
+        ],
       });
       expect(res.status).toBe(201);
-      expect(res.body.rates).toEqual([expect.objectContaining({ unit_price: '0.25', starting_at: iso(change), ending_before: null, in_force: false })]);
-      expect(res.body.ended).toEqual([expect.objectContaining({ id: dear.id, unit_price: '0.3', ending_before: iso(change), in_force: true })]);
+      expect(res.body.rates).toEqual([
+        expect.objectContaining({ unit_price: '0.25', starting_at: iso(change), ending_before: null, in_force: false }),
+      ]);
+      expect(res.body.ended).toEqual([
+        expect.objectContaining({ id: dear.id, unit_price: '0.3', ending_before: iso(change), in_force: true }),
+      ]);
 
       const now = await api.get(`/v1/rate-cards/${card.id}`);
       expect(now.body.rates.filter((r: any) => r.match.resolution === '1080p').map((r: any) => [r.unit_price, r.in_force])).toEqual([
@@ -256,8 +282,15 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
 
       const before = await price(org, { at: new Date(change - 1) });
       const after = await price(org, { at: new Date(change) });
-      expect(before).toMatchObject({ rate_card_id: card.id, total: 2_400_000, rates: [expect.objectContaining({ rate_id: dear.id, unit_price: '0.3', override_id: null })] });
-      expect(after).toMatchObject({ total: 2_000_000, rates: [expect.objectContaining({ rate_id: res.body.rates[0].id, unit_price: '0.25' })] });
+      expect(before).toMatchObject({
+        rate_card_id: card.id,
+        total: 2_400_000,
+        rates: [expect.objectContaining({ rate_id: dear.id, unit_price: '0.3', override_id: null })],
+      });
+      expect(after).toMatchObject({
+        total: 2_000_000,
+        rates: [expect.objectContaining({ rate_id: res.body.rates[0].id, unit_price: '0.25' })],
+      });
       expect(after.lines).toEqual([{ dimension: 'video_seconds', quantity: '8', unit_price: '0.25', amount: 2_000_000 }]);
     });
 
@@ -267,7 +300,9 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const in1h = Date.now() + HOUR;
       const identity = { product: 'video.generate', dimension: 'video_seconds', match: {}, model: 'flat' };
       await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.1', starting_at: iso(in2h) }] });
-      const res = await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.15', starting_at: iso(in1h) }] });
+      const res = await api.post(`/v1/rate-cards/${card.id}/rates`, {
+        rates: [{ ...identity, unit_price: '0.15', starting_at: iso(in1h) }],
+      });
       expect(res.status).toBe(201);
       expect(res.body.rates[0]).toMatchObject({ unit_price: '0.15', starting_at: iso(in1h), ending_before: iso(in2h) });
       expect(res.body.ended).toEqual([expect.objectContaining({ unit_price: '0.2', ending_before: iso(in1h) })]);
@@ -277,13 +312,17 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const card = await createCard();
       const start = iso(Date.now() + HOUR);
       const identity = { product: 'video.generate', dimension: 'video_seconds', model: 'flat' };
-      expect((await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.1', starting_at: start }] })).status).toBe(201);
+      expect(
+        (await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.1', starting_at: start }] })).status,
+      ).toBe(201);
 
       const same = await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.12', starting_at: start }] });
       expect(same.status).toBe(422);
       expect(same.body.errors).toEqual([{ field: 'rates[0].starting_at', message: expect.stringContaining('existing rate') }]);
 
-      const past = await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ ...identity, unit_price: '0.12', starting_at: '2020-01-01T00:00:00Z' }] });
+      const past = await api.post(`/v1/rate-cards/${card.id}/rates`, {
+        rates: [{ ...identity, unit_price: '0.12', starting_at: '2020-01-01T00:00:00Z' }],
+      });
       expect(past.status).toBe(422);
       expect(past.body.errors).toEqual([{ field: 'rates[0].starting_at', message: expect.stringContaining('past') }]);
 
@@ -296,7 +335,9 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
     it('checks concurrent additions one after the other: of two clashing ones, exactly one is stored', async () => {
       const card = await createCard();
       const start = iso(Date.now() + HOUR);
-      const rate = (price: string) => ({ rates: [{ product: 'video.fast', dimension: 'video_seconds', model: 'flat', unit_price: price, starting_at: start }] });
+      const rate = (price: string) => ({
+        rates: [{ product: 'video.fast', dimension: 'video_seconds', model: 'flat', unit_price: price, starting_at: start }],
+      });
       const results = await Promise.all(['0.11', '0.12', '0.13', '0.14'].map((p) => api.post(`/v1/rate-cards/${card.id}/rates`, rate(p))));
       expect(results.map((r) => r.status).sort()).toEqual([201, 422, 422, 422]);
       expect((await api.get(`/v1/rate-cards/${card.id}`)).body.rates.filter((r: any) => r.starting_at === start)).toHaveLength(1);
@@ -311,13 +352,18 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const entry = (await auditOf(card.id, card.created_at)).find((e: any) => e.action === 'rate_card.rates_added');
       expect(entry).toMatchObject({
         before: { ended: [{ id: card.rates[2].id, ending_before: null }] },
-        after: { added: [expect.objectContaining({ id: res.body.rates[0].id, unit_price: '0.03' })], ended: [{ id: card.rates[2].id, ending_before: start }] },
+        after: {
+          added: [expect.objectContaining({ id: res.body.rates[0].id, unit_price: '0.03' })],
+          ended: [{ id: card.rates[2].id, ending_before: start }],
+        },
       });
     });
 
     it('never edits a price in place: the database refuses it', async () => {
       const card = await createCard();
-      await expect(em.getConnection().execute(`update rates set unit_price = '9' where id = ?`, [card.rates[0].id])).rejects.toThrow(/append-only/);
+      await expect(em.getConnection().execute(`update rates set unit_price = '9' where id = ?`, [card.rates[0].id])).rejects.toThrow(
+        /append-only/,
+      );
       await expect(em.getConnection().execute(`delete from rates where id = ?`, [card.rates[0].id])).rejects.toThrow(/append-only/);
     });
   });
@@ -375,20 +421,42 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const org = await orgOnCard(card.id);
       const neighbour = await orgOnCard(card.id);
       const res = await api.post(`/v1/orgs/${org}/rate-overrides`, {
-        overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.15' }],
+        overrides: [
+          { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.15' },
+        ],
       });
       expect(res.status).toBe(201);
-      expect(res.body.overrides).toEqual([expect.objectContaining({ id: expect.stringMatching(/^ro_/), org_id: org, unit_price: '0.15', ending_before: null, in_force: true })]);
+      expect(res.body.overrides).toEqual([
+        expect.objectContaining({
+          id: expect.stringMatching(/^ro_/),
+          org_id: org,
+          unit_price: '0.15',
+          ending_before: null,
+          in_force: true,
+        }),
+      ]);
 
       const mine = await price(org);
-      expect(mine).toMatchObject({ total: 1_200_000, rates: [expect.objectContaining({ rate_id: card.rates[1].id, override_id: res.body.overrides[0].id, unit_price: '0.15' })] });
+      expect(mine).toMatchObject({
+        total: 1_200_000,
+        rates: [expect.objectContaining({ rate_id: card.rates[1].id, override_id: res.body.overrides[0].id, unit_price: '0.15' })],
+      });
       expect((await price(neighbour)).total).toBe(2_400_000);
       // Other dimensions of the same product keep the card's price.
       expect((await price(org, { dimensions: { resolution: '720p' } })).total).toBe(1_600_000);
 
       const later = Date.now() + HOUR;
       const next = await api.post(`/v1/orgs/${org}/rate-overrides`, {
-        overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.1', starting_at: iso(later) }],
+        overrides: [
+          {
+            product: 'video.generate',
+            dimension: 'video_seconds',
+            match: { resolution: '1080p' },
+            model: 'flat',
+            unit_price: '0.1',
+            starting_at: iso(later),
+          },
+        ],
       });
       expect(next.body.ended).toEqual([expect.objectContaining({ id: res.body.overrides[0].id, ending_before: iso(later) })]);
       expect((await price(org, { at: new Date(later) })).total).toBe(800_000);
@@ -409,11 +477,17 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       expect(typo.body.errors).toEqual([{ field: 'overrides[0]', message: expect.stringContaining('no rate') }]);
 
       const bare = await api.createOrg(uniqueId('rc'));
-      const noCard = await api.post(`/v1/orgs/${bare}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '1' }] });
+      const noCard = await api.post(`/v1/orgs/${bare}/rate-overrides`, {
+        overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '1' }],
+      });
       expect([noCard.status, noCard.body.code]).toEqual([409, 'no_rate_card']);
 
       const key = (await api.createOrgKey(org, ['quota:admin', 'read'])).secret;
-      const own = await api.post(`/v1/orgs/${org}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0' }] }, { key });
+      const own = await api.post(
+        `/v1/orgs/${org}/rate-overrides`,
+        { overrides: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0' }] },
+        { key },
+      );
       expect([own.status, own.body.code]).toEqual([403, 'platform_key_required']);
       expect((await api.get(`/v1/orgs/${org}/rate-overrides`, { key })).status).toBe(200);
       const foreign = await api.get(`/v1/orgs/${bare}/rate-overrides`, { key });
@@ -428,16 +502,27 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const org = await orgOnCard(card.id);
       expect(await pricing.downgradeOptions(org, 'video.generate', { resolution: '1080p' })).toEqual([]);
 
-      const put = await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, { ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }] });
+      const put = await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, {
+        ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }],
+      });
       expect(put.status).toBe(201);
-      expect(put.body).toMatchObject({ rate_card_id: card.id, product: 'video.generate', ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }] });
+      expect(put.body).toMatchObject({
+        rate_card_id: card.id,
+        product: 'video.generate',
+        ladder: [{ resolution: '1080p' }, { resolution: '720p' }, { product: 'video.fast' }],
+      });
       expect(await pricing.downgradeOptions(org, 'video.generate', { resolution: '1080p', fps: '24' })).toEqual([
         { product: 'video.generate', dimensions: { resolution: '720p', fps: '24' } },
         { product: 'video.fast', dimensions: { resolution: '1080p', fps: '24' } },
       ]);
 
-      expect((await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, { ladder: [{ resolution: '1080p' }, { resolution: '480p' }] })).status).toBe(200);
-      const bad = await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, { ladder: [{ resolution: '1080p' }, { product: 'audio' }, { resolution: 7 }] });
+      expect(
+        (await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, { ladder: [{ resolution: '1080p' }, { resolution: '480p' }] }))
+          .status,
+      ).toBe(200);
+      const bad = await api.put(`/v1/rate-cards/${card.id}/ladders/video.generate`, {
+        ladder: [{ resolution: '1080p' }, { product: 'audio' }, { resolution: 7 }],
+      });
       expect(bad.status).toBe(422);
       expect(bad.body.errors.map((e: any) => e.field)).toEqual(expect.arrayContaining(['ladder[1].product', 'ladder[2].resolution']));
 
@@ -466,8 +551,14 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       expect((await price(org, { product: 'video.fast', usage: { video_seconds: 6 } })).total).toBe(1_000_000);
 
       await expect(price(org, { product: 'music.generate' })).rejects.toMatchObject({ code: 'unknown_product' });
-      await expect(price(org, { usage: { video_seconds: 8, frames: 3 } })).rejects.toMatchObject({ code: 'unpriceable_usage', extensions: { dimension: 'frames' } });
-      await expect(price(org, { usage: { video_seconds: -1 } })).rejects.toMatchObject({ code: 'validation_failed', extensions: { errors: [{ field: 'usage.video_seconds' }] } });
+      await expect(price(org, { usage: { video_seconds: 8, frames: 3 } })).rejects.toMatchObject({
+        code: 'unpriceable_usage',
+        extensions: { dimension: 'frames' },
+      });
+      await expect(price(org, { usage: { video_seconds: -1 } })).rejects.toMatchObject({
+        code: 'validation_failed',
+        extensions: { errors: [{ field: 'usage.video_seconds' }] },
+      });
       await expect(price(await api.createOrg(uniqueId('rc')))).rejects.toMatchObject({ code: 'no_rate_card' });
     });
 
@@ -475,10 +566,19 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
       const card = await createCard();
       const org = await orgOnCard(card.id);
       const hold = await price(org);
-      await api.post(`/v1/orgs/${org}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.01' }] });
+      await api.post(`/v1/orgs/${org}/rate-overrides`, {
+        overrides: [
+          { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.01' },
+        ],
+      });
       const commit = pricing.priceWithRecordedRates(hold.rates, { video_seconds: '6.5' }, 'actual');
-      expect(commit).toEqual({ lines: [{ dimension: 'video_seconds', quantity: '6.5', unit_price: '0.3', amount: 1_950_000 }], total: 1_950_000 });
-      expect(() => pricing.priceWithRecordedRates(hold.rates, { images: 1 }, 'actual')).toThrow(expect.objectContaining({ code: 'unpriceable_usage' }));
+      expect(commit).toEqual({
+        lines: [{ dimension: 'video_seconds', quantity: '6.5', unit_price: '0.3', amount: 1_950_000 }],
+        total: 1_950_000,
+      });
+      expect(() => pricing.priceWithRecordedRates(hold.rates, { images: 1 }, 'actual')).toThrow(
+        expect.objectContaining({ code: 'unpriceable_usage' }),
+      );
     });
 
     it('reads no database when warm: prices with the rate tables renamed away', async () => {
@@ -506,21 +606,57 @@ describe('rate cards: catalog, schedules, overrides, cached pricing (Postgres + 
         const card = await createCard();
         const org = await orgOnCard(card.id);
         const otherPricing = other.app.get(PriceOperationUseCase);
-        const otherPrice = () => otherPricing.execute({ orgId: org, environment: 'live', product: 'video.generate', usage: { video_seconds: 8 }, dimensions: { resolution: '1080p' }, at: new Date(), mode: 'estimate' });
+        const otherPrice = () =>
+          otherPricing.execute({
+            orgId: org,
+            environment: 'live',
+            product: 'video.generate',
+            usage: { video_seconds: 8 },
+            dimensions: { resolution: '1080p' },
+            at: new Date(),
+            mode: 'estimate',
+          });
         expect((await otherPrice()).total).toBe(2_400_000);
         expect((await price(org)).total).toBe(2_400_000);
-        expect((await otherPricing.execute({ orgId: org, environment: 'live', product: 'video.generate', usage: { video_seconds: 2 }, dimensions: {}, at: new Date(Date.now() + 1_500), mode: 'estimate' })).total).toBe(400_000);
+        expect(
+          (
+            await otherPricing.execute({
+              orgId: org,
+              environment: 'live',
+              product: 'video.generate',
+              usage: { video_seconds: 2 },
+              dimensions: {},
+              at: new Date(Date.now() + 1_500),
+              mode: 'estimate',
+            })
+          ).total,
+        ).toBe(400_000);
 
         // A change written through the other instance: this one must drop its copy.
         const change = await other.client.post(`/v1/orgs/${org}/rate-overrides`, {
-          overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.05' }],
+          overrides: [
+            { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.05' },
+          ],
         });
         expect(change.status).toBe(201);
         await waitFor(async () => (await price(org)).total === 400_000, 1_000);
 
         const soon = Date.now() + 1_500;
-        await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ product: 'video.generate', dimension: 'video_seconds', match: {}, model: 'flat', unit_price: '0.5', starting_at: iso(soon) }] });
-        const atSoon = () => otherPricing.execute({ orgId: org, environment: 'live', product: 'video.generate', usage: { video_seconds: 2 }, dimensions: {}, at: new Date(soon), mode: 'estimate' });
+        await api.post(`/v1/rate-cards/${card.id}/rates`, {
+          rates: [
+            { product: 'video.generate', dimension: 'video_seconds', match: {}, model: 'flat', unit_price: '0.5', starting_at: iso(soon) },
+          ],
+        });
+        const atSoon = () =>
+          otherPricing.execute({
+            orgId: org,
+            environment: 'live',
+            product: 'video.generate',
+            usage: { video_seconds: 2 },
+            dimensions: {},
+            at: new Date(soon),
+            mode: 'estimate',
+          });
         await waitFor(async () => (await atSoon()).total === 1_000_000, 1_000);
       } finally {
         await other.close();
@@ -537,12 +673,26 @@ describe('rate cards on embedded Postgres (PGlite, in-process bus)', () => {
       const card = (await api.post('/v1/rate-cards', cardBody())).body;
       const org = await api.createOrg('embedded-org', { rate_card_id: card.id });
       const start = new Date(Date.now() + HOUR).toISOString();
-      const added = await api.post(`/v1/rate-cards/${card.id}/rates`, { rates: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.1', starting_at: start }] });
+      const added = await api.post(`/v1/rate-cards/${card.id}/rates`, {
+        rates: [{ product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.1', starting_at: start }],
+      });
       expect(added.body.ended).toEqual([expect.objectContaining({ id: card.rates[0].id, ending_before: start })]);
-      const override = await api.post(`/v1/orgs/${org}/rate-overrides`, { overrides: [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.15' }] });
+      const override = await api.post(`/v1/orgs/${org}/rate-overrides`, {
+        overrides: [
+          { product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.15' },
+        ],
+      });
       expect(override.status).toBe(201);
       const pricing = t.app.get(PriceOperationUseCase);
-      const priced = await pricing.execute({ orgId: org, environment: 'test', product: 'video.generate', usage: { video_seconds: 8 }, dimensions: { resolution: '1080p' }, at: new Date(), mode: 'estimate' });
+      const priced = await pricing.execute({
+        orgId: org,
+        environment: 'test',
+        product: 'video.generate',
+        usage: { video_seconds: 8 },
+        dimensions: { resolution: '1080p' },
+        at: new Date(),
+        mode: 'estimate',
+      });
       expect(priced.total).toBe(1_200_000);
     } finally {
       await t.close();

@@ -3,10 +3,23 @@ import Redis from 'ioredis';
 import { createTestApp, eventually, TestApp, TestClient, testRedisUrl, uniqueId, waitFor } from '@tollgate/testing';
 
 /** An organization with credits, one project with a limit, and an admission key. */
-async function fund(api: TestClient, { credits = 100_000_000, projectLimit, userLimit, extra = {} }: { credits?: number; projectLimit?: number; userLimit?: number; extra?: Record<string, unknown> } = {}) {
+async function fund(
+  api: TestClient,
+  {
+    credits = 100_000_000,
+    projectLimit,
+    userLimit,
+    extra = {},
+  }: { credits?: number; projectLimit?: number; userLimit?: number; extra?: Record<string, unknown> } = {},
+) {
   const org = await api.createOrg(uniqueId('r'), extra);
   if (credits > 0) await api.post(`/v1/orgs/${org}/credits`, { amount: credits, reason: 'top-up' });
-  await api.put(`/v1/orgs/${org}/projects/p`, { limit: projectLimit ?? null, period: 'month', default_user_limit: userLimit ?? null, default_user_period: 'day' });
+  await api.put(`/v1/orgs/${org}/projects/p`, {
+    limit: projectLimit ?? null,
+    period: 'month',
+    default_user_limit: userLimit ?? null,
+    default_user_period: 'day',
+  });
   const key = (await api.createOrgKey(org, ['admission', 'read'])).secret;
   return { org, key };
 }
@@ -44,7 +57,9 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect(tree.org).toMatchObject({ reserved: 600_000, committed: 0, available: 9_400_000 });
     expect(tree.projects[0]).toMatchObject({ reserved: 600_000, available: 3_400_000 });
     // A user with no configuration of their own shows under the project, on its default cap.
-    expect(tree.projects[0].users).toEqual([expect.objectContaining({ id: 'u', limit: 1_000_000, reserved: 600_000, available: 400_000, period: 'day' })]);
+    expect(tree.projects[0].users).toEqual([
+      expect.objectContaining({ id: 'u', limit: 1_000_000, reserved: 600_000, available: 400_000, period: 'day' }),
+    ]);
     expect((await api.get(`/v1/reservations/${res.body.id}`, { key })).body).toMatchObject({ status: 'held', amount: 600_000 });
   });
 
@@ -86,10 +101,21 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     const held = (await reserve(key, org, 2_400_000)).body;
     const res = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1_800_000 }, { key, idempotencyKey: uniqueId('c') });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'committed', amount_committed: 1_800_000, amount_released: 600_000, variance: -600_000, overage: false, event_ids: [expect.stringMatching(/^use_/)] });
+    expect(res.body).toMatchObject({
+      status: 'committed',
+      amount_committed: 1_800_000,
+      amount_released: 600_000,
+      variance: -600_000,
+      overage: false,
+      event_ids: [expect.stringMatching(/^use_/)],
+    });
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect(tree.org).toMatchObject({ committed: 1_800_000, reserved: 0, available: 8_200_000 });
-    expect((await api.get(`/v1/reservations/${held.id}`, { key })).body).toMatchObject({ status: 'committed', amount_committed: 1_800_000, amount_released: 600_000 });
+    expect((await api.get(`/v1/reservations/${held.id}`, { key })).body).toMatchObject({
+      status: 'committed',
+      amount_committed: 1_800_000,
+      amount_released: 600_000,
+    });
   });
 
   it('bills a commit once: a retry replays, another key gets 409 reservation_not_held', async () => {
@@ -104,7 +130,9 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     const other = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 900_000 }, { key, idempotencyKey: uniqueId('c') });
     expect(other.status).toBe(409);
     expect(other.body.code).toBe('reservation_not_held');
-    expect((await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: idem })).body.code).toBe('idempotency_key_reused');
+    expect((await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: idem })).body.code).toBe(
+      'idempotency_key_reused',
+    );
     expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.committed).toBe(900_000);
   });
 
@@ -126,7 +154,11 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
   it('releases the whole hold; a released hold cannot be committed', async () => {
     const { org, key } = await fund(api, { credits: 3_000_000 });
     const held = (await reserve(key, org, 3_000_000)).body;
-    const rel = await api.post(`/v1/reservations/${held.id}/release`, { reason: 'provider_failed' }, { key, idempotencyKey: uniqueId('r') });
+    const rel = await api.post(
+      `/v1/reservations/${held.id}/release`,
+      { reason: 'provider_failed' },
+      { key, idempotencyKey: uniqueId('r') },
+    );
     expect(rel.status).toBe(200);
     expect(rel.body).toMatchObject({ status: 'released', amount_released: 3_000_000, reason: 'provider_failed' });
     expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ reserved: 0, available: 3_000_000 });
@@ -143,7 +175,7 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
     expect((await api.get(`/v1/reservations/${held.id}`, { key })).body.status).toBe('expired');
     expect((await reserve(key, org, 1_000_000)).status).toBe(201);
     // The tree stops counting it at its expiry; the sweeper records it within a few seconds.
-    await waitFor(async () => /tollgate_holds_expired_total [1-9]/.test((await api.get("/metrics", { key: null })).text), 6_000);
+    await waitFor(async () => /tollgate_holds_expired_total [1-9]/.test((await api.get('/metrics', { key: null })).text), 6_000);
     const commit = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1 }, { key, idempotencyKey: uniqueId('c') });
     expect(commit.body.code).toBe('reservation_not_held');
   });
@@ -192,7 +224,9 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
 
   it('lets a platform key commit by id alone (the id names its organization); a forged id is a 404', async () => {
     const { org } = await fund(api, { credits: 1_000_000 });
-    const held = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 5_000 }, { idempotencyKey: uniqueId('k') })).body;
+    const held = (
+      await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 5_000 }, { idempotencyKey: uniqueId('k') })
+    ).body;
     expect(held.id).toMatch(new RegExp(`^res_[A-Za-z0-9_-]{24}\\.${org}$`));
     const committed = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 4_000 }, { idempotencyKey: uniqueId('c') });
     expect(committed.status).toBe(200);
@@ -242,7 +276,11 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
   it('forfeits only the unused part of an expiring grant: spend drawn from it is not counted twice', async () => {
     const { org, key } = await fund(api, { credits: 0 });
     await api.post(`/v1/orgs/${org}/credits`, { amount: 5_000_000, reason: 'paid' });
-    await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000, reason: 'promo', expires_at: new Date(Date.now() + 2_000).toISOString() });
+    await api.post(`/v1/orgs/${org}/credits`, {
+      amount: 1_000_000,
+      reason: 'promo',
+      expires_at: new Date(Date.now() + 2_000).toISOString(),
+    });
     const held = (await reserve(key, org, 600_000)).body;
     await api.post(`/v1/reservations/${held.id}/commit`, { amount: 600_000 }, { key, idempotencyKey: uniqueId('c') });
     expect((await api.get(`/v1/orgs/${org}/usage`)).body.org.available).toBe(5_400_000);
@@ -253,7 +291,11 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
 
   describe('batch', () => {
     const batch = (key: string, org: string, policy: string, amounts: number[], idem = uniqueId('b')) =>
-      api.post('/v1/reservations/batch', { org_id: org, project_id: 'p', user_id: 'u', policy, items: amounts.map((amount) => ({ amount })) }, { key, idempotencyKey: idem });
+      api.post(
+        '/v1/reservations/batch',
+        { org_id: org, project_id: 'p', user_id: 'u', policy, items: amounts.map((amount) => ({ amount })) },
+        { key, idempotencyKey: idem },
+      );
 
     it('all_or_nothing holds every item or none', async () => {
       const { org, key } = await fund(api, { credits: 1_000_000 });
@@ -278,7 +320,13 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
       expect((await api.get(`/v1/reservations/${id}`, { key })).body).toMatchObject({ status: 'held', amount: 400_000 });
       const replay = await api.post(
         '/v1/reservations/batch',
-        { org_id: org, project_id: 'p', user_id: 'u', policy: 'max_fundable', items: [400_000, 400_000, 400_000, 200_000].map((amount) => ({ amount })) },
+        {
+          org_id: org,
+          project_id: 'p',
+          user_id: 'u',
+          policy: 'max_fundable',
+          items: [400_000, 400_000, 400_000, 200_000].map((amount) => ({ amount })),
+        },
         { key, idempotencyKey: uniqueId('b') },
       );
       expect(replay.status).toBe(402);
@@ -287,7 +335,16 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
 
     it('refuses more than 100 items, and bad items, with 422', async () => {
       const { org, key } = await fund(api, { credits: 1_000_000 });
-      expect((await batch(key, org, 'all_or_nothing', Array.from({ length: 101 }, () => 1))).status).toBe(422);
+      expect(
+        (
+          await batch(
+            key,
+            org,
+            'all_or_nothing',
+            Array.from({ length: 101 }, () => 1),
+          )
+        ).status,
+      ).toBe(422);
       const bad = await batch(key, org, 'all_or_nothing', [1, 1.5]);
       expect(bad.status).toBe(422);
       expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'items.1.amount' })]);
@@ -315,7 +372,11 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
       });
       const results = await Promise.all(Array.from({ length: 500 }, () => reserve(key, org, unit)));
       const statuses = results.map((r) => r.status);
-      expect({ level, held: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 402).length }).toEqual({ level, held: K, refused: 500 - K });
+      expect({ level, held: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 402).length }).toEqual({
+        level,
+        held: K,
+        refused: 500 - K,
+      });
       const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
       expect(tree.org.reserved).toBe(K * unit);
       const rows = await api.get(`/v1/reservations?org_id=${org}&status=held&limit=200`, { key });
@@ -331,7 +392,8 @@ describe('reservations: durability and rebuild', () => {
     try {
       const api = t.client;
       const { org, key } = await fund(api, { credits: 10_000_000, projectLimit: 5_000_000, userLimit: 2_000_000 });
-      const reserveOne = (amount: number) => api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount }, { key, idempotencyKey: uniqueId('k') });
+      const reserveOne = (amount: number) =>
+        api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount }, { key, idempotencyKey: uniqueId('k') });
       const a = (await reserveOne(1_000_000)).body;
       await reserveOne(500_000);
       await api.post(`/v1/reservations/${a.id}/commit`, { amount: 700_000 }, { key, idempotencyKey: uniqueId('c') });
@@ -355,7 +417,11 @@ describe('reservations: durability and rebuild', () => {
       const api = t.client;
       const { org, key } = await fund(api, { credits: 10_000_000 });
       const reserveOne = (amount: number) =>
-        api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount, ttl_seconds: 1 }, { key, idempotencyKey: uniqueId('k') });
+        api.post(
+          '/v1/reservations',
+          { org_id: org, project_id: 'p', user_id: 'u', amount, ttl_seconds: 1 },
+          { key, idempotencyKey: uniqueId('k') },
+        );
       const extended = (await reserveOne(300_000)).body;
       await reserveOne(200_000);
       expect((await api.post(`/v1/reservations/${extended.id}/extend`, { ttl_seconds: 600 }, { key })).status).toBe(200);
@@ -363,7 +429,9 @@ describe('reservations: durability and rebuild', () => {
       await redis.del(...(await redis.keys(`*{${org}:live}*`)));
       // Rebuilt: only the extended hold is active (the other one's first expiry has passed).
       expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ reserved: 300_000 });
-      expect((await api.post(`/v1/reservations/${extended.id}/commit`, { amount: 100_000 }, { key, idempotencyKey: uniqueId('c') })).status).toBe(200);
+      expect(
+        (await api.post(`/v1/reservations/${extended.id}/commit`, { amount: 100_000 }, { key, idempotencyKey: uniqueId('c') })).status,
+      ).toBe(200);
     } finally {
       redis.disconnect();
       await t.close();
@@ -377,18 +445,29 @@ describe('reservations: durability and rebuild', () => {
       const api = t.client;
       const { org, key } = await fund(api, { credits: 10_000_000_000, userLimit: 50 });
       // Users with caps of their own (user i: 1,000 + i), written as an import would.
-      await t.app.get(EntityManager).getConnection().execute(
-        `insert into project_users (org_id, environment, project_id, id, limit_amount, period, created_at, updated_at)
+      await t.app
+        .get(EntityManager)
+        .getConnection()
+        .execute(
+          `insert into project_users (org_id, environment, project_id, id, limit_amount, period, created_at, updated_at)
          select ?, 'live', 'p', 'u' || lpad(i::text, 5, '0'), 1000 + i, 'month', now(), now() from generate_series(0, 24999) as i`,
-        [org],
-      );
+          [org],
+        );
       const reserveFor = (user: string, amount: number) =>
         api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: user, amount }, { key, idempotencyKey: uniqueId('k') });
       expect((await reserveFor('first', 1)).status).toBe(201);
       await redis.del(...(await redis.keys(`*{${org}:live}*`)));
       // First page, a page boundary, the last page, and a user with no row (the project default).
-      for (const [user, cap] of [['u00000', 1_000], ['u10000', 11_000], ['u24999', 25_999], ['nobody', 50]] as const) {
-        expect({ user, body: (await reserveFor(user, cap + 1)).body }).toMatchObject({ user, body: { code: 'insufficient_budget', level: 'user', available: cap } });
+      for (const [user, cap] of [
+        ['u00000', 1_000],
+        ['u10000', 11_000],
+        ['u24999', 25_999],
+        ['nobody', 50],
+      ] as const) {
+        expect({ user, body: (await reserveFor(user, cap + 1)).body }).toMatchObject({
+          user,
+          body: { code: 'insufficient_budget', level: 'user', available: cap },
+        });
         expect({ user, status: (await reserveFor(user, cap)).status }).toEqual({ user, status: 201 });
       }
     } finally {
@@ -403,15 +482,29 @@ describe('reservations: durability and rebuild', () => {
     try {
       const api = t.client;
       const { org, key } = await fund(api, { credits: 1_000_000 });
-      const held = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 300_000 }, { key, idempotencyKey: uniqueId('k') })).body;
+      const held = (
+        await api.post(
+          '/v1/reservations',
+          { org_id: org, project_id: 'p', user_id: 'u', amount: 300_000 },
+          { key, idempotencyKey: uniqueId('k') },
+        )
+      ).body;
       // Postgres refuses this organization's writes from now on (a trigger, so other suites are untouched).
       await em.getConnection().execute(`
         create or replace function pg_fail_${org.replace(/-/g, '_')}() returns trigger language plpgsql as $$
         begin if new.org_id = '${org}' then raise exception 'injected failure'; end if; return new; end $$`);
       for (const table of ['reservations', 'reservation_outcomes']) {
-        await em.getConnection().execute(`create trigger fail_${org.replace(/-/g, '_')} before insert on ${table} for each row execute function pg_fail_${org.replace(/-/g, '_')}()`);
+        await em
+          .getConnection()
+          .execute(
+            `create trigger fail_${org.replace(/-/g, '_')} before insert on ${table} for each row execute function pg_fail_${org.replace(/-/g, '_')}()`,
+          );
       }
-      const refused = await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 }, { key, idempotencyKey: uniqueId('k') });
+      const refused = await api.post(
+        '/v1/reservations',
+        { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 },
+        { key, idempotencyKey: uniqueId('k') },
+      );
       expect(refused.status).toBe(503);
       expect(refused.body.code).toBe('store_unavailable');
       const commit = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 300_000 }, { key, idempotencyKey: uniqueId('c') });
@@ -435,10 +528,23 @@ describe('reservations: durability and rebuild', () => {
     const redis = new Redis(testRedisUrl().replace(/\/\d*$/, '') + '/7');
     try {
       const api = t.client;
-      const orgs = [await fund(api, { credits: 2_000_000, projectLimit: 1_000_000 }), await fund(api, { credits: 3_000_000, userLimit: 500_000 })];
+      const orgs = [
+        await fund(api, { credits: 2_000_000, projectLimit: 1_000_000 }),
+        await fund(api, { credits: 3_000_000, userLimit: 500_000 }),
+      ];
       for (const { org, key } of orgs) {
-        const a = (await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 200_000 }, { key, idempotencyKey: uniqueId('k') })).body;
-        await api.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 }, { key, idempotencyKey: uniqueId('k') });
+        const a = (
+          await api.post(
+            '/v1/reservations',
+            { org_id: org, project_id: 'p', user_id: 'u', amount: 200_000 },
+            { key, idempotencyKey: uniqueId('k') },
+          )
+        ).body;
+        await api.post(
+          '/v1/reservations',
+          { org_id: org, project_id: 'p', user_id: 'u', amount: 100_000 },
+          { key, idempotencyKey: uniqueId('k') },
+        );
         await api.post(`/v1/reservations/${a.id}/commit`, { amount: 150_000 }, { key, idempotencyKey: uniqueId('c') });
       }
       const before = await Promise.all(orgs.map(({ org }) => api.get(`/v1/orgs/${org}/usage`)));
@@ -455,7 +561,11 @@ describe('reservations: durability and rebuild', () => {
     const t = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
     try {
       const org = await t.client.createOrg(uniqueId('r-down'));
-      const res = await t.client.post('/v1/reservations', { org_id: org, project_id: 'p', user_id: 'u', amount: 1 }, { idempotencyKey: uniqueId('k') });
+      const res = await t.client.post(
+        '/v1/reservations',
+        { org_id: org, project_id: 'p', user_id: 'u', amount: 1 },
+        { idempotencyKey: uniqueId('k') },
+      );
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('store_unavailable');
       expect(res.headers['retry-after']).toBe('1');

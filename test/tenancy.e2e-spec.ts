@@ -88,7 +88,12 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
 
     it('updates name, status and overage policy with a platform key, and audits before and after', async () => {
       const id = await api.createOrg(uniqueId());
-      const res = await api.patch(`/v1/orgs/${id}`, { name: 'Renamed', status: 'suspended', overage_policy: 'allow_up_to_percent', overage_percent: 10 });
+      const res = await api.patch(`/v1/orgs/${id}`, {
+        name: 'Renamed',
+        status: 'suspended',
+        overage_policy: 'allow_up_to_percent',
+        overage_percent: 10,
+      });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ name: 'Renamed', status: 'suspended', overage_policy: 'allow_up_to_percent', overage_percent: 10 });
       const log = await api.get(`/v1/audit-log?org_id=${id}`);
@@ -264,12 +269,20 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
       const bad = await api.put(`/v1/orgs/${id}/settings`, { default_ttl_seconds: 1200 });
       expect(bad.status).toBe(422);
       expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'default_ttl_seconds' })]);
-      const typed = await api.put(`/v1/orgs/${id}/settings`, { overdraft_limit: 1.5, auto_create: 'yes', budget_alert_thresholds: [90, 80] });
+      const typed = await api.put(`/v1/orgs/${id}/settings`, {
+        overdraft_limit: 1.5,
+        auto_create: 'yes',
+        budget_alert_thresholds: [90, 80],
+      });
       expect(typed.status).toBe(422);
       expect(typed.body.errors.map((e: any) => e.field).sort()).toEqual(['auto_create', 'overdraft_limit']);
       const order = await api.put(`/v1/orgs/${id}/settings`, { budget_alert_thresholds: [90, 80] });
       expect(order.status).toBe(422);
-      expect((await api.get(`/v1/orgs/${id}/settings`)).body).toMatchObject({ default_ttl_seconds: 900, overdraft_limit: 0, budget_alert_thresholds: [80, 100] });
+      expect((await api.get(`/v1/orgs/${id}/settings`)).body).toMatchObject({
+        default_ttl_seconds: 900,
+        overdraft_limit: 0,
+        budget_alert_thresholds: [80, 100],
+      });
     });
 
     it('never lets two concurrent writers break a rule across fields together', async () => {
@@ -294,7 +307,11 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
       expect((await api.get(`/v1/orgs/${id}/settings`)).body).toMatchObject({ max_ttl_seconds: 3600, overdraft_limit: 2_000_000 });
       const log = await api.get(`/v1/audit-log?org_id=${id}`);
       const entry = log.body.data.find((e: any) => e.action === 'settings.updated');
-      expect(entry).toMatchObject({ environment: 'live', before: { max_ttl_seconds: 900, overdraft_limit: 0 }, after: { max_ttl_seconds: 3600, overdraft_limit: 2_000_000 } });
+      expect(entry).toMatchObject({
+        environment: 'live',
+        before: { max_ttl_seconds: 900, overdraft_limit: 0 },
+        after: { max_ttl_seconds: 3600, overdraft_limit: 2_000_000 },
+      });
     });
   });
 
@@ -320,7 +337,7 @@ describe('tenancy: organizations, keys, isolation (Postgres + Redis)', () => {
 });
 
 describe('rate limiting per API key', () => {
-  it('answers 429 rate_limited with Retry-After past an organization key\'s burst, and lets platform keys through', async () => {
+  it("answers 429 rate_limited with Retry-After past an organization key's burst, and lets platform keys through", async () => {
     const t = await createTestApp({ env: { RATE_LIMIT_ORG_KEY_PER_SECOND: '5' } });
     try {
       const org = await t.client.createOrg(uniqueId('rl'));
@@ -348,4 +365,3 @@ describe('rate limiting per API key', () => {
     }
   });
 });
-

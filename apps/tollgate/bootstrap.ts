@@ -12,12 +12,16 @@ export async function createApp(
   options: AppModuleOptions & { logDestination?: DestinationStream } = {},
 ): Promise<NestFastifyApplication> {
   const logger = createLogger(config.log, options.logDestination);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), createHttpAdapter(config, logger, ERROR_STATUS), {
-    logger: new PinoNestLogger(logger),
-    abortOnError: false,
-    // configureApp registers the one JSON parser (bounded depth and size, libs/platform/src/http/json-body.ts).
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options),
+    createHttpAdapter(config, logger, ERROR_STATUS),
+    {
+      logger: new PinoNestLogger(logger),
+      abortOnError: false,
+      // configureApp registers the one JSON parser (bounded depth and size, libs/platform/src/http/json-body.ts).
+      bodyParser: false,
+    },
+  );
   configureApp(app, ERROR_STATUS);
   return app;
 }

@@ -18,22 +18,30 @@ import { loadReserveScript, redisFromEnv, reserve } from './reserve-script';
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 class ReserveDto {
-  @IsString() @Matches(ID)
+  @IsString()
+  @Matches(ID)
   org_id: string;
 
-  @IsString() @Matches(ID)
+  @IsString()
+  @Matches(ID)
   project_id: string;
 
-  @IsString() @Matches(ID)
+  @IsString()
+  @Matches(ID)
   user_id: string;
 
-  @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   amount: number;
 
-  @IsInt() @Min(1) @Max(86_400)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   ttl_seconds: number;
 
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }
 

@@ -108,7 +108,8 @@ export class Child {
     let last = 'no answer';
     try {
       while (Date.now() < until) {
-        if (this.exited) throw new Error(`${this.name} exited (${this.exited.code ?? this.exited.signal}) before it was ready:\n${this.logTail()}`);
+        if (this.exited)
+          throw new Error(`${this.name} exited (${this.exited.code ?? this.exited.signal}) before it was ready:\n${this.logTail()}`);
         try {
           const res = await call(this.port, { method: 'GET', path: readyPath }, agent, 2_000);
           if (res.status === 200) return;

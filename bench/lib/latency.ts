@@ -43,7 +43,12 @@ export class LatencyRecorder {
   /** One recorder holding every sample of `parts` (runs measured in slices). */
   static merge(parts: LatencyRecorder[]): LatencyRecorder {
     const out = new LatencyRecorder();
-    out.values = new Uint32Array(Math.max(1, parts.reduce((n, p) => n + p.n, 0)));
+    out.values = new Uint32Array(
+      Math.max(
+        1,
+        parts.reduce((n, p) => n + p.n, 0),
+      ),
+    );
     for (const p of parts) {
       out.values.set(p.values.subarray(0, p.n), out.n);
       out.n += p.n;
@@ -57,7 +62,14 @@ export class LatencyRecorder {
     let sum = 0;
     for (let i = 0; i < sorted.length; i++) sum += sorted[i];
     const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-    return { count: this.n, p50: rank(50), p99: rank(99), p999: rank(99.9), max: sorted[sorted.length - 1], mean: Math.round(sum / this.n) };
+    return {
+      count: this.n,
+      p50: rank(50),
+      p99: rank(99),
+      p999: rank(99.9),
+      max: sorted[sorted.length - 1],
+      mean: Math.round(sum / this.n),
+    };
   }
 }
 

@@ -448,7 +448,12 @@ export async function inPool<T>(items: Iterable<T>, concurrency: number, fn: (it
 }
 
 /** One request outside any measurement, for setup and probes: status and parsed JSON body. */
-export function call(port: number, req: BenchRequest, agent: http.Agent, timeoutMs = 30_000): Promise<{ status: number; json: unknown; text: string }> {
+export function call(
+  port: number,
+  req: BenchRequest,
+  agent: http.Agent,
+  timeoutMs = 30_000,
+): Promise<{ status: number; json: unknown; text: string }> {
   return new Promise((resolve, reject) => {
     sendHttp(agent, port, req, timeoutMs, (o) => {
       if (o.error !== undefined) return reject(new Error(`${req.method} ${req.path}: ${o.error}`));

@@ -90,8 +90,25 @@ export function reserveRequest(idempotencyKey: string, orgId: string, userId: st
 export const BENCH_RATE_CARD = {
   name: 'bench',
   rates: [
-    { product: 'bench.generate', dimension: 'tokens', model: 'graduated', tiers: [{ up_to: 1_000_000, unit_price: '0.000001' }, { up_to: null, unit_price: '0.0000008' }] },
-    { product: 'bench.generate', dimension: 'tokens', match: { model: 'm1' }, model: 'graduated', tiers: [{ up_to: 100_000, unit_price: '0.000001' }, { up_to: null, unit_price: '0.0000009' }] },
+    {
+      product: 'bench.generate',
+      dimension: 'tokens',
+      model: 'graduated',
+      tiers: [
+        { up_to: 1_000_000, unit_price: '0.000001' },
+        { up_to: null, unit_price: '0.0000008' },
+      ],
+    },
+    {
+      product: 'bench.generate',
+      dimension: 'tokens',
+      match: { model: 'm1' },
+      model: 'graduated',
+      tiers: [
+        { up_to: 100_000, unit_price: '0.000001' },
+        { up_to: null, unit_price: '0.0000009' },
+      ],
+    },
   ],
 };
 
@@ -101,7 +118,15 @@ export function pricedReserveRequest(idempotencyKey: string, orgId: string, user
     method: 'POST',
     path: '/v1/reservations',
     headers: { ...AUTH, 'idempotency-key': idempotencyKey },
-    body: { org_id: orgId, project_id: PROJECT_ID, user_id: userId, product: 'bench.generate', usage: { tokens: 1_000 }, dimensions: { model: 'm1' }, ttl_seconds: TTL_SECONDS },
+    body: {
+      org_id: orgId,
+      project_id: PROJECT_ID,
+      user_id: userId,
+      product: 'bench.generate',
+      usage: { tokens: 1_000 },
+      dimensions: { model: 'm1' },
+      ttl_seconds: TTL_SECONDS,
+    },
   };
 }
 
@@ -144,7 +169,9 @@ export function reserveThenCommit(runId: string, pick: (i: number) => { org: str
         throw new Error(`reserve ${res.status}: body is not JSON`);
       }
       if (typeof id !== 'string') throw new Error(`reserve ${res.status} without an id`);
-      return priced ? pricedCommitRequest(`${req.headers?.['idempotency-key']}-c`, id) : commitRequest(`${req.headers?.['idempotency-key']}-c`, id);
+      return priced
+        ? pricedCommitRequest(`${req.headers?.['idempotency-key']}-c`, id)
+        : commitRequest(`${req.headers?.['idempotency-key']}-c`, id);
     },
   };
 }
@@ -199,7 +226,10 @@ export class TollgateApi {
   /** Runs a setup call; a missing route becomes a NotImplemented the runner reports as n/a. */
   async setup(req: BenchRequest, accept: number[]): Promise<{ status: number; json: unknown; text: string }> {
     const res = await this.request(req);
-    if (routeMissing(res)) throw new NotImplemented(`${req.method} ${req.path.replace(/\/orgs\/[^/]+/, '/orgs/{org}').replace(/\/users\/[^/]+/, '/users/{user}')} not implemented yet`);
+    if (routeMissing(res))
+      throw new NotImplemented(
+        `${req.method} ${req.path.replace(/\/orgs\/[^/]+/, '/orgs/{org}').replace(/\/users\/[^/]+/, '/users/{user}')} not implemented yet`,
+      );
     if (!accept.includes(res.status)) throw new Error(`${req.method} ${req.path} answered ${res.status}: ${res.text.slice(0, 300)}`);
     return res;
   }
@@ -287,13 +317,24 @@ async function createOrg(api: TollgateApi, org: string): Promise<void> {
 /** Users made one by one through the API; past this, the rest are inserted in bulk (see bulkUsers). */
 const USERS_VIA_API = 20_000;
 
-async function createUsers(api: TollgateApi, db: Client, org: string, count: number, log: Log, forget: (org: string) => Promise<void>): Promise<void> {
+async function createUsers(
+  api: TollgateApi,
+  db: Client,
+  org: string,
+  count: number,
+  log: Log,
+  forget: (org: string) => Promise<void>,
+): Promise<void> {
   const viaApi = Math.min(count, USERS_VIA_API);
   let made = 0;
   const started = Date.now();
   await inPool(range(viaApi), 32, async (i) => {
-    await api.setup({ method: 'PUT', path: `/v1/orgs/${org}/projects/${PROJECT_ID}/users/u-${i}`, body: { limit: USER_LIMIT, period: 'day' } }, [200, 201]);
-    if (++made % 5_000 === 0) log(`  ${org}: ${made}/${viaApi} users through the API (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
+    await api.setup(
+      { method: 'PUT', path: `/v1/orgs/${org}/projects/${PROJECT_ID}/users/u-${i}`, body: { limit: USER_LIMIT, period: 'day' } },
+      [200, 201],
+    );
+    if (++made % 5_000 === 0)
+      log(`  ${org}: ${made}/${viaApi} users through the API (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
   });
   if (count > viaApi) await bulkUsers(db, org, viaApi, count, log, forget);
 }
@@ -305,11 +346,24 @@ async function createUsers(api: TollgateApi, db: Client, org: string, count: num
  * counters, which the caller forces by deleting the organization's Redis keys afterwards.
  * Tied to the schema on purpose: if project_users changes, this fails loudly, naming it.
  */
-async function bulkUsers(db: Client, org: string, from: number, count: number, log: Log, forget: (org: string) => Promise<void>): Promise<void> {
+async function bulkUsers(
+  db: Client,
+  org: string,
+  from: number,
+  count: number,
+  log: Log,
+  forget: (org: string) => Promise<void>,
+): Promise<void> {
   const template = await db
-    .query('SELECT environment, limit_amount, period FROM project_users WHERE org_id = $1 AND project_id = $2 AND id = $3', [org, PROJECT_ID, 'u-0'])
+    .query('SELECT environment, limit_amount, period FROM project_users WHERE org_id = $1 AND project_id = $2 AND id = $3', [
+      org,
+      PROJECT_ID,
+      'u-0',
+    ])
     .catch((error: Error) => {
-      throw new Error(`bulk users: project_users is not what bench/service/tollgate.ts expects (${error.message}); update bulkUsers or set BENCH_USERS_LARGE ≤ ${USERS_VIA_API}`);
+      throw new Error(
+        `bulk users: project_users is not what bench/service/tollgate.ts expects (${error.message}); update bulkUsers or set BENCH_USERS_LARGE ≤ ${USERS_VIA_API}`,
+      );
     });
   const row = template.rows[0] as { environment: string; limit_amount: string; period: string } | undefined;
   if (!row || Number(row.limit_amount) !== USER_LIMIT || row.period !== 'day') {
@@ -399,7 +453,9 @@ async function primeOne(api: TollgateApi, org: string, key: string, deadlineMs: 
       try {
         res = await api.request(req, left);
       } catch (error) {
-        throw new Error(`priming ${org}: ${what}: ${(error as Error).message} after ${Math.round((Date.now() - started) / 1000)} s${history()}`);
+        throw new Error(
+          `priming ${org}: ${what}: ${(error as Error).message} after ${Math.round((Date.now() - started) / 1000)} s${history()}`,
+        );
       }
       if (res.status === expect) return res;
       const code = (res.json as { code?: unknown } | undefined)?.code;

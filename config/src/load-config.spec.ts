@@ -74,7 +74,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a platform key shorter than 24 characters', () => {
-    expect(problemsOf({ TOLLGATE_PLATFORM_KEY: 'short' })).toEqual([expect.stringMatching(/^TOLLGATE_PLATFORM_KEY: must be at least 24 characters/)]);
+    expect(problemsOf({ TOLLGATE_PLATFORM_KEY: 'short' })).toEqual([
+      expect.stringMatching(/^TOLLGATE_PLATFORM_KEY: must be at least 24 characters/),
+    ]);
   });
 
   it('lists every bad variable at once, in one error', () => {

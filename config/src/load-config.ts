@@ -1,16 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import {
-  AuthConfig,
-  DatabaseConfig,
-  ENV_NAME,
-  HttpConfig,
-  IdempotencyConfig,
-  LogConfig,
-  RedisConfig,
-  TenancyConfig,
-} from './namespaces';
+import { AuthConfig, DatabaseConfig, ENV_NAME, HttpConfig, IdempotencyConfig, LogConfig, RedisConfig, TenancyConfig } from './namespaces';
 
 export class AppConfig {
   constructor(

@@ -15,35 +15,54 @@ function Env(name: string): PropertyDecorator {
 }
 
 export class HttpConfig {
-  @Env('PORT') @IsInt() @Min(0) @Max(65535)
+  @Env('PORT')
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   port = 3000;
 
-  @Env('HOST') @IsString() @MinLength(1)
+  @Env('HOST')
+  @IsString()
+  @MinLength(1)
   host = '0.0.0.0';
 
   /** Largest accepted request body; bigger ones get 413. */
-  @Env('HTTP_BODY_LIMIT_BYTES') @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  @Env('HTTP_BODY_LIMIT_BYTES')
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
   bodyLimitBytes = 1024 * 1024;
 
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
-  @Env('SHUTDOWN_GRACE_MS') @IsInt() @Min(0) @Max(600_000)
+  @Env('SHUTDOWN_GRACE_MS')
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
   shutdownGraceMs = 25_000;
 }
 
 export class DatabaseConfig {
   /** Postgres URL. Unset: embedded PGlite. */
-  @Env('DATABASE_URL') @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// or postgresql:// URL' })
+  @Env('DATABASE_URL')
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// or postgresql:// URL' })
   url?: string;
 
   /** Embedded mode only: where PGlite keeps its files; `memory://` keeps nothing. */
-  @Env('PGLITE_DATA_DIR') @IsString() @MinLength(1)
+  @Env('PGLITE_DATA_DIR')
+  @IsString()
+  @MinLength(1)
   embeddedDataDir = '.data/pglite';
 
-  @Env('DATABASE_POOL_MAX') @IsInt() @Min(1) @Max(200)
+  @Env('DATABASE_POOL_MAX')
+  @IsInt()
+  @Min(1)
+  @Max(200)
   poolMax = 10;
 
   /** Apply pending migrations at start-up (an advisory lock serialises instances). */
-  @Env('DATABASE_MIGRATE_ON_START') @IsBoolean()
+  @Env('DATABASE_MIGRATE_ON_START')
+  @IsBoolean()
   migrateOnStart = true;
 
   get embedded(): boolean {
@@ -53,56 +72,87 @@ export class DatabaseConfig {
 
 export class RedisConfig {
   /** Redis URL. Unset: the in-process adapters (single instance only). */
-  @Env('REDIS_URL') @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  @Env('REDIS_URL')
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
   url?: string;
 
-  @Env('REDIS_KEY_PREFIX') @IsString() @MaxLength(64)
+  @Env('REDIS_KEY_PREFIX')
+  @IsString()
+  @MaxLength(64)
   keyPrefix = 'tg:';
 }
 
 export class AuthConfig {
   /** Registered at start-up as a platform key with every scope. Required unless embedded. */
-  @Env('TOLLGATE_PLATFORM_KEY') @IsOptional() @IsString() @MinLength(24, { message: 'must be at least 24 characters' }) @MaxLength(256)
+  @Env('TOLLGATE_PLATFORM_KEY')
+  @IsOptional()
+  @IsString()
+  @MinLength(24, { message: 'must be at least 24 characters' })
+  @MaxLength(256)
   platformKey?: string;
 
   /** How long a key lookup is cached in-process; a revocation is also broadcast. */
-  @Env('AUTH_KEY_CACHE_MS') @IsInt() @Min(0) @Max(300_000)
+  @Env('AUTH_KEY_CACHE_MS')
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
   keyCacheMs = 10_000;
 
   /** Requests per second an organization key may send to one instance (bursts of twice that); 0: no limit. */
-  @Env('RATE_LIMIT_ORG_KEY_PER_SECOND') @IsInt() @Min(0) @Max(1_000_000)
+  @Env('RATE_LIMIT_ORG_KEY_PER_SECOND')
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
   orgKeyPerSecond = 1_000;
 
   /** The same for platform keys (the platform's own services); 0, the default: no limit. */
-  @Env('RATE_LIMIT_PLATFORM_KEY_PER_SECOND') @IsInt() @Min(0) @Max(1_000_000)
+  @Env('RATE_LIMIT_PLATFORM_KEY_PER_SECOND')
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
   platformKeyPerSecond = 0;
 }
 
 export class IdempotencyConfig {
   /** How long a stored response is replayed; API.md promises at least 24 h. */
-  @Env('IDEMPOTENCY_TTL_HOURS') @IsInt() @Min(24) @Max(24 * 30)
+  @Env('IDEMPOTENCY_TTL_HOURS')
+  @IsInt()
+  @Min(24)
+  @Max(24 * 30)
   ttlHours = 24;
 
   /** How long an in-flight request owns its key before a retry may take it over. */
-  @Env('IDEMPOTENCY_LOCK_SECONDS') @IsInt() @Min(5) @Max(3600)
+  @Env('IDEMPOTENCY_LOCK_SECONDS')
+  @IsInt()
+  @Min(5)
+  @Max(3600)
   lockSeconds = 60;
 }
 
 export class TenancyConfig {
   /** Upper bound for any organization's `max_ttl_seconds` setting. */
-  @Env('MAX_TTL_SECONDS') @IsInt() @Min(1) @Max(86_400)
+  @Env('MAX_TTL_SECONDS')
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   maxTtlSeconds = 86_400;
 
   /** How long settings stay cached in-process; writes also invalidate across instances. */
-  @Env('SETTINGS_CACHE_MS') @IsInt() @Min(0) @Max(600_000)
+  @Env('SETTINGS_CACHE_MS')
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
   settingsCacheMs = 30_000;
 }
 
 export class LogConfig {
-  @Env('LOG_LEVEL') @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @Env('LOG_LEVEL')
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   level = 'info';
 
   /** `json` for machines (default); `pretty` is not offered: pipe through pino-pretty. */
-  @Env('LOG_FORMAT') @IsIn(['json'])
+  @Env('LOG_FORMAT')
+  @IsIn(['json'])
   format = 'json';
 }

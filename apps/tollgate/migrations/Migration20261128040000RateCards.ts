@@ -70,9 +70,13 @@ export class Migration20261128040000RateCards extends Migration {
         return new;
       end $$`);
     this.addSql(`create trigger rates_append_only before update or delete on rates for each row execute function price_rows_append_only()`);
-    this.addSql(`create trigger rate_overrides_append_only before update or delete on rate_overrides for each row execute function price_rows_append_only()`);
+    this.addSql(
+      `create trigger rate_overrides_append_only before update or delete on rate_overrides for each row execute function price_rows_append_only()`,
+    );
     // Existing rows are not checked (not valid): ids written before rate cards existed stay readable.
-    this.addSql(`alter table organizations add constraint organizations_rate_card_fk foreign key (rate_card_id) references rate_cards (id) not valid`);
+    this.addSql(
+      `alter table organizations add constraint organizations_rate_card_fk foreign key (rate_card_id) references rate_cards (id) not valid`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -15,7 +15,9 @@ const PERIODS_AT = (instant: string) =>
 export class Migration20261201000000PeriodCountersAndScopes extends Migration {
   override async up(): Promise<void> {
     this.addSql(`update reservations set periods = ${PERIODS_AT('created_at')} where not periods ? 'day'`);
-    this.addSql(`update usage_ledger l set periods = r.periods from reservations r where r.id = l.reservation_id and not l.periods ? 'day'`);
+    this.addSql(
+      `update usage_ledger l set periods = r.periods from reservations r where r.id = l.reservation_id and not l.periods ? 'day'`,
+    );
     // Who made the reservation (the key's actor), for the audit entry of what it auto-creates.
     this.addSql(`alter table reservations add column created_by text null`);
     this.addSql(`

@@ -52,13 +52,13 @@ export class QuotaModule {
 }
 
 const PROVIDERS = [
-    HierarchyRepository,
-    EnsureScopeLoadedUseCase,
-    SyncCreditPoolUseCase,
-    ComputeCreditPoolUseCase,
-    PutProjectUseCase,
-    PutUserUseCase,
-    GrantCreditsUseCase,
-    ListCreditsUseCase,
-    GetUsageTreeUseCase,
+  HierarchyRepository,
+  EnsureScopeLoadedUseCase,
+  SyncCreditPoolUseCase,
+  ComputeCreditPoolUseCase,
+  PutProjectUseCase,
+  PutUserUseCase,
+  GrantCreditsUseCase,
+  ListCreditsUseCase,
+  GetUsageTreeUseCase,
 ];

@@ -33,15 +33,15 @@ export class RateCardsModule {
 }
 
 const PROVIDERS = [
-    { provide: RateCardRepository, useClass: MikroOrmRateCardRepository },
-    RateCardCatalog,
-    PriceOperationUseCase,
-    CreateRateCardUseCase,
-    GetRateCardUseCase,
-    ListRateCardsUseCase,
-    AddRatesUseCase,
-    PutLadderUseCase,
-    DeleteLadderUseCase,
-    AddRateOverridesUseCase,
-    ListRateOverridesUseCase,
+  { provide: RateCardRepository, useClass: MikroOrmRateCardRepository },
+  RateCardCatalog,
+  PriceOperationUseCase,
+  CreateRateCardUseCase,
+  GetRateCardUseCase,
+  ListRateCardsUseCase,
+  AddRatesUseCase,
+  PutLadderUseCase,
+  DeleteLadderUseCase,
+  AddRateOverridesUseCase,
+  ListRateOverridesUseCase,
 ];

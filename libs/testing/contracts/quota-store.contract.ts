@@ -60,7 +60,8 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       const scope = newScope();
       expect(await sut.load(scope, emptySnapshot())).toEqual({ kind: 'loaded' });
       for (const [node, config] of configs) expect(await sut.configure(scope, node, config)).toEqual({ kind: 'configured' });
-      for (const [projectId, config] of defaults) expect(await sut.configureDefaultUser(scope, projectId, config)).toEqual({ kind: 'configured' });
+      for (const [projectId, config] of defaults)
+        expect(await sut.configureDefaultUser(scope, projectId, config)).toEqual({ kind: 'configured' });
       return scope;
     }
 
@@ -83,17 +84,32 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const b = hold(100);
         await sut.reserve(scope, a, NOW);
         await sut.reserve(scope, b, NOW);
-        expect(await sut.commit(scope, a.holdId, 60, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '8' }])).toMatchObject({ kind: 'committed', charged: 60 });
+        expect(
+          await sut.commit(scope, a.holdId, 60, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '8' }]),
+        ).toMatchObject({ kind: 'committed', charged: 60 });
         // b priced from the same starting point: stale, nothing charged, the hold still there.
-        expect(await sut.commit(scope, b.holdId, 70, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '5.5' }, { key: 'img|n|2026-11', expected: null, next: '1' }])).toEqual({
+        expect(
+          await sut.commit(scope, b.holdId, 70, NOW, undefined, [
+            { key: 'video|sec|2026-11', expected: null, next: '5.5' },
+            { key: 'img|n|2026-11', expected: null, next: '1' },
+          ]),
+        ).toEqual({
           kind: 'stale',
           quantities: { 'video|sec|2026-11': '8', 'img|n|2026-11': null },
         });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 60, reserved: 100 });
-        expect(await sut.commit(scope, b.holdId, 70, NOW, undefined, [{ key: 'video|sec|2026-11', expected: '8', next: '13.5' }])).toMatchObject({ kind: 'committed', charged: 70 });
+        expect(
+          await sut.commit(scope, b.holdId, 70, NOW, undefined, [{ key: 'video|sec|2026-11', expected: '8', next: '13.5' }]),
+        ).toMatchObject({ kind: 'committed', charged: 70 });
         // A hold that is gone is not_held before any quantity is looked at.
-        expect(await sut.commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: 'x' as never, next: '1' }]).catch((e) => e.code)).toBe('invalid_quota_request');
-        expect(await sut.commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({ kind: 'not_held' });
+        expect(
+          await sut
+            .commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: 'x' as never, next: '1' }])
+            .catch((e) => e.code),
+        ).toBe('invalid_quota_request');
+        expect(await sut.commit(scope, b.holdId, 1, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({
+          kind: 'not_held',
+        });
       });
 
       it('rebuilds quantities from a snapshot', async () => {
@@ -101,13 +117,20 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         await sut.load(scope, { ...emptySnapshot(), quantities: [{ key: 'video|sec|2026-11', value: '42.5' }] });
         const h = hold(5);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 5, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({ kind: 'stale', quantities: { 'video|sec|2026-11': '42.5' } });
+        expect(await sut.commit(scope, h.holdId, 5, NOW, undefined, [{ key: 'video|sec|2026-11', expected: null, next: '1' }])).toEqual({
+          kind: 'stale',
+          quantities: { 'video|sec|2026-11': '42.5' },
+        });
       });
     });
 
     describe('reserve with alternatives (downgrade)', () => {
       it('holds the first of the amount and its alternatives that fits at every level, in one decision', async () => {
-        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(300)]]);
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500)],
+          [user(), cap(300)],
+        ]);
         const h = hold(800, { alternatives: [400, 250, 100] });
         const outcome = await sut.reserve(scope, h, NOW);
         expect(outcome).toMatchObject({ kind: 'held', choice: 2, remaining: { org: 750, project: 250, user: 50 } });
@@ -124,10 +147,26 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       });
 
       it('refuses for the amount when nothing fits, saying the most every level could admit now', async () => {
-        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(300)]]);
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500)],
+          [user(), cap(300)],
+        ]);
         await sut.reserve(scope, hold(280), NOW);
-        expect(await sut.reserve(scope, hold(600, { alternatives: [400, 30] }), NOW)).toEqual({ kind: 'refused', level: 'project', required: 600, available: 220, fitsUpTo: 20 });
-        expect(await sut.reserve(scope, hold(600, { alternatives: [] }), NOW)).toEqual({ kind: 'refused', level: 'project', required: 600, available: 220, fitsUpTo: 20 });
+        expect(await sut.reserve(scope, hold(600, { alternatives: [400, 30] }), NOW)).toEqual({
+          kind: 'refused',
+          level: 'project',
+          required: 600,
+          available: 220,
+          fitsUpTo: 20,
+        });
+        expect(await sut.reserve(scope, hold(600, { alternatives: [] }), NOW)).toEqual({
+          kind: 'refused',
+          level: 'project',
+          required: 600,
+          available: 220,
+          fitsUpTo: 20,
+        });
         expect(await reserved(scope)).toEqual([280, 280, 280]);
       });
 
@@ -192,8 +231,20 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       it('lets levels without a limit admit anything and reports them as null', async () => {
         const scope = await given([[user(), cap(10)]]);
         expect(await sut.reserve(scope, hold(10), NOW)).toMatchObject({ kind: 'held', remaining: { org: null, project: null, user: 0 } });
-        expect(await sut.reserve(scope, hold(5_000_000, { userId: 'u2' }), NOW)).toMatchObject({ kind: 'held', remaining: { org: null, project: null, user: null } });
-        expect(await figures(scope, ORG)).toEqual({ node: ORG, source: 'none', limit: null, period: 'none', periodId: '', committed: 0, reserved: 5_000_010, available: null });
+        expect(await sut.reserve(scope, hold(5_000_000, { userId: 'u2' }), NOW)).toMatchObject({
+          kind: 'held',
+          remaining: { org: null, project: null, user: null },
+        });
+        expect(await figures(scope, ORG)).toEqual({
+          node: ORG,
+          source: 'none',
+          limit: null,
+          period: 'none',
+          periodId: '',
+          committed: 0,
+          reserved: 5_000_010,
+          available: null,
+        });
       });
 
       it('keeps the levels of different projects and users apart', async () => {
@@ -203,7 +254,10 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         ]);
         expect(await sut.reserve(scope, hold(100, { projectId: 'p2', userId: 'u2' }), NOW)).toMatchObject({ kind: 'held' });
         expect(await sut.reserve(scope, hold(100, { projectId: 'p1', userId: 'u1' }), NOW)).toMatchObject({ kind: 'held' });
-        expect(await sut.reserve(scope, hold(11, { projectId: 'p2', userId: 'u1' }), NOW)).toMatchObject({ kind: 'refused', level: 'user' });
+        expect(await sut.reserve(scope, hold(11, { projectId: 'p2', userId: 'u1' }), NOW)).toMatchObject({
+          kind: 'refused',
+          level: 'user',
+        });
         expect(await sut.reserve(scope, hold(10, { projectId: 'p2', userId: 'u1' }), NOW)).toMatchObject({ kind: 'held' });
       });
 
@@ -232,8 +286,18 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
     describe('default user config', () => {
       it('caps a user without a config of its own from its first request', async () => {
         const scope = await given([], [['p1', cap(50, 'day')]]);
-        expect(await sut.reserve(scope, hold(51, { userId: 'new-user' }), NOW)).toEqual({ kind: 'refused', level: 'user', required: 51, available: 50 });
-        expect(await figures(scope, user('new-user'))).toMatchObject({ source: 'default', limit: 50, period: 'day', periodId: '2026-11-28' });
+        expect(await sut.reserve(scope, hold(51, { userId: 'new-user' }), NOW)).toEqual({
+          kind: 'refused',
+          level: 'user',
+          required: 51,
+          available: 50,
+        });
+        expect(await figures(scope, user('new-user'))).toMatchObject({
+          source: 'default',
+          limit: 50,
+          period: 'day',
+          periodId: '2026-11-28',
+        });
       });
 
       it('gives way to the user own config, and comes back when it is cleared', async () => {
@@ -282,7 +346,10 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       });
 
       it('all_or_nothing holds nothing when the items together do not fit, naming the first that does not', async () => {
-        const scope = await given([[ORG, cap(1_000)], [user('u2'), cap(150)]]);
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [user('u2'), cap(150)],
+        ]);
         const items = [hold(100), hold(100, { userId: 'u2' }), hold(100, { userId: 'u2' }), hold(100)];
         expect(await sut.reserveBatch(scope, items, 'all_or_nothing', NOW)).toEqual({
           kind: 'refused',
@@ -302,12 +369,19 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const first = hold(10);
         await sut.reserve(scope, first, NOW);
         const again = [hold(5), first];
-        expect(await sut.reserveBatch(scope, again, 'all_or_nothing', NOW)).toMatchObject({ kind: 'duplicate', index: 1, hold: { holdId: first.holdId, amount: 10 } });
+        expect(await sut.reserveBatch(scope, again, 'all_or_nothing', NOW)).toMatchObject({
+          kind: 'duplicate',
+          index: 1,
+          hold: { holdId: first.holdId, amount: 10 },
+        });
         expect(await figures(scope, ORG)).toMatchObject({ reserved: 10 });
       });
 
       it('max_fundable holds, in order, each item that still fits and refuses the others with their level', async () => {
-        const scope = await given([[ORG, cap(260)], [project('p2'), cap(40)]]);
+        const scope = await given([
+          [ORG, cap(260)],
+          [project('p2'), cap(40)],
+        ]);
         const items = [hold(100), hold(100), hold(100), hold(30, { projectId: 'p2' }), hold(30, { projectId: 'p2' }), hold(50), hold(20)];
         const outcome = await sut.reserveBatch(scope, items, 'max_fundable', NOW);
         expect(outcome).toEqual({
@@ -332,7 +406,13 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const first = hold(60);
         await sut.reserve(scope, first, NOW);
         const outcome = await sut.reserveBatch(scope, [first, hold(40)], 'max_fundable', NOW);
-        expect(outcome).toMatchObject({ kind: 'decided', items: [{ kind: 'duplicate', hold: { amount: 60 } }, { kind: 'held', remaining: { org: 0 } }] });
+        expect(outcome).toMatchObject({
+          kind: 'decided',
+          items: [
+            { kind: 'duplicate', hold: { amount: 60 } },
+            { kind: 'held', remaining: { org: 0 } },
+          ],
+        });
       });
 
       it('refuses malformed batches before touching anything', async () => {
@@ -340,7 +420,14 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const h = hold(1);
         await expect(sut.reserveBatch(scope, [], 'all_or_nothing', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserveBatch(scope, [h, { ...h }], 'max_fundable', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserveBatch(scope, Array.from({ length: 101 }, () => hold(1)), 'all_or_nothing', NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(
+          sut.reserveBatch(
+            scope,
+            Array.from({ length: 101 }, () => hold(1)),
+            'all_or_nothing',
+            NOW,
+          ),
+        ).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserveBatch(scope, [h], 'some' as never, NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserveBatch(scope, [hold(1), hold(0)], 'max_fundable', NOW)).rejects.toMatchObject({ code: 'invalid_amount' });
         expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
@@ -348,17 +435,32 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
 
       it('decides 100 items in one call', async () => {
         const scope = await given([[ORG, cap(5_000)]]);
-        const outcome = await sut.reserveBatch(scope, Array.from({ length: 100 }, (_, i) => hold(100, { userId: `u${i}` })), 'max_fundable', NOW);
+        const outcome = await sut.reserveBatch(
+          scope,
+          Array.from({ length: 100 }, (_, i) => hold(100, { userId: `u${i}` })),
+          'max_fundable',
+          NOW,
+        );
         expect(outcome.kind === 'decided' && outcome.items.filter((i) => i.kind === 'held').length).toBe(50);
       });
     });
 
     describe('commit', () => {
       it('charges a partial amount and returns the rest of the hold', async () => {
-        const scope = await given([[ORG, cap(1_000)], [project(), cap(500, 'month')]]);
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500, 'month')],
+        ]);
         const h = hold(300);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 120, NOW)).toEqual({ kind: 'committed', charged: 120, held: 300, released: 180, overage: 0, hold: expect.objectContaining({ holdId: h.holdId, projectId: h.projectId, userId: h.userId, amount: 300, periods: NOW_PERIODS }) });
+        expect(await sut.commit(scope, h.holdId, 120, NOW)).toEqual({
+          kind: 'committed',
+          charged: 120,
+          held: 300,
+          released: 180,
+          overage: 0,
+          hold: expect.objectContaining({ holdId: h.holdId, projectId: h.projectId, userId: h.userId, amount: 300, periods: NOW_PERIODS }),
+        });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 120, reserved: 0, available: 880 });
         expect(await figures(scope, project())).toMatchObject({ committed: 120, reserved: 0, available: 380, periodId: '2026-11' });
       });
@@ -367,7 +469,13 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[ORG, cap(1_000)]]);
         const h = hold(100);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 130, NOW)).toMatchObject({ kind: 'committed', charged: 130, held: 100, released: 0, overage: 30 });
+        expect(await sut.commit(scope, h.holdId, 130, NOW)).toMatchObject({
+          kind: 'committed',
+          charged: 130,
+          held: 100,
+          released: 0,
+          overage: 30,
+        });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 130, reserved: 0, available: 870 });
       });
 
@@ -397,7 +505,9 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[ORG, cap(1_000)]]);
         const h = hold(100);
         await sut.reserve(scope, h, NOW);
-        await expect(sut.commit(scope, h.holdId, 200, NOW, { kind: 'up_to_percent', percent: 1.5 })).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.commit(scope, h.holdId, 200, NOW, { kind: 'up_to_percent', percent: 1.5 })).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 100 });
       });
 
@@ -405,7 +515,13 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[ORG, cap(1_000)]]);
         const h = hold(100);
         await sut.reserve(scope, h, NOW);
-        expect(await sut.commit(scope, h.holdId, 0, NOW)).toMatchObject({ kind: 'committed', charged: 0, held: 100, released: 100, overage: 0 });
+        expect(await sut.commit(scope, h.holdId, 0, NOW)).toMatchObject({
+          kind: 'committed',
+          charged: 0,
+          held: 100,
+          released: 100,
+          overage: 0,
+        });
         expect(await figures(scope, ORG)).toMatchObject({ committed: 0, reserved: 0 });
       });
 
@@ -429,7 +545,12 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(await sut.reserve(scope, a, lastMinute)).toMatchObject({ kind: 'held', periods: { day: '2026-11-28' } });
         expect(await sut.reserve(scope, b, lastMinute)).toMatchObject({ kind: 'held', remaining: { project: 0 } });
         // Next day: the holds of yesterday still reserve, but nothing is committed today yet.
-        expect(await figures(scope, project(), nextDay)).toMatchObject({ periodId: '2026-11-29', committed: 0, reserved: 100, available: 0 });
+        expect(await figures(scope, project(), nextDay)).toMatchObject({
+          periodId: '2026-11-29',
+          committed: 0,
+          reserved: 100,
+          available: 0,
+        });
         await sut.commit(scope, a.holdId, 60, nextDay);
         await sut.commit(scope, b.holdId, 40, nextDay);
         // Charged to the 28th: today is untouched and the whole limit is available.
@@ -467,18 +588,25 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
           kind: 'held',
           periods: { week: '2026-W49' },
         });
-        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: monday.getTime() + HOUR }), monday)).toMatchObject({ kind: 'refused' });
-        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: december.getTime() + HOUR }), december)).toMatchObject({
-          kind: 'held',
-          periods: { month: '2026-12' },
+        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: monday.getTime() + HOUR }), monday)).toMatchObject({
+          kind: 'refused',
         });
+        expect(await sut.reserve(scope, hold(1, { projectId: 'monthly', expiresAtMs: december.getTime() + HOUR }), december)).toMatchObject(
+          {
+            kind: 'held',
+            periods: { month: '2026-12' },
+          },
+        );
       });
 
       it('never reopens a period: a clock that lags behind another counts in the newer one', async () => {
         const scope = await given([[project(), cap(100, 'day')]]);
         const h = hold(100, { expiresAtMs: at('2026-11-29T02:00:00Z').getTime() });
         await sut.reserve(scope, h, at('2026-11-29T00:00:00.010Z'));
-        expect(await sut.reserve(scope, hold(1, { expiresAtMs: h.expiresAtMs }), at('2026-11-28T23:59:59.990Z'))).toMatchObject({ kind: 'refused', level: 'project' });
+        expect(await sut.reserve(scope, hold(1, { expiresAtMs: h.expiresAtMs }), at('2026-11-28T23:59:59.990Z'))).toMatchObject({
+          kind: 'refused',
+          level: 'project',
+        });
       });
 
       it('does not commit an expired hold (the sweeper releases and records it)', async () => {
@@ -492,7 +620,11 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
 
     describe('release and extend', () => {
       it('release returns the whole hold to every level', async () => {
-        const scope = await given([[ORG, cap(1_000)], [project(), cap(500)], [user(), cap(200)]]);
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500)],
+          [user(), cap(200)],
+        ]);
         const h = hold(150);
         await sut.reserve(scope, h, NOW);
         expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'released', hold: { ...h, periods: NOW_PERIODS } });
@@ -513,7 +645,10 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const h = hold(10, { expiresAtMs: NOW.getTime() + 1_000 });
         await sut.reserve(scope, h, NOW);
         const later = NOW.getTime() + 10_000;
-        expect(await sut.extend(scope, h.holdId, later, NOW)).toEqual({ kind: 'extended', hold: { ...h, expiresAtMs: later, periods: NOW_PERIODS } });
+        expect(await sut.extend(scope, h.holdId, later, NOW)).toEqual({
+          kind: 'extended',
+          hold: { ...h, expiresAtMs: later, periods: NOW_PERIODS },
+        });
         expect(await sut.expireDue(scope, NOW.getTime() + 5_000, 100)).toEqual({ kind: 'expired', holds: [], more: false });
         expect(await sut.commit(scope, h.holdId, 10, new Date(NOW.getTime() + 5_000))).toMatchObject({ kind: 'committed' });
       });
@@ -532,7 +667,11 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       it('expireDue releases only the due holds, oldest first, and returns them', async () => {
         const scope = await given([[ORG, cap(1_000)]]);
         const t = NOW.getTime();
-        const [a, b, c] = [hold(10, { expiresAtMs: t + 2_000 }), hold(20, { expiresAtMs: t + 1_000, userId: 'u2' }), hold(40, { expiresAtMs: t + 5_000 })];
+        const [a, b, c] = [
+          hold(10, { expiresAtMs: t + 2_000 }),
+          hold(20, { expiresAtMs: t + 1_000, userId: 'u2' }),
+          hold(40, { expiresAtMs: t + 5_000 }),
+        ];
         for (const h of [a, b, c]) await sut.reserve(scope, h, NOW);
         const outcome = await sut.expireDue(scope, t + 2_000, 100);
         expect(outcome).toEqual({
@@ -553,7 +692,11 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const first = await sut.expireDue(scope, t + 10, 3);
         expect(first).toMatchObject({ kind: 'expired', more: true });
         expect(first.kind === 'expired' && first.holds.map((h) => h.expiresAtMs)).toEqual([t + 1, t + 2, t + 3]);
-        expect(await sut.expireDue(scope, t + 10, 3)).toMatchObject({ kind: 'expired', more: false, holds: [{ expiresAtMs: t + 4 }, { expiresAtMs: t + 5 }] });
+        expect(await sut.expireDue(scope, t + 10, 3)).toMatchObject({
+          kind: 'expired',
+          more: false,
+          holds: [{ expiresAtMs: t + 4 }, { expiresAtMs: t + 5 }],
+        });
         expect(await figures(scope, ORG)).toMatchObject({ reserved: 0 });
       });
 
@@ -584,7 +727,14 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
 
     describe('usage', () => {
       it('reports limit, committed of the current period, reserved and available per node, in the order asked', async () => {
-        const scope = await given([[ORG, cap(10_000)], [project('p1'), cap(1_000, 'month')], [user('u1'), cap(300, 'week')]], [['p1', cap(100, 'day')]]);
+        const scope = await given(
+          [
+            [ORG, cap(10_000)],
+            [project('p1'), cap(1_000, 'month')],
+            [user('u1'), cap(300, 'week')],
+          ],
+          [['p1', cap(100, 'day')]],
+        );
         const a = hold(200);
         await sut.reserve(scope, a, NOW);
         await sut.commit(scope, a.holdId, 150, NOW);
@@ -594,11 +744,47 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(outcome).toEqual({
           kind: 'usage',
           nodes: [
-            { node: user('u2'), source: 'default', limit: 100, period: 'day', periodId: '2026-11-28', committed: 0, reserved: 70, available: 30 },
-            { node: user('u1'), source: 'own', limit: 300, period: 'week', periodId: '2026-W48', committed: 150, reserved: 50, available: 100 },
-            { node: project('p1'), source: 'own', limit: 1_000, period: 'month', periodId: '2026-11', committed: 150, reserved: 120, available: 730 },
+            {
+              node: user('u2'),
+              source: 'default',
+              limit: 100,
+              period: 'day',
+              periodId: '2026-11-28',
+              committed: 0,
+              reserved: 70,
+              available: 30,
+            },
+            {
+              node: user('u1'),
+              source: 'own',
+              limit: 300,
+              period: 'week',
+              periodId: '2026-W48',
+              committed: 150,
+              reserved: 50,
+              available: 100,
+            },
+            {
+              node: project('p1'),
+              source: 'own',
+              limit: 1_000,
+              period: 'month',
+              periodId: '2026-11',
+              committed: 150,
+              reserved: 120,
+              available: 730,
+            },
             { node: ORG, source: 'own', limit: 10_000, period: 'none', periodId: '', committed: 150, reserved: 120, available: 9_730 },
-            { node: project('idle'), source: 'none', limit: null, period: 'none', periodId: '', committed: 0, reserved: 0, available: null },
+            {
+              node: project('idle'),
+              source: 'none',
+              limit: null,
+              period: 'none',
+              periodId: '',
+              committed: 0,
+              reserved: 0,
+              available: null,
+            },
           ],
         });
       });
@@ -610,7 +796,6 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(await figures(scope, ORG)).toMatchObject({ limit: 500, reserved: 600, available: 0 });
         expect(await sut.reserve(scope, hold(1), NOW)).toMatchObject({ kind: 'refused', level: 'org', available: 0 });
       });
-
     });
 
     describe('reconfiguration keeps spend', () => {
@@ -625,8 +810,18 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given([[project(), cap(10_000_000, 'month')]]);
         await spend(scope, 8_000_000);
         expect(await sut.configure(scope, project(), cap(10_000_000, 'week'))).toEqual({ kind: 'configured' });
-        expect(await figures(scope, project())).toMatchObject({ period: 'week', periodId: '2026-W48', committed: 8_000_000, available: 2_000_000 });
-        expect(await sut.reserve(scope, hold(8_000_000), NOW)).toEqual({ kind: 'refused', level: 'project', required: 8_000_000, available: 2_000_000 });
+        expect(await figures(scope, project())).toMatchObject({
+          period: 'week',
+          periodId: '2026-W48',
+          committed: 8_000_000,
+          available: 2_000_000,
+        });
+        expect(await sut.reserve(scope, hold(8_000_000), NOW)).toEqual({
+          kind: 'refused',
+          level: 'project',
+          required: 8_000_000,
+          available: 2_000_000,
+        });
       });
 
       it('every period change in every direction finds the spend of the new period', async () => {
@@ -641,7 +836,11 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
           for (const to of ['none', 'day', 'week', 'month'] as const) {
             await sut.configure(scope, user(), cap(1_000, from));
             await sut.configure(scope, user(), cap(1_000, to));
-            expect({ from, to, figures: await figures(scope, user()) }).toMatchObject({ from, to, figures: { period: to, committed: expected[to], available: 1_000 - expected[to] } });
+            expect({ from, to, figures: await figures(scope, user()) }).toMatchObject({
+              from,
+              to,
+              figures: { period: to, committed: expected[to], available: 1_000 - expected[to] },
+            });
           }
         }
       });
@@ -711,7 +910,14 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(await sut.reserve(scope, hold(100, { expiresAtMs: later.getTime() + HOUR }), later)).toMatchObject({ kind: 'held' });
         const scope2 = await given([[ORG, cap(100)]]);
         await sut.reserve(scope2, hold(100, { expiresAtMs: NOW.getTime() + 1_000 }), NOW);
-        expect(await sut.reserveBatch(scope2, [hold(60, { expiresAtMs: later.getTime() + HOUR }), hold(40, { expiresAtMs: later.getTime() + HOUR })], 'all_or_nothing', later)).toMatchObject({ kind: 'decided' });
+        expect(
+          await sut.reserveBatch(
+            scope2,
+            [hold(60, { expiresAtMs: later.getTime() + HOUR }), hold(40, { expiresAtMs: later.getTime() + HOUR })],
+            'all_or_nothing',
+            later,
+          ),
+        ).toMatchObject({ kind: 'decided' });
       });
 
       it('an expired hold can be neither committed, extended nor released, keeps its id, and the sweeper still records it once', async () => {
@@ -724,9 +930,16 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         expect(await sut.commit(scope, h.holdId, 100, NOW)).toEqual({ kind: 'not_held' });
         expect(await sut.extend(scope, h.holdId, later.getTime() + HOUR, NOW)).toEqual({ kind: 'not_held' });
         expect(await sut.release(scope, h.holdId)).toEqual({ kind: 'not_held' });
-        expect(await sut.reserve(scope, { ...h, expiresAtMs: later.getTime() + HOUR }, later)).toMatchObject({ kind: 'duplicate', hold: { holdId: h.holdId, amount: 100 } });
+        expect(await sut.reserve(scope, { ...h, expiresAtMs: later.getTime() + HOUR }, later)).toMatchObject({
+          kind: 'duplicate',
+          hold: { holdId: h.holdId, amount: 100 },
+        });
         expect(await sut.scopesWithDueHolds(later.getTime(), 10_000)).toContainEqual(scope);
-        expect(await sut.expireDue(scope, later.getTime(), 10)).toEqual({ kind: 'expired', holds: [{ ...h, periods: NOW_PERIODS }], more: false });
+        expect(await sut.expireDue(scope, later.getTime(), 10)).toEqual({
+          kind: 'expired',
+          holds: [{ ...h, periods: NOW_PERIODS }],
+          more: false,
+        });
         expect(await sut.expireDue(scope, later.getTime(), 10)).toEqual({ kind: 'expired', holds: [], more: false });
         expect(await figures(scope, ORG, later)).toMatchObject({ reserved: 0, available: 100 });
       });
@@ -803,7 +1016,9 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       it('refuses a snapshot whose totals would pass 2^53-1', async () => {
         const scope = newScope();
         const big = (id: string): ActiveHold => ({ ...hold(MAX, { holdId: id }), periods: NOW_PERIODS });
-        await expect(sut.load(scope, { ...emptySnapshot(), holds: [big('a'), big('b')] })).rejects.toMatchObject({ code: 'amount_overflow' });
+        await expect(sut.load(scope, { ...emptySnapshot(), holds: [big('a'), big('b')] })).rejects.toMatchObject({
+          code: 'amount_overflow',
+        });
         expect(await sut.isLoaded(scope)).toBe(false);
       });
 
@@ -820,13 +1035,21 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
             seenDuringLoad.push(String(await sut.isLoaded(scope)));
             yield userCaps(600, 1_200);
           }
-          const snapshot = { ...emptySnapshot(), nodes: [{ node: ORG, config: cap(1_000_000) }], defaultUserConfigs: [{ projectId: 'p1', config: cap(5) }] };
+          const snapshot = {
+            ...emptySnapshot(),
+            nodes: [{ node: ORG, config: cap(1_000_000) }],
+            defaultUserConfigs: [{ projectId: 'p1', config: cap(5) }],
+          };
           expect(await sut.load(scope, snapshot, pages())).toEqual({ kind: 'loaded' });
           expect(seenDuringLoad).toEqual(['not_loaded', 'false']);
           expect(await figures(scope, user('u3'))).toMatchObject({ source: 'own', limit: 13, period: 'month' });
           expect(await figures(scope, user('u1199'))).toMatchObject({ source: 'own', limit: 1_209 });
           expect(await figures(scope, user('someone-else'))).toMatchObject({ source: 'default', limit: 5 });
-          expect(await sut.reserve(scope, hold(14, { userId: 'u3' }), NOW)).toMatchObject({ kind: 'refused', level: 'user', available: 13 });
+          expect(await sut.reserve(scope, hold(14, { userId: 'u3' }), NOW)).toMatchObject({
+            kind: 'refused',
+            level: 'user',
+            available: 13,
+          });
           expect(await figures(scope, ORG)).toMatchObject({ limit: 1_000_000, reserved: 0 });
         });
 
@@ -915,23 +1138,36 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       it('refuses negative, fractional and unsafe limits', async () => {
         const scope = await given();
         for (const limit of [-1, 0.5, MAX + 1]) await expect(sut.configure(scope, ORG, cap(limit))).rejects.toBeInstanceOf(QuotaError);
-        await expect(sut.configure(scope, ORG, { limit: 1, period: 'year' as never })).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.configure(scope, ORG, { limit: 1, period: 'year' as never })).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
       });
 
       it('refuses malformed ids, scopes, instants and expiries', async () => {
         const scope = await given();
         await expect(sut.reserve(scope, hold(1, { userId: 'a|b' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
         await expect(sut.reserve(scope, hold(1, { projectId: '' }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserve(scope, hold(1, { holdId: 'x'.repeat(193) }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserve({ orgId: 'o{x}', environment: 'live' }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserve({ ...scope, environment: 'prod' as never }, hold(1), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { holdId: 'x'.repeat(193) }), NOW)).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
+        await expect(sut.reserve({ orgId: 'o{x}', environment: 'live' }, hold(1), NOW)).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
+        await expect(sut.reserve({ ...scope, environment: 'prod' as never }, hold(1), NOW)).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
         await expect(sut.reserve(scope, hold(1), new Date(Number.NaN))).rejects.toMatchObject({ code: 'invalid_quota_request' });
-        await expect(sut.reserve(scope, hold(1, { expiresAtMs: NOW.getTime() }), NOW)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        await expect(sut.reserve(scope, hold(1, { expiresAtMs: NOW.getTime() }), NOW)).rejects.toMatchObject({
+          code: 'invalid_quota_request',
+        });
       });
 
       it('accepts ids with colons, dots and dashes (the API alphabet)', async () => {
         const scope = await given([[user('u:1', 'p.1-x'), cap(5)]]);
-        expect(await sut.reserve(scope, hold(6, { projectId: 'p.1-x', userId: 'u:1' }), NOW)).toMatchObject({ kind: 'refused', level: 'user' });
+        expect(await sut.reserve(scope, hold(6, { projectId: 'p.1-x', userId: 'u:1' }), NOW)).toMatchObject({
+          kind: 'refused',
+          level: 'user',
+        });
         expect(await sut.reserve(scope, hold(5, { projectId: 'p.1-x', userId: 'u:1' }), NOW)).toMatchObject({ kind: 'held' });
         expect(await figures(scope, user('u', 'p.1-x:1'))).toMatchObject({ reserved: 0 });
       });
@@ -940,7 +1176,9 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
         const scope = await given();
         expect(await sut.reserve(scope, hold(MAX - 1), NOW)).toMatchObject({ kind: 'held' });
         expect(await sut.reserve(scope, hold(1), NOW)).toMatchObject({ kind: 'held' });
-        await expect(sut.reserve(scope, hold(1, { projectId: 'p2', userId: 'u9' }), NOW)).rejects.toMatchObject({ code: 'amount_overflow' });
+        await expect(sut.reserve(scope, hold(1, { projectId: 'p2', userId: 'u9' }), NOW)).rejects.toMatchObject({
+          code: 'amount_overflow',
+        });
         expect(await figures(scope, ORG)).toMatchObject({ reserved: MAX });
         expect(await figures(scope, project('p2'))).toMatchObject({ reserved: 0 });
       });
@@ -1011,26 +1249,66 @@ const DAY = 24 * HOUR;
 export function quotaScenarioArbitrary(options: { reconfigure: boolean }): fc.Arbitrary<QuotaScenario> {
   const steps: fc.WeightedArbitrary<Step>[] = [
     { weight: 5, arbitrary: itemArb.map((i) => ({ op: 'reserve' as const, ...i })) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('downgrade' as const), item: itemArb, alternatives: fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 3 }) }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), policy: fc.constantFrom('all_or_nothing' as const, 'max_fundable' as const), items: fc.array(itemArb, { minLength: 1, maxLength: 4 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('downgrade' as const),
+        item: itemArb,
+        alternatives: fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 3 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('batch' as const),
+        policy: fc.constantFrom('all_or_nothing' as const, 'max_fundable' as const),
+        items: fc.array(itemArb, { minLength: 1, maxLength: 4 }),
+      }),
+    },
     // Per mille of the hold: fc.double would mostly draw tiny fractions, and commit nothing.
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('commit' as const), pick: fc.nat(), permille: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(1000)) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        op: fc.constant('commit' as const),
+        pick: fc.nat(),
+        permille: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(1000)),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), pick: fc.nat(), ttl: ttlArb }) },
     { weight: 2, arbitrary: fc.constant({ op: 'expire' as const }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 1, max: 600_000 }), fc.integer({ min: 1, max: 10 * HOUR })) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: DAY, max: 20 * DAY }), fc.integer({ min: -120_000, max: -1 })) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('tick' as const),
+        ms: fc.oneof(fc.integer({ min: 1, max: 600_000 }), fc.integer({ min: 1, max: 10 * HOUR })),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('tick' as const),
+        ms: fc.oneof(fc.integer({ min: DAY, max: 20 * DAY }), fc.integer({ min: -120_000, max: -1 })),
+      }),
+    },
   ];
   if (options.reconfigure) {
     steps.push(
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('configure' as const), node: fc.nat(ALL_NODES.length - 1), config: fc.option(configArb, { nil: null }) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          op: fc.constant('configure' as const),
+          node: fc.nat(ALL_NODES.length - 1),
+          config: fc.option(configArb, { nil: null }),
+        }),
+      },
       { weight: 1, arbitrary: fc.record({ op: fc.constant('default' as const), config: fc.option(configArb, { nil: null }) }) },
     );
   }
   return fc.record({
-    configs: fc.tuple(...ALL_NODES.map(() => fc.option(configArb, { nil: null }))).map((configs) =>
-      configs.flatMap((config, i) => (config === null ? [] : [[ALL_NODES[i], config] as [NodeRef, NodeConfig]])),
-    ),
+    configs: fc
+      .tuple(...ALL_NODES.map(() => fc.option(configArb, { nil: null })))
+      .map((configs) => configs.flatMap((config, i) => (config === null ? [] : [[ALL_NODES[i], config] as [NodeRef, NodeConfig]]))),
     defaultUser: fc.option(configArb, { nil: null }),
     steps: fc.array(fc.oneof(...steps), { minLength: 1, maxLength: 40 }),
   });
@@ -1046,7 +1324,8 @@ interface ScenarioModel {
   mark: { day: string; week: string; month: string } | undefined;
 }
 
-const keyOf = (node: NodeRef) => (node.level === 'org' ? 'o' : node.level === 'project' ? `p|${node.projectId}` : `u|${node.projectId}|${node.userId}`);
+const keyOf = (node: NodeRef) =>
+  node.level === 'org' ? 'o' : node.level === 'project' ? `p|${node.projectId}` : `u|${node.projectId}|${node.userId}`;
 const onPath = (node: NodeRef, h: { projectId: string; userId: string }) =>
   node.level === 'org' || (h.projectId === node.projectId && (node.level === 'project' || h.userId === node.userId));
 const pathOf = (projectId: string, userId: string): NodeRef[] => [ORG, project(projectId), user(userId, projectId)];
@@ -1054,7 +1333,13 @@ const pathOf = (projectId: string, userId: string): NodeRef[] => [ORG, project(p
 function modelIds(model: ScenarioModel, now: number, move: boolean) {
   const clock = { day: periodId('day', new Date(now)), week: periodId('week', new Date(now)), month: periodId('month', new Date(now)) };
   const m = model.mark;
-  const ids = m ? { day: m.day > clock.day ? m.day : clock.day, week: m.week > clock.week ? m.week : clock.week, month: m.month > clock.month ? m.month : clock.month } : clock;
+  const ids = m
+    ? {
+        day: m.day > clock.day ? m.day : clock.day,
+        week: m.week > clock.week ? m.week : clock.week,
+        month: m.month > clock.month ? m.month : clock.month,
+      }
+    : clock;
   if (move) model.mark = ids;
   return ids;
 }
@@ -1093,7 +1378,13 @@ function modelNode(model: ScenarioModel, node: NodeRef, ids: { day: string; week
 }
 
 /** The first short level of a hold of `amount` on the path, given what the decision already added there. */
-function modelShort(model: ScenarioModel, spec: HoldSpec, amount: number, ids: { day: string; week: string; month: string }, added: Map<string, number>) {
+function modelShort(
+  model: ScenarioModel,
+  spec: HoldSpec,
+  amount: number,
+  ids: { day: string; week: string; month: string },
+  added: Map<string, number>,
+) {
   const levels = ['org', 'project', 'user'] as const;
   for (const [i, node] of pathOf(spec.projectId, spec.userId).entries()) {
     const n = modelNode(model, node, ids, added.get(keyOf(node)) ?? 0);
@@ -1118,7 +1409,14 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
     return outcome;
   };
   expect(await store.load(scope, emptySnapshot())).toEqual({ kind: 'loaded' });
-  const model: ScenarioModel = { own: new Map(), defaultUser: scenario.defaultUser, live: new Map(), pruned: new Set(), charges: [], mark: undefined };
+  const model: ScenarioModel = {
+    own: new Map(),
+    defaultUser: scenario.defaultUser,
+    live: new Map(),
+    pruned: new Set(),
+    charges: [],
+    mark: undefined,
+  };
   for (const [node, config] of scenario.configs) {
     await store.configure(scope, node, config);
     model.own.set(keyOf(node), config);
@@ -1132,15 +1430,23 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
     const all = [...model.live.keys(), ...model.pruned];
     return all[i % all.length];
   };
-  const toSpec = (i: ItemStep): HoldSpec => ({ holdId: `s${++n}`, projectId: PROJECTS[i.p], userId: USERS[i.u], amount: i.amount, expiresAtMs: now + i.ttl });
-  const admit = (spec: HoldSpec, ids: { day: string; week: string; month: string }) => model.live.set(spec.holdId, { ...spec, periods: { ...ids } });
+  const toSpec = (i: ItemStep): HoldSpec => ({
+    holdId: `s${++n}`,
+    projectId: PROJECTS[i.p],
+    userId: USERS[i.u],
+    amount: i.amount,
+    expiresAtMs: now + i.ttl,
+  });
+  const admit = (spec: HoldSpec, ids: { day: string; week: string; month: string }) =>
+    model.live.set(spec.holdId, { ...spec, periods: { ...ids } });
 
   for (const step of scenario.steps) {
     const date = new Date(now);
     switch (step.op) {
       case 'reserve':
       case 'downgrade': {
-        const { alternatives, ...spec } = step.op === 'reserve' ? { ...toSpec(step), alternatives: undefined } : { ...toSpec(step.item), alternatives: step.alternatives };
+        const { alternatives, ...spec } =
+          step.op === 'reserve' ? { ...toSpec(step), alternatives: undefined } : { ...toSpec(step.item), alternatives: step.alternatives };
         modelPrune(model, now);
         const ids = modelIds(model, now, true);
         const candidates = [spec.amount, ...(alternatives ?? [])];
@@ -1151,7 +1457,9 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
           admit({ ...spec, amount: candidates[choice] }, ids);
         } else {
           const short = modelShort(model, spec, spec.amount, ids, new Map())!;
-          expect({ step, outcome }).toMatchObject({ outcome: { kind: 'refused', level: short.level, required: spec.amount, available: short.available } });
+          expect({ step, outcome }).toMatchObject({
+            outcome: { kind: 'refused', level: short.level, required: spec.amount, available: short.available },
+          });
         }
         break;
       }
@@ -1162,7 +1470,8 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
         const added = new Map<string, number>();
         const decided = specs.map((spec) => {
           const short = modelShort(model, spec, spec.amount, ids, added);
-          if (!short) for (const node of pathOf(spec.projectId, spec.userId)) added.set(keyOf(node), (added.get(keyOf(node)) ?? 0) + spec.amount);
+          if (!short)
+            for (const node of pathOf(spec.projectId, spec.userId)) added.set(keyOf(node), (added.get(keyOf(node)) ?? 0) + spec.amount);
           return short;
         });
         const outcome = record(await store.reserveBatch(scope, specs, step.policy, date));
@@ -1170,7 +1479,12 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
         if (step.policy === 'all_or_nothing' && firstShort >= 0) {
           expect({ step, outcome }).toMatchObject({ outcome: { kind: 'refused', index: firstShort, level: decided[firstShort]!.level } });
         } else {
-          expect({ step, outcome }).toMatchObject({ outcome: { kind: 'decided', items: decided.map((d) => (d ? { kind: 'refused', level: d.level, available: d.available } : { kind: 'held', periods: ids })) } });
+          expect({ step, outcome }).toMatchObject({
+            outcome: {
+              kind: 'decided',
+              items: decided.map((d) => (d ? { kind: 'refused', level: d.level, available: d.available } : { kind: 'held', periods: ids })),
+            },
+          });
           specs.forEach((spec, i) => decided[i] === null && admit(spec, ids));
         }
         break;
@@ -1185,7 +1499,9 @@ export async function runQuotaScenario(store: QuotaStore, scope: QuotaScope, sce
         if (!hold || hold.expiresAtMs <= now) expect({ step, outcome }).toEqual({ step, outcome: { kind: 'not_held' } });
         else {
           modelIds(model, now, true);
-          expect({ step, outcome }).toMatchObject({ outcome: { kind: 'committed', charged: amount, held: hold.amount, hold: { periods: hold.periods } } });
+          expect({ step, outcome }).toMatchObject({
+            outcome: { kind: 'committed', charged: amount, held: hold.amount, hold: { periods: hold.periods } },
+          });
           model.live.delete(id);
           model.charges.push({ hold, amount });
         }

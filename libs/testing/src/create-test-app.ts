@@ -36,7 +36,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOLLGATE_PLATFORM_KEY: platformKey,
     // Tests keep their Redis keys apart from a service running on the same Redis.
-    ...(options.embedded ? { PGLITE_DATA_DIR: 'memory://' } : { DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: 'tgtest:' }),
+    ...(options.embedded
+      ? { PGLITE_DATA_DIR: 'memory://' }
+      : { DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: 'tgtest:' }),
     ...options.env,
   };
   const logLines = options.logLines;

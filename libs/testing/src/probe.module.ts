@@ -7,7 +7,9 @@ class ProbeBody {
   @IsString()
   value: string;
 
-  @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   amount: number;
 }
 

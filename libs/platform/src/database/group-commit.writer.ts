@@ -99,7 +99,9 @@ export class GroupCommitWriter {
         }
         return `(${columns.map(() => '?').join(', ')})`;
       });
-      const returning = conflictKey ? `on conflict (${conflictKey}) do nothing returning ${conflictKey}::text as k` : `returning null::text as k`;
+      const returning = conflictKey
+        ? `on conflict (${conflictKey}) do nothing returning ${conflictKey}::text as k`
+        : `returning null::text as k`;
       ctes.push(`t${t} as (insert into ${table} (${columns.join(', ')}) values ${tuples.join(', ')} ${returning})`);
       selects.push(`select ${t} as t, k from t${t}`);
     });

@@ -44,7 +44,9 @@ function frameworkError(statusMap: ErrorStatusMap) {
   return (error: { code?: string }, request: FastifyRequest, reply: FastifyReply): void => {
     const failure =
       error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? PlatformError.validation([{ field: 'path', message: `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is` }])
+        ? PlatformError.validation([
+            { field: 'path', message: `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is` },
+          ])
         : new PlatformError('invalid_url', 'The request URL is not valid (bad percent-encoding).');
     reply.header('X-Request-Id', request.id);
     sendProblem(reply, toProblem(failure, statusMap, request.url.split('?')[0]));

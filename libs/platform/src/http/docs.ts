@@ -34,7 +34,11 @@ export function setupDocs(app: NestFastifyApplication): void {
       .addGlobalParameters({ name: 'X-Environment', in: 'header', required: false, schema: { type: 'string', enum: ['live', 'test'] } })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { swaggerUiEnabled: false, jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, document, {
+    swaggerUiEnabled: false,
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+  });
 
   // swagger-ui-dist ships CommonJS without types: required, not imported.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,7 +48,17 @@ export function setupDocs(app: NestFastifyApplication): void {
   fastify.get('/docs', (_, reply) => void reply.type('text/html; charset=utf-8').send(PAGE));
   fastify.get<{ Params: { file: string } }>('/docs/:file', (request, reply) => {
     const file = files.get(request.params.file);
-    if (!file) return void reply.status(404).type('application/problem+json').send({ type: 'urn:tollgate:problem:route_not_found', title: 'Not Found', status: 404, detail: 'No such file.', code: 'route_not_found' });
+    if (!file)
+      return void reply
+        .status(404)
+        .type('application/problem+json')
+        .send({
+          type: 'urn:tollgate:problem:route_not_found',
+          title: 'Not Found',
+          status: 404,
+          detail: 'No such file.',
+          code: 'route_not_found',
+        });
     reply.header('Cache-Control', 'public, max-age=86400').type(file.type).send(file.body);
   });
 }

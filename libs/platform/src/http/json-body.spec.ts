@@ -22,7 +22,13 @@ describe('checkJsonShape', () => {
 
   it('refuses an array of more items than allowed, not an object of as many members', () => {
     expect(codeOf(`[${Array(JSON_MAX_ARRAY_ITEMS).fill(0).join(',')}]`)).toBe('ok');
-    expect(codeOf(`[${Array(JSON_MAX_ARRAY_ITEMS + 1).fill(0).join(',')}]`)).toBe('json_too_complex');
+    expect(
+      codeOf(
+        `[${Array(JSON_MAX_ARRAY_ITEMS + 1)
+          .fill(0)
+          .join(',')}]`,
+      ),
+    ).toBe('json_too_complex');
     expect(codeOf(`{${Array.from({ length: 5_000 }, (_, i) => `"k${i}":[1,2]`).join(',')}}`)).toBe('ok');
     expect(codeOf(`{${Array.from({ length: 25_000 }, (_, i) => `"k${i}":0`).join(',')}}`)).toBe('json_too_complex');
   });

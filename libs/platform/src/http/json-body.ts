@@ -29,7 +29,12 @@ interface Shape {
  * cost of a hostile body is this scan up to that point, never more. Malformed text is
  * left to the parser.
  */
-export function checkJsonShape(text: string, maxDepth = JSON_MAX_DEPTH, maxTokens = JSON_MAX_TOKENS, maxItems = JSON_MAX_ARRAY_ITEMS): Shape {
+export function checkJsonShape(
+  text: string,
+  maxDepth = JSON_MAX_DEPTH,
+  maxTokens = JSON_MAX_TOKENS,
+  maxItems = JSON_MAX_ARRAY_ITEMS,
+): Shape {
   let depth = 0;
   let tokens = 0;
   // Per open container (depth is bounded): whether it is an array, and its separators so far.

@@ -34,7 +34,7 @@ describe('encodeCursor / decodeCursor', () => {
 
   it.each([
     ['not base64 JSON', 'not-a-cursor'],
-    ['another list\'s cursor', encodeCursor({ id: 'org-1' })],
+    ["another list's cursor", encodeCursor({ id: 'org-1' })],
     ['a position of the wrong type', Buffer.from(JSON.stringify({ seq: true })).toString('base64url')],
     ['JSON null', Buffer.from('null').toString('base64url')],
     ['empty', ''],

@@ -34,7 +34,9 @@ export function resolveProblem(
   if (error instanceof TollgateError) return toProblem(error, statusMap, instance);
   if (isDependencyFailure(error)) {
     return toProblem(
-      new PlatformError('store_unavailable', 'A store this request needs is unavailable; nothing was changed. Try again.', { retry_after_seconds: 1 }),
+      new PlatformError('store_unavailable', 'A store this request needs is unavailable; nothing was changed. Try again.', {
+        retry_after_seconds: 1,
+      }),
       statusMap,
       instance,
     );
@@ -86,7 +88,10 @@ export class ProblemFilter implements ExceptionFilter {
     );
     if (problem.status >= 500 && problem.code !== 'internal_error') {
       // The cause of a dependency failure is what an operator needs (which store, which error).
-      request.log.warn({ code: problem.code, detail: problem.detail, err: error instanceof TollgateError ? undefined : error }, 'request failed');
+      request.log.warn(
+        { code: problem.code, detail: problem.detail, err: error instanceof TollgateError ? undefined : error },
+        'request failed',
+      );
     }
     sendProblem(reply, problem);
   }

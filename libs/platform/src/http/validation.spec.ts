@@ -4,13 +4,16 @@ import { IsInt, IsObject, IsString } from 'class-validator';
 import { createValidationPipe, NullableField, OptionalField } from './validation';
 
 class Body {
-  @OptionalField() @IsString()
+  @OptionalField()
+  @IsString()
   name?: string;
 
-  @NullableField() @IsInt()
+  @NullableField()
+  @IsInt()
   limit?: number | null;
 
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   usage?: Record<string, number>;
 }
 
@@ -48,7 +51,9 @@ describe('request DTOs', () => {
     const root = join(__dirname, '../../..');
     const dtoFiles = readdirSync(root).flatMap((lib) => {
       try {
-        return readdirSync(join(root, lib, 'src/http')).filter((f) => f.endsWith('.dto.ts')).map((f) => join(root, lib, 'src/http', f));
+        return readdirSync(join(root, lib, 'src/http'))
+          .filter((f) => f.endsWith('.dto.ts'))
+          .map((f) => join(root, lib, 'src/http', f));
       } catch {
         return [];
       }

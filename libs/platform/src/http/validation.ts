@@ -77,7 +77,10 @@ function restorePrototypeNamedKeys(result: unknown, found: PrototypeNamedKey[]):
   for (const { path, key, value } of found) {
     let target: unknown = result;
     for (const step of path) {
-      target = target !== null && typeof target === 'object' && Object.prototype.hasOwnProperty.call(target, step) ? (target as Record<string, unknown>)[step] : undefined;
+      target =
+        target !== null && typeof target === 'object' && Object.prototype.hasOwnProperty.call(target, step)
+          ? (target as Record<string, unknown>)[step]
+          : undefined;
     }
     if (target === null || typeof target !== 'object' || Array.isArray(target)) continue;
     if (isPlainObject(target)) {

@@ -20,11 +20,10 @@ export const Idempotent = () => applyDecorators(UseInterceptors(IdempotencyInter
  * its own rows (in the same write as the change), so the shared store is not used: exactly
  * once with no extra round trip on the admission path.
  */
-export const IdempotentByResource = (): MethodDecorator =>
-  (target, key, descriptor) => {
-    SetMetadata(IDEMPOTENCY_REQUIRED, true)(target, key, descriptor);
-    SetMetadata(IDEMPOTENCY_BY_RESOURCE, true)(target, key, descriptor);
-  };
+export const IdempotentByResource = (): MethodDecorator => (target, key, descriptor) => {
+  SetMetadata(IDEMPOTENCY_REQUIRED, true)(target, key, descriptor);
+  SetMetadata(IDEMPOTENCY_BY_RESOURCE, true)(target, key, descriptor);
+};
 
 /**
  * The route's success body carries secrets (an API key's `secret`): those fields are left out
@@ -34,6 +33,6 @@ export const IdempotentByResource = (): MethodDecorator =>
 export const SecretInResponse = (...fields: string[]): MethodDecorator => SetMetadata(SECRET_FIELDS, fields);
 
 /** The required Idempotency-Key of an IdempotentByResource route, checked. */
-export const IdempotencyKey = createParamDecorator(
-  (_: unknown, context: ExecutionContext): string => idempotencyKeyOf(context.switchToHttp().getRequest<FastifyRequest>(), true)!,
+export const IdempotencyKey = createParamDecorator((_: unknown, context: ExecutionContext): string =>
+  idempotencyKeyOf(context.switchToHttp().getRequest<FastifyRequest>(), true)!,
 );

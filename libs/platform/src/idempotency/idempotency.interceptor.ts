@@ -42,7 +42,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return from(this.run(request, key, successStatus, secretFields, next));
   }
 
-  private async run(request: FastifyRequest, key: string, successStatus: number, secretFields: string[], next: CallHandler): Promise<unknown> {
+  private async run(
+    request: FastifyRequest,
+    key: string,
+    successStatus: number,
+    secretFields: string[],
+    next: CallHandler,
+  ): Promise<unknown> {
     const principal = request.principal!;
     const params = request.params as Record<string, string> | undefined;
     const body = request.body as Record<string, unknown> | undefined;
@@ -56,7 +62,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const orgId = principal.orgId ?? params?.org ?? bodyOrg;
     const scope = `${orgId}:${principal.environment}`;
     const path = request.url.split('?')[0];
-    const hash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(body ?? null)}`).digest('hex');
+    const hash = createHash('sha256')
+      .update(`${request.method} ${path}\n${canonicalJson(body ?? null)}`)
+      .digest('hex');
 
     const claim = await this.store.claim(scope, key, hash, randomUUID());
     switch (claim.kind) {
@@ -82,12 +90,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
           request.log.warn({ err: abandonError }, 'could not release idempotency key');
         });
       } else {
-        await this.store.complete(scope, key, claim.owner, { status: problem.status, body: { ...problem, instance: path }, contentType: PROBLEM_CONTENT_TYPE });
+        await this.store.complete(scope, key, claim.owner, {
+          status: problem.status,
+          body: { ...problem, instance: path },
+          contentType: PROBLEM_CONTENT_TYPE,
+        });
       }
       throw error;
     }
     try {
-      await this.store.complete(scope, key, claim.owner, { status: successStatus, body: withoutSecrets(result, secretFields), contentType: 'application/json; charset=utf-8' });
+      await this.store.complete(scope, key, claim.owner, {
+        status: successStatus,
+        body: withoutSecrets(result, secretFields),
+        contentType: 'application/json; charset=utf-8',
+      });
     } catch (error) {
       // The change is made: answering 5xx now would invite a retry. The key stays claimed
       // until its lock lapses; a retry before then gets 409 in progress.

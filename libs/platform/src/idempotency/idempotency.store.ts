@@ -9,10 +9,7 @@ export interface StoredResponse {
 }
 
 export type ClaimResult =
-  | { kind: 'claimed'; owner: string }
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'mismatch' }
-  | { kind: 'in_progress' };
+  { kind: 'claimed'; owner: string } | { kind: 'replay'; response: StoredResponse } | { kind: 'mismatch' } | { kind: 'in_progress' };
 
 /**
  * Idempotency keys in Postgres, shared by every POST endpoint and every instance. A key is
@@ -46,7 +43,13 @@ export class IdempotencyStore {
       if (claimed.length === 1) return { kind: 'claimed', owner };
 
       const [existing] = await connection.execute<
-        { request_hash: string; state: string; response_status: number | null; response_body: unknown; response_content_type: string | null }[]
+        {
+          request_hash: string;
+          state: string;
+          response_status: number | null;
+          response_body: unknown;
+          response_content_type: string | null;
+        }[]
       >(
         `select request_hash, state, response_status, response_body, response_content_type
            from idempotency_keys where scope = ? and key = ?`,

@@ -6,11 +6,11 @@ import { LogConfig } from '@tollgate/config';
 export function createLogger(config: LogConfig, destination?: DestinationStream): Logger {
   return pino(
     {
-    level: config.level,
-    base: { service: 'tollgate' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: ['req.headers.authorization', 'req.headers["idempotency-key"]'], censor: '[redacted]' },
+      level: config.level,
+      base: { service: 'tollgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: ['req.headers.authorization', 'req.headers["idempotency-key"]'], censor: '[redacted]' },
     },
     // Synchronous stdout: a line written before a crash or a signal is a line kept.
     destination ?? pino.destination({ dest: 1, sync: true }),

@@ -25,7 +25,12 @@ export class RedisConnections {
     // admissions share socket writes (the syscalls were ~10% of the hot path's CPU).
     const command = new Redis(config.url, { ...options, enableAutoPipelining: true, connectionName: 'tollgate' });
     // The subscriber keeps its queue so a subscription made before the connection is up is kept.
-    const subscriber = new Redis(config.url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'tollgate-sub' });
+    const subscriber = new Redis(config.url, {
+      ...options,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      connectionName: 'tollgate-sub',
+    });
     const logger = new Logger('Redis');
     for (const client of [command, subscriber]) client.on('error', (err) => logger.warn(`redis: ${err.message}`));
     return new RedisConnections(command, subscriber);

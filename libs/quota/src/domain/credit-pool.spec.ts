@@ -15,7 +15,10 @@ function spend(steps: [number, number][]) {
 describe('creditPoolLimit', () => {
   it('is the sum of grants when nothing expires (available = grants − spend)', () => {
     const sut = creditPoolLimit({
-      grants: [{ id: 'a', amount: 100, createdAt: at(0), expiresAt: null }, { id: 'b', amount: 50, createdAt: at(1), expiresAt: null }],
+      grants: [
+        { id: 'a', amount: 100, createdAt: at(0), expiresAt: null },
+        { id: 'b', amount: 50, createdAt: at(1), expiresAt: null },
+      ],
       consumedAt: spend([[2, 30]]),
       overdraft: 0,
       now: at(3),
@@ -25,7 +28,10 @@ describe('creditPoolLimit', () => {
 
   it('forfeits only the unused part of an expired grant (spend is not counted twice)', () => {
     const sut = creditPoolLimit({
-      grants: [{ id: 'promo', amount: 100, createdAt: at(0), expiresAt: at(10) }, { id: 'paid', amount: 50, createdAt: at(0), expiresAt: null }],
+      grants: [
+        { id: 'promo', amount: 100, createdAt: at(0), expiresAt: at(10) },
+        { id: 'paid', amount: 50, createdAt: at(0), expiresAt: null },
+      ],
       consumedAt: spend([[5, 30]]),
       overdraft: 0,
       now: at(11),
@@ -51,7 +57,10 @@ describe('creditPoolLimit', () => {
 
   it('does not draw spend from a grant that did not exist yet', () => {
     const sut = creditPoolLimit({
-      grants: [{ id: 'old', amount: 100, createdAt: at(0), expiresAt: null }, { id: 'new-promo', amount: 100, createdAt: at(10), expiresAt: at(20) }],
+      grants: [
+        { id: 'old', amount: 100, createdAt: at(0), expiresAt: null },
+        { id: 'new-promo', amount: 100, createdAt: at(10), expiresAt: at(20) },
+      ],
       consumedAt: spend([[5, 50]]),
       overdraft: 0,
       now: at(21),
@@ -74,7 +83,10 @@ describe('creditPoolLimit', () => {
   });
 
   it('asks consumption only at grant events and now', () => {
-    const grants = [{ id: 'a', amount: 1, createdAt: at(0), expiresAt: at(5) }, { id: 'b', amount: 1, createdAt: at(1), expiresAt: at(50) }];
+    const grants = [
+      { id: 'a', amount: 1, createdAt: at(0), expiresAt: at(5) },
+      { id: 'b', amount: 1, createdAt: at(1), expiresAt: at(50) },
+    ];
     expect(poolInstants(grants, at(10)).map((d) => d.getTime())).toEqual([at(0), at(1), at(5), at(10)].map((d) => d.getTime()));
   });
 });

@@ -83,24 +83,37 @@ describe('periodWindow', () => {
   });
 
   it('crosses years and knows leap Februaries', () => {
-    expect(periodWindow('month', at('2026-12-15T00:00:00Z'))).toEqual({ start: at('2026-12-01T00:00:00Z'), end: at('2027-01-01T00:00:00Z') });
-    expect(periodWindow('month', at('2028-02-10T00:00:00Z'))).toEqual({ start: at('2028-02-01T00:00:00Z'), end: at('2028-03-01T00:00:00Z') });
-    expect(periodWindow('week', at('2027-01-01T00:00:00Z'))).toEqual({ start: at('2026-12-28T00:00:00Z'), end: at('2027-01-04T00:00:00Z') });
+    expect(periodWindow('month', at('2026-12-15T00:00:00Z'))).toEqual({
+      start: at('2026-12-01T00:00:00Z'),
+      end: at('2027-01-01T00:00:00Z'),
+    });
+    expect(periodWindow('month', at('2028-02-10T00:00:00Z'))).toEqual({
+      start: at('2028-02-01T00:00:00Z'),
+      end: at('2028-03-01T00:00:00Z'),
+    });
+    expect(periodWindow('week', at('2027-01-01T00:00:00Z'))).toEqual({
+      start: at('2026-12-28T00:00:00Z'),
+      end: at('2027-01-04T00:00:00Z'),
+    });
   });
 
   it('holds exactly the instants that share its id, and ids grow with time', () => {
     fc.assert(
-      fc.property(fc.constantFrom('day', 'week', 'month' as const), fc.integer({ min: Date.UTC(2001, 0, 1), max: Date.UTC(2100, 0, 1) }), (period, ms) => {
-        const now = new Date(ms);
-        const window = periodWindow(period, now)!;
-        const id = periodId(period, now);
-        expect(window.start.getTime()).toBeLessThanOrEqual(ms);
-        expect(window.end.getTime()).toBeGreaterThan(ms);
-        expect(periodId(period, window.start)).toBe(id);
-        expect(periodId(period, new Date(window.end.getTime() - 1))).toBe(id);
-        expect(periodId(period, new Date(window.start.getTime() - 1)) < id).toBe(true);
-        expect(periodId(period, window.end) > id).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom('day', 'week', 'month' as const),
+        fc.integer({ min: Date.UTC(2001, 0, 1), max: Date.UTC(2100, 0, 1) }),
+        (period, ms) => {
+          const now = new Date(ms);
+          const window = periodWindow(period, now)!;
+          const id = periodId(period, now);
+          expect(window.start.getTime()).toBeLessThanOrEqual(ms);
+          expect(window.end.getTime()).toBeGreaterThan(ms);
+          expect(periodId(period, window.start)).toBe(id);
+          expect(periodId(period, new Date(window.end.getTime() - 1))).toBe(id);
+          expect(periodId(period, new Date(window.start.getTime() - 1)) < id).toBe(true);
+          expect(periodId(period, window.end) > id).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -50,10 +50,12 @@ export function checkNonNegativeAmount(field: string, value: unknown): void {
 /** A client id (organization, project, user) or, for a field named `holdId`, a hold id. */
 export function checkId(field: string, value: unknown): void {
   if (field === 'holdId' || field.endsWith('.holdId')) {
-    if (typeof value !== 'string' || !HOLD_ID_PATTERN.test(value)) throw QuotaError.invalid(field, `must be 1-${HOLD_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -`);
+    if (typeof value !== 'string' || !HOLD_ID_PATTERN.test(value))
+      throw QuotaError.invalid(field, `must be 1-${HOLD_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -`);
     return;
   }
-  if (typeof value !== 'string' || !QUOTA_ID_PATTERN.test(value)) throw QuotaError.invalid(field, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  if (typeof value !== 'string' || !QUOTA_ID_PATTERN.test(value))
+    throw QuotaError.invalid(field, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
 }
 
 export function checkScope(scope: QuotaScope): void {
@@ -129,7 +131,8 @@ export function checkBatch(holds: HoldSpec[], policy: BatchPolicy, now: Date): v
 }
 
 export function checkUsageNodes(nodes: NodeRef[]): void {
-  if (!Array.isArray(nodes) || nodes.length > MAX_USAGE_NODES) throw QuotaError.invalid('nodes', `must be at most ${MAX_USAGE_NODES} nodes`);
+  if (!Array.isArray(nodes) || nodes.length > MAX_USAGE_NODES)
+    throw QuotaError.invalid('nodes', `must be at most ${MAX_USAGE_NODES} nodes`);
   nodes.forEach((node, i) => checkNodeRef(node, `nodes[${i}]`));
 }
 
@@ -164,8 +167,10 @@ export function checkSnapshot(snapshot: QuotaSnapshot): void {
     seen.add(hold.holdId);
   });
   (snapshot.quantities ?? []).forEach(({ key, value }, i) => {
-    if (typeof key !== 'string' || !QUANTITY_KEY.test(key)) throw QuotaError.invalid(`snapshot.quantities[${i}].key`, 'must be a key without spaces');
-    if (typeof value !== 'string' || !QUANTITY_VALUE.test(value)) throw QuotaError.invalid(`snapshot.quantities[${i}].value`, 'must be a plain decimal');
+    if (typeof key !== 'string' || !QUANTITY_KEY.test(key))
+      throw QuotaError.invalid(`snapshot.quantities[${i}].key`, 'must be a key without spaces');
+    if (typeof value !== 'string' || !QUANTITY_VALUE.test(value))
+      throw QuotaError.invalid(`snapshot.quantities[${i}].value`, 'must be a plain decimal');
   });
   const counters = new Set<string>();
   snapshot.committed.forEach(({ node, periodId, amount }, i) => {
@@ -183,13 +188,17 @@ const QUANTITY_KEY = /^[^\s|][^\s]{0,255}$/;
 const QUANTITY_VALUE = /^\d{1,30}(\.\d{1,30})?$/;
 
 export function checkQuantityUpdates(updates: QuantityUpdate[]): void {
-  if (!Array.isArray(updates) || updates.length > MAX_QUANTITY_UPDATES) throw QuotaError.invalid('quantities', `must be a list of at most ${MAX_QUANTITY_UPDATES}`);
+  if (!Array.isArray(updates) || updates.length > MAX_QUANTITY_UPDATES)
+    throw QuotaError.invalid('quantities', `must be a list of at most ${MAX_QUANTITY_UPDATES}`);
   const keys = new Set<string>();
   updates.forEach(({ key, expected, next }, i) => {
-    if (typeof key !== 'string' || !QUANTITY_KEY.test(key) || keys.has(key)) throw QuotaError.invalid(`quantities[${i}].key`, 'must be a distinct key without spaces');
+    if (typeof key !== 'string' || !QUANTITY_KEY.test(key) || keys.has(key))
+      throw QuotaError.invalid(`quantities[${i}].key`, 'must be a distinct key without spaces');
     keys.add(key);
-    if (expected !== null && (typeof expected !== 'string' || !QUANTITY_VALUE.test(expected))) throw QuotaError.invalid(`quantities[${i}].expected`, 'must be null or a plain decimal');
-    if (typeof next !== 'string' || !QUANTITY_VALUE.test(next)) throw QuotaError.invalid(`quantities[${i}].next`, 'must be a plain decimal');
+    if (expected !== null && (typeof expected !== 'string' || !QUANTITY_VALUE.test(expected)))
+      throw QuotaError.invalid(`quantities[${i}].expected`, 'must be null or a plain decimal');
+    if (typeof next !== 'string' || !QUANTITY_VALUE.test(next))
+      throw QuotaError.invalid(`quantities[${i}].next`, 'must be a plain decimal');
   });
 }
 

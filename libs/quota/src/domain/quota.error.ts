@@ -16,6 +16,8 @@ export class QuotaError extends TollgateError<QuotaErrorCode> {
   }
 
   static invalidAmount(field: string, value: unknown): QuotaError {
-    return new QuotaError('invalid_amount', `${field} must be an integer number of micro-credits within 2^53-1, got ${String(value)}.`, { field });
+    return new QuotaError('invalid_amount', `${field} must be an integer number of micro-credits within 2^53-1, got ${String(value)}.`, {
+      field,
+    });
   }
 }

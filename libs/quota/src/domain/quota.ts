@@ -19,10 +19,7 @@ export interface QuotaScope {
 export const QUOTA_LEVELS = ['org', 'project', 'user'] as const;
 export type QuotaLevel = (typeof QUOTA_LEVELS)[number];
 
-export type NodeRef =
-  | { level: 'org' }
-  | { level: 'project'; projectId: string }
-  | { level: 'user'; projectId: string; userId: string };
+export type NodeRef = { level: 'org' } | { level: 'project'; projectId: string } | { level: 'user'; projectId: string; userId: string };
 
 /**
  * A node's limit and period. `limit: null` imposes none. For `period: 'none'` committed is
@@ -143,8 +140,7 @@ export type ExtendOutcome = { kind: 'extended'; hold: ActiveHold } | { kind: 'no
 
 export type ExpireOutcome =
   /** `more`: due holds remain beyond `max`; call again. */
-  | { kind: 'expired'; holds: ActiveHold[]; more: boolean }
-  | NotLoaded;
+  { kind: 'expired'; holds: ActiveHold[]; more: boolean } | NotLoaded;
 
 export interface NodeUsage {
   node: NodeRef;

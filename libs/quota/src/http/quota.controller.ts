@@ -11,7 +11,6 @@ import { PutProjectUseCase } from '../usecases/put-project/put-project.usecase';
 import { PutUserUseCase } from '../usecases/put-user/put-user.usecase';
 import { GrantCreditsDto, ProjectPathDto, PutProjectDto, PutUserDto, UsageQueryDto, UserPathDto } from './quota.dto';
 
-
 function presentProject(p: Project) {
   return {
     id: p.id,
@@ -77,7 +76,12 @@ export class QuotaController {
       'before and after. 201 when created, 200 when updated (also for a project first created by a reserve).',
   })
   @RequireScopes('quota:admin')
-  async project(@Caller() ctx: CallContext, @Param() path: ProjectPathDto, @Body() body: PutProjectDto, @Res({ passthrough: true }) reply: FastifyReply) {
+  async project(
+    @Caller() ctx: CallContext,
+    @Param() path: ProjectPathDto,
+    @Body() body: PutProjectDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { project, created } = await this.putProject.execute(ctx, path.org, path.project, {
       name: body.name,
       limit: body.limit,
@@ -97,7 +101,12 @@ export class QuotaController {
       'committed in the new period. 201 when the user is new, 200 when it existed (also when first created by a reserve).',
   })
   @RequireScopes('quota:admin')
-  async user(@Caller() ctx: CallContext, @Param() path: UserPathDto, @Body() body: PutUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
+  async user(
+    @Caller() ctx: CallContext,
+    @Param() path: UserPathDto,
+    @Body() body: PutUserDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { user, created } = await this.putUser.execute(ctx, path.org, path.project, path.user, body);
     reply.status(created ? 201 : 200);
     return presentUser(user);
@@ -106,7 +115,12 @@ export class QuotaController {
   @Post('credits')
   @RequireScopes('quota:admin')
   async grant(@Caller() ctx: CallContext, @Param() { org }: OrgPathDto, @Body() body: GrantCreditsDto) {
-    const grant = await this.grantCredits.execute(ctx, org, { amount: body.amount, reason: body.reason, source: body.source, expiresAt: body.expires_at });
+    const grant = await this.grantCredits.execute(ctx, org, {
+      amount: body.amount,
+      reason: body.reason,
+      source: body.source,
+      expiresAt: body.expires_at,
+    });
     return presentGrant(grant);
   }
 

@@ -22,58 +22,90 @@ export class UserPathDto extends ProjectPathDto {
 }
 
 export class PutProjectDto {
-  @NullableField() @IsString() @MinLength(1) @MaxLength(200)
+  @NullableField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   name?: string | null;
 
   /** Micro-credits per period; null: no envelope. */
-  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   limit?: number | null;
 
-  @OptionalField() @IsIn(PERIODS)
+  @OptionalField()
+  @IsIn(PERIODS)
   period?: Period;
 
   /** The cap of every user of the project without their own; null: none. */
-  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   default_user_limit?: number | null;
 
-  @OptionalField() @IsIn(PERIODS)
+  @OptionalField()
+  @IsIn(PERIODS)
   default_user_period?: Period;
 }
 
 export class PutUserDto {
   /** null: back to the project's default cap. */
-  @NullableField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @NullableField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   limit?: number | null;
 
-  @OptionalField() @IsIn(PERIODS)
+  @OptionalField()
+  @IsIn(PERIODS)
   period?: Period;
 }
 
 export class GrantCreditsDto {
   /** Micro-credits. */
-  @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
   amount: number;
 
-  @IsString() @MinLength(1) @MaxLength(500)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
   reason: string;
 
-  @OptionalField() @Type(() => Date) @IsDate({ message: 'expires_at must be an RFC 3339 date-time' })
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'expires_at must be an RFC 3339 date-time' })
   expires_at?: Date;
 
   /** Where the credit comes from (top-up, promotion, a vendor's grant id). */
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   source?: string;
 }
 
 export class UsageQueryDto {
-  @OptionalField() @IsIn(['current'])
+  @OptionalField()
+  @IsIn(['current'])
   period?: 'current';
 
   /** The next page of users (every page has every project). */
-  @OptionalField() @IsString() @MaxLength(1024) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField()
+  @IsString()
+  @MaxLength(1024)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
   /** Users per page, default and at most 10,000. */
-  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  @OptionalField()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
   limit?: number;
 }

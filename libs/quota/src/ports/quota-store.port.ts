@@ -77,7 +77,14 @@ export abstract class QuotaStore {
    * reserved; answers with the hold. not_held when the hold is unknown, finished, or expired at `now`.
    * `quantities` move in the same step, or, if one is not as expected, the commit is `stale`.
    */
-  abstract commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage?: OverageRule, quantities?: QuantityUpdate[]): Promise<CommitOutcome>;
+  abstract commit(
+    scope: QuotaScope,
+    holdId: string,
+    usage: number,
+    now: Date,
+    overage?: OverageRule,
+    quantities?: QuantityUpdate[],
+  ): Promise<CommitOutcome>;
 
   /** Returns the whole hold to every level. */
   abstract release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome>;

@@ -44,7 +44,10 @@ describe('downgradeAlternatives', () => {
   });
 
   it('a request on several steps is on the lowest of them', () => {
-    const ladder: DowngradeLadder = { product: 'video.generate', ladder: [{}, { dimensions: { resolution: '720p' } }, { dimensions: { resolution: '480p' } }] };
+    const ladder: DowngradeLadder = {
+      product: 'video.generate',
+      ladder: [{}, { dimensions: { resolution: '720p' } }, { dimensions: { resolution: '480p' } }],
+    };
     expect(downgradeAlternatives(ladder, { product: 'video.generate', dimensions: { resolution: '720p' } })).toEqual([
       { product: 'video.generate', dimensions: { resolution: '480p' } },
     ]);
@@ -57,7 +60,12 @@ describe('downgradeAlternatives', () => {
   it('offers the same alternative once', () => {
     const ladder: DowngradeLadder = {
       product: 'llm.chat',
-      ladder: [{ dimensions: { model: 'large' } }, { dimensions: { tier: 'batch' } }, { dimensions: { model: 'small' } }, { dimensions: { model: 'small', tier: 'batch' } }],
+      ladder: [
+        { dimensions: { model: 'large' } },
+        { dimensions: { tier: 'batch' } },
+        { dimensions: { model: 'small' } },
+        { dimensions: { model: 'small', tier: 'batch' } },
+      ],
     };
     expect(downgradeAlternatives(ladder, { product: 'llm.chat', dimensions: { model: 'large', tier: 'batch' } })).toEqual([
       { product: 'llm.chat', dimensions: { model: 'small', tier: 'batch' } },
@@ -75,7 +83,13 @@ describe('validateLadder', () => {
     expect(
       validateLadder({
         product: 'video generate',
-        ladder: [{ dimensions: { resolution: '1080p' } }, { product: 'a/b' }, { dimensions: { resolution: '' } }, { dimensions: { resolution: '1080p' } }, null as never],
+        ladder: [
+          { dimensions: { resolution: '1080p' } },
+          { product: 'a/b' },
+          { dimensions: { resolution: '' } },
+          { dimensions: { resolution: '1080p' } },
+          null as never,
+        ],
       }),
     ).toEqual([
       { field: 'ladder.product', message: expect.any(String) },
@@ -87,7 +101,11 @@ describe('validateLadder', () => {
   });
 
   it('needs two to 16 steps', () => {
-    expect(validateLadder({ product: 'p', ladder: [{}] })).toEqual([{ field: 'ladder.ladder', message: 'must be a list of 2 to 16 steps' }]);
-    expect(validateLadder({ product: 'p', ladder: Array.from({ length: 17 }, (_, i) => ({ dimensions: { n: String(i) } })) })).toHaveLength(1);
+    expect(validateLadder({ product: 'p', ladder: [{}] })).toEqual([
+      { field: 'ladder.ladder', message: 'must be a list of 2 to 16 steps' },
+    ]);
+    expect(validateLadder({ product: 'p', ladder: Array.from({ length: 17 }, (_, i) => ({ dimensions: { n: String(i) } })) })).toHaveLength(
+      1,
+    );
   });
 });

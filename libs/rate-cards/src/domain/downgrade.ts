@@ -43,7 +43,8 @@ export function downgradeAlternatives(ladder: DowngradeLadder, request: Operatio
   for (const step of ladder.ladder.slice(current + 1)) {
     const alternative = { product: stepProduct(step), dimensions: { ...requested, ...(step.dimensions ?? {}) } };
     // Never the request itself: a step that would merge back to it is one the request is on, so above `current`.
-    const same = (other: Operation): boolean => other.product === alternative.product && sameMatch(other.dimensions, alternative.dimensions);
+    const same = (other: Operation): boolean =>
+      other.product === alternative.product && sameMatch(other.dimensions, alternative.dimensions);
     if (!alternatives.some(same)) alternatives.push(alternative);
   }
   return alternatives;
@@ -77,6 +78,7 @@ function isName(value: unknown): boolean {
 function sameStep(product: string, a: unknown, b: LadderStep): boolean {
   if (a === null || typeof a !== 'object') return false;
   const step = a as LadderStep;
-  const dimensions = (s: LadderStep): Record<string, string> => (s.dimensions !== null && typeof s.dimensions === 'object' ? s.dimensions : {});
+  const dimensions = (s: LadderStep): Record<string, string> =>
+    s.dimensions !== null && typeof s.dimensions === 'object' ? s.dimensions : {};
   return (step.product ?? product) === (b.product ?? product) && sameMatch(dimensions(step), dimensions(b));
 }

@@ -39,7 +39,8 @@ export function parseQuantity(field: string, value: unknown): Decimal {
   }
   if (quantity.isZero()) return new Exact(0);
   if (quantity.isNegative()) throw PricingError.invalidQuantity(field, value, 'must not be negative');
-  if (quantity.decimalPlaces() > MAX_QUANTITY_DECIMALS) throw PricingError.invalidQuantity(field, value, `must have at most ${MAX_QUANTITY_DECIMALS} decimal places`);
+  if (quantity.decimalPlaces() > MAX_QUANTITY_DECIMALS)
+    throw PricingError.invalidQuantity(field, value, `must have at most ${MAX_QUANTITY_DECIMALS} decimal places`);
   if (quantity.gte(MAX_QUANTITY)) throw PricingError.invalidQuantity(field, value, 'must be below 10^21');
   return quantity;
 }

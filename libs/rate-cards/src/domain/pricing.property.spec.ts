@@ -123,7 +123,10 @@ const priceArb = fc.oneof(
 );
 
 const tiersArb = fc
-  .tuple(fc.array(fc.integer({ min: 1, max: 800 }), { minLength: 0, maxLength: 4 }), fc.array(fc.tuple(priceArb, fc.option(priceArb, { nil: undefined })), { minLength: 5, maxLength: 5 }))
+  .tuple(
+    fc.array(fc.integer({ min: 1, max: 800 }), { minLength: 0, maxLength: 4 }),
+    fc.array(fc.tuple(priceArb, fc.option(priceArb, { nil: undefined })), { minLength: 5, maxLength: 5 }),
+  )
   .map(([steps, prices]) => {
     let upTo = 0;
     const tiers: RateTier[] = steps.map((step, i) => {
@@ -142,12 +145,17 @@ function tierOf(upTo: number | null, [price, flat]: [bigint, bigint | undefined]
 
 const scopeArb = fc.constantFrom<TierScope>('request', 'period');
 
-function rateArb(dimension: string, models: ResolvedRate['model'][] = ['flat', 'package', 'graduated', 'volume']): fc.Arbitrary<ResolvedRate> {
+function rateArb(
+  dimension: string,
+  models: ResolvedRate['model'][] = ['flat', 'package', 'graduated', 'volume'],
+): fc.Arbitrary<ResolvedRate> {
   const base = { dimension, rate_id: `r_${dimension}`, override_id: null };
   return fc.constantFrom(...models).chain((model): fc.Arbitrary<ResolvedRate> => {
     switch (model) {
       case 'flat':
-        return fc.record({ price: priceArb, scope: scopeArb }).map(({ price, scope }) => ({ ...base, model, unit_price: priceString(price), tier_scope: scope }));
+        return fc
+          .record({ price: priceArb, scope: scopeArb })
+          .map(({ price, scope }) => ({ ...base, model, unit_price: priceString(price), tier_scope: scope }));
       case 'package':
         return fc
           .record({ price: priceArb, size: fc.integer({ min: 1, max: 500 }), scope: scopeArb })
@@ -177,7 +185,11 @@ function usageArb(rate: ResolvedRate): fc.Arbitrary<[bigint, bigint]> {
   const onBoundary = fc
     .tuple(fc.constantFrom(...boundaries), fc.constantFrom(-Q, -1n, 0n, 1n, Q))
     .map(([b, delta]) => (b + delta < 0n ? 0n : b + delta))
-    .chain((total) => fc.oneof(fc.constant(0n), fc.constant(total), fc.bigInt({ min: 0n, max: total })).map((used): [bigint, bigint] => [total - used, used]));
+    .chain((total) =>
+      fc
+        .oneof(fc.constant(0n), fc.constant(total), fc.bigInt({ min: 0n, max: total }))
+        .map((used): [bigint, bigint] => [total - used, used]),
+    );
   return fc.oneof(free, onBoundary);
 }
 
@@ -199,7 +211,11 @@ const caseArb = fc
   )
   .chain(({ rates, mode }) =>
     fc
-      .tuple(...rates.map((rate) => fc.tuple(usageArb(rate), fc.integer({ min: 0, max: 2 })).map(([[q, used], form]): [bigint, bigint, number] => [q, used, form])))
+      .tuple(
+        ...rates.map((rate) =>
+          fc.tuple(usageArb(rate), fc.integer({ min: 0, max: 2 })).map(([[q, used], form]): [bigint, bigint, number] => [q, used, form]),
+        ),
+      )
       .map((usage) => ({ rates, usage, mode })),
   );
 
@@ -213,7 +229,12 @@ function run(rates: ResolvedRate[], usage: Array<[bigint, bigint, number]>, mode
 }
 
 function priceOne(rate: ResolvedRate, q: bigint, used: bigint, mode: PricingMode): PriceResult {
-  return priceUsage({ rates: { [rate.dimension]: rate }, usage: { [rate.dimension]: quantityString(q) }, alreadyUsed: { [rate.dimension]: quantityString(used) }, mode });
+  return priceUsage({
+    rates: { [rate.dimension]: rate },
+    usage: { [rate.dimension]: quantityString(q) },
+    alreadyUsed: { [rate.dimension]: quantityString(used) },
+    mode,
+  });
 }
 
 describe('priceUsage, properties', () => {
@@ -250,32 +271,48 @@ describe('priceUsage, properties', () => {
   it('period-scope graduated and package pricing is additive: a, then b after it, costs what a + b costs', () => {
     const periodRate = rateArb('tokens', ['graduated', 'package']).map((r) => ({ ...r, tier_scope: 'period' as const }));
     fc.assert(
-      fc.property(periodRate.chain((rate) => fc.tuple(fc.constant(rate), usageArb(rate), quantityArb)), ([rate, [a, used], b]) => {
-        const first = priceOne(rate, a, used, 'actual');
-        const second = priceOne(rate, b, used + a, 'actual');
-        const whole = priceOne(rate, a + b, used, 'actual');
-        // Each line is within half a micro-credit of its exact amount.
-        const slack = (first.lines.length + second.lines.length + whole.lines.length) / 2;
-        expect(Math.abs(first.total + second.total - whole.total)).toBeLessThanOrEqual(slack);
-        // Quantities and packages add up exactly.
-        const units = (r: PriceResult) => r.lines.reduce((s, l) => s + parseScaled(l.quantity, 6), 0n);
-        expect(units(first) + units(second)).toBe(units(whole));
-        if (rate.model === 'package') expect(BigInt(first.lines[0].packages!) + BigInt(second.lines[0].packages!)).toBe(BigInt(whole.lines[0].packages!));
-      }),
+      fc.property(
+        periodRate.chain((rate) => fc.tuple(fc.constant(rate), usageArb(rate), quantityArb)),
+        ([rate, [a, used], b]) => {
+          const first = priceOne(rate, a, used, 'actual');
+          const second = priceOne(rate, b, used + a, 'actual');
+          const whole = priceOne(rate, a + b, used, 'actual');
+          // Each line is within half a micro-credit of its exact amount.
+          const slack = (first.lines.length + second.lines.length + whole.lines.length) / 2;
+          expect(Math.abs(first.total + second.total - whole.total)).toBeLessThanOrEqual(slack);
+          // Quantities and packages add up exactly.
+          const units = (r: PriceResult) => r.lines.reduce((s, l) => s + parseScaled(l.quantity, 6), 0n);
+          expect(units(first) + units(second)).toBe(units(whole));
+          if (rate.model === 'package')
+            expect(BigInt(first.lines[0].packages!) + BigInt(second.lines[0].packages!)).toBe(BigInt(whole.lines[0].packages!));
+        },
+      ),
       { numRuns: 800 },
     );
   });
 
   it('with whole-micro prices and whole units, period-scope graduated pricing is exactly additive', () => {
     const micro = fc.integer({ min: 0, max: 5000 }).map((n) => BigInt(n) * 10n ** 6n); // whole micro-credits, as 10^-12 credits
-    const tiers = fc.tuple(fc.array(fc.integer({ min: 1, max: 500 }), { maxLength: 4 }), fc.array(fc.tuple(micro, fc.option(micro, { nil: undefined })), { minLength: 5, maxLength: 5 })).map(([steps, prices]) => {
-      let upTo = 0;
-      return [...steps.map((s, i) => tierOf((upTo += s), prices[i])), tierOf(null, prices[steps.length])];
-    });
+    const tiers = fc
+      .tuple(
+        fc.array(fc.integer({ min: 1, max: 500 }), { maxLength: 4 }),
+        fc.array(fc.tuple(micro, fc.option(micro, { nil: undefined })), { minLength: 5, maxLength: 5 }),
+      )
+      .map(([steps, prices]) => {
+        let upTo = 0;
+        return [...steps.map((s, i) => tierOf((upTo += s), prices[i])), tierOf(null, prices[steps.length])];
+      });
     const whole = fc.integer({ min: 0, max: 2500 }).map((n) => BigInt(n) * Q);
     fc.assert(
       fc.property(tiers, whole, whole, whole, fc.constantFrom<PricingMode>('estimate', 'actual'), (t, used, a, b, mode) => {
-        const rate: ResolvedRate = { dimension: 'tokens', rate_id: 'r', override_id: null, model: 'graduated', tiers: t, tier_scope: 'period' };
+        const rate: ResolvedRate = {
+          dimension: 'tokens',
+          rate_id: 'r',
+          override_id: null,
+          model: 'graduated',
+          tiers: t,
+          tier_scope: 'period',
+        };
         expect(priceOne(rate, a, used, mode).total + priceOne(rate, b, used + a, mode).total).toBe(priceOne(rate, a + b, used, mode).total);
       }),
       { numRuns: 500 },
@@ -288,8 +325,8 @@ describe('priceUsage, properties', () => {
         rateArb('tokens', ['flat', 'package', 'graduated']).chain((rate) => fc.tuple(fc.constant(rate), usageArb(rate), quantityArb)),
         fc.constantFrom<PricingMode>('estimate', 'actual'),
         ([rate, [x, used], y], mode) => {
-        const [small, large] = x <= y ? [x, y] : [y, x];
-        expect(priceOne(rate, small, used, mode).total).toBeLessThanOrEqual(priceOne(rate, large, used, mode).total);
+          const [small, large] = x <= y ? [x, y] : [y, x];
+          expect(priceOne(rate, small, used, mode).total).toBeLessThanOrEqual(priceOne(rate, large, used, mode).total);
         },
       ),
       { numRuns: 800 },

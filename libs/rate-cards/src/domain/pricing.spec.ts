@@ -50,7 +50,12 @@ describe('priceUsage: flat', () => {
     // In floating point 0.1 * 0.3 is 0.030000000000000002.
     expect(sut(rate, 0.1).total).toBe(30_000);
     expect(sut(rate, new Decimal('0.1')).total).toBe(30_000);
-    expect(sut(rate, '0.000001', 'estimate').lines[0]).toEqual({ dimension: 'video_seconds', quantity: '0.000001', unit_price: '0.3', amount: 1 });
+    expect(sut(rate, '0.000001', 'estimate').lines[0]).toEqual({
+      dimension: 'video_seconds',
+      quantity: '0.000001',
+      unit_price: '0.3',
+      amount: 1,
+    });
   });
 
   it('a quantity of 0 gives a line of 0', () => {
@@ -106,7 +111,9 @@ describe('priceUsage: graduated', () => {
   });
 
   it('exactly up_to stays in the tier; one more unit starts the next', () => {
-    expect(sut(TOKENS_GRADUATED, 1_000_000).lines).toEqual([{ dimension: 'tokens', quantity: '1000000', unit_price: '0.000002', tier: 0, amount: 2_000_000 }]);
+    expect(sut(TOKENS_GRADUATED, 1_000_000).lines).toEqual([
+      { dimension: 'tokens', quantity: '1000000', unit_price: '0.000002', tier: 0, amount: 2_000_000 },
+    ]);
     expect(sut(TOKENS_GRADUATED, 1_000_002).lines).toEqual([
       { dimension: 'tokens', quantity: '1000000', unit_price: '0.000002', tier: 0, amount: 2_000_000 },
       { dimension: 'tokens', quantity: '2', unit_price: '0.0000015', tier: 1, amount: 3 },
@@ -114,7 +121,13 @@ describe('priceUsage: graduated', () => {
   });
 
   it('splits a fractional quantity at the boundary', () => {
-    const seconds = resolved('seconds', { model: 'graduated', tiers: [{ up_to: 10, unit_price: '1' }, { up_to: null, unit_price: '0.5' }] });
+    const seconds = resolved('seconds', {
+      model: 'graduated',
+      tiers: [
+        { up_to: 10, unit_price: '1' },
+        { up_to: null, unit_price: '0.5' },
+      ],
+    });
     expect(sut(seconds, '10.25').lines.map((l) => [l.quantity, l.amount])).toEqual([
       ['10', 10_000_000],
       ['0.25', 125_000],
@@ -135,15 +148,23 @@ describe('priceUsage: graduated', () => {
     ]);
     expect(sut(rate, 0).lines).toEqual([{ dimension: 'calls', quantity: '0', unit_price: '0', tier: 0, amount: 0 }]);
     const period = { ...rate, tier_scope: 'period' as const };
-    expect(sut(period, 10, 'actual', '100').lines).toEqual([{ dimension: 'calls', quantity: '10', unit_price: '0.01', tier: 1, flat_price: '0.5', amount: 600_000 }]);
-    expect(sut(period, 10, 'actual', '120').lines).toEqual([{ dimension: 'calls', quantity: '10', unit_price: '0.01', tier: 1, amount: 100_000 }]);
+    expect(sut(period, 10, 'actual', '100').lines).toEqual([
+      { dimension: 'calls', quantity: '10', unit_price: '0.01', tier: 1, flat_price: '0.5', amount: 600_000 },
+    ]);
+    expect(sut(period, 10, 'actual', '120').lines).toEqual([
+      { dimension: 'calls', quantity: '10', unit_price: '0.01', tier: 1, amount: 100_000 },
+    ]);
   });
 });
 
 describe('priceUsage: volume', () => {
   it('prices the whole quantity at the tier the total falls in', () => {
-    expect(sut(TOKENS_VOLUME, 1_500_000).lines).toEqual([{ dimension: 'tokens', quantity: '1500000', unit_price: '0.0000015', tier: 1, amount: 2_250_000 }]);
-    expect(sut(TOKENS_VOLUME, 1_000_000).lines).toEqual([{ dimension: 'tokens', quantity: '1000000', unit_price: '0.000002', tier: 0, amount: 2_000_000 }]);
+    expect(sut(TOKENS_VOLUME, 1_500_000).lines).toEqual([
+      { dimension: 'tokens', quantity: '1500000', unit_price: '0.0000015', tier: 1, amount: 2_250_000 },
+    ]);
+    expect(sut(TOKENS_VOLUME, 1_000_000).lines).toEqual([
+      { dimension: 'tokens', quantity: '1000000', unit_price: '0.000002', tier: 0, amount: 2_000_000 },
+    ]);
   });
 
   it('is not monotonic: one more token past the boundary makes the whole cheaper (the point of volume pricing)', () => {
@@ -154,7 +175,13 @@ describe('priceUsage: volume', () => {
   });
 
   it("adds the tier's flat price", () => {
-    const rate = resolved('seats', { model: 'volume', tiers: [{ up_to: 10, unit_price: '2', flat_price: '5' }, { up_to: null, unit_price: '1', flat_price: '20' }] });
+    const rate = resolved('seats', {
+      model: 'volume',
+      tiers: [
+        { up_to: 10, unit_price: '2', flat_price: '5' },
+        { up_to: null, unit_price: '1', flat_price: '20' },
+      ],
+    });
     expect(sut(rate, 4).total).toBe(13_000_000);
     expect(sut(rate, 11).total).toBe(31_000_000);
     expect(sut(rate, 0).lines).toEqual([{ dimension: 'seats', quantity: '0', unit_price: '2', tier: 0, amount: 0 }]);
@@ -185,8 +212,12 @@ describe('priceUsage: package', () => {
 
 describe('priceUsage: period-scope tiers', () => {
   it('the 1,000,000th token of the period is in the first tier, the 1,000,001st in the second', () => {
-    expect(sut(TOKENS_PERIOD, 1, 'actual', '999999').lines).toEqual([{ dimension: 'tokens', quantity: '1', unit_price: '0.000002', tier: 0, amount: 2 }]);
-    expect(sut(TOKENS_PERIOD, 10, 'actual', '1000000').lines).toEqual([{ dimension: 'tokens', quantity: '10', unit_price: '0.0000015', tier: 1, amount: 15 }]);
+    expect(sut(TOKENS_PERIOD, 1, 'actual', '999999').lines).toEqual([
+      { dimension: 'tokens', quantity: '1', unit_price: '0.000002', tier: 0, amount: 2 },
+    ]);
+    expect(sut(TOKENS_PERIOD, 10, 'actual', '1000000').lines).toEqual([
+      { dimension: 'tokens', quantity: '10', unit_price: '0.0000015', tier: 1, amount: 15 },
+    ]);
   });
 
   it('prices only the increment, split where it crosses a boundary', () => {
@@ -201,17 +232,28 @@ describe('priceUsage: period-scope tiers', () => {
   });
 
   it('a zero increment names the tier the next unit would be in', () => {
-    expect(sut(TOKENS_PERIOD, 0, 'actual', '1000000').lines).toEqual([{ dimension: 'tokens', quantity: '0', unit_price: '0.0000015', tier: 1, amount: 0 }]);
+    expect(sut(TOKENS_PERIOD, 0, 'actual', '1000000').lines).toEqual([
+      { dimension: 'tokens', quantity: '0', unit_price: '0.0000015', tier: 1, amount: 0 },
+    ]);
   });
 
   it('volume: the increment is priced at the tier the running total reaches', () => {
     const volume = { ...TOKENS_VOLUME, tier_scope: 'period' as const };
-    expect(sut(volume, 20, 'actual', '999990').lines).toEqual([{ dimension: 'tokens', quantity: '20', unit_price: '0.0000015', tier: 1, amount: 30 }]);
+    expect(sut(volume, 20, 'actual', '999990').lines).toEqual([
+      { dimension: 'tokens', quantity: '20', unit_price: '0.0000015', tier: 1, amount: 30 },
+    ]);
     expect(sut(volume, 20, 'actual', '0').lines[0]).toMatchObject({ tier: 0, amount: 40 });
   });
 
   it('volume: a flat price is charged by the operation that first reaches its tier', () => {
-    const rate = resolved('seats', { model: 'volume', tier_scope: 'period', tiers: [{ up_to: 10, unit_price: '1', flat_price: '5' }, { up_to: null, unit_price: '1', flat_price: '7' }] });
+    const rate = resolved('seats', {
+      model: 'volume',
+      tier_scope: 'period',
+      tiers: [
+        { up_to: 10, unit_price: '1', flat_price: '5' },
+        { up_to: null, unit_price: '1', flat_price: '7' },
+      ],
+    });
     expect(sut(rate, 3, 'actual', '0').total).toBe(8_000_000);
     expect(sut(rate, 3, 'actual', '3').total).toBe(3_000_000);
     expect(sut(rate, 3, 'actual', '9').total).toBe(10_000_000);
@@ -253,14 +295,28 @@ describe('priceUsage: several dimensions', () => {
 describe('priceUsage: refusals', () => {
   const flat = resolved('seconds', { model: 'flat', unit_price: '0.3' });
 
-  it.each([[-1], ['-1'], [NaN], [Infinity], [-Infinity], ['1e3'], ['0x10'], [' 1'], [''], ['1.'], [null], [{}], [new Decimal(-2)], [new Decimal(NaN)], ['0.0000000000000000001'], ['1000000000000000000000']])(
-    'refuses the quantity %p',
-    (quantity) => {
-      const error = pricingError(() => sut(flat, quantity as never));
-      expect(error.code).toBe('invalid_quantity');
-      expect(error.extensions.field).toBe('usage.seconds');
-    },
-  );
+  it.each([
+    [-1],
+    ['-1'],
+    [NaN],
+    [Infinity],
+    [-Infinity],
+    ['1e3'],
+    ['0x10'],
+    [' 1'],
+    [''],
+    ['1.'],
+    [null],
+    [{}],
+    [new Decimal(-2)],
+    [new Decimal(NaN)],
+    ['0.0000000000000000001'],
+    ['1000000000000000000000'],
+  ])('refuses the quantity %p', (quantity) => {
+    const error = pricingError(() => sut(flat, quantity as never));
+    expect(error.code).toBe('invalid_quantity');
+    expect(error.extensions.field).toBe('usage.seconds');
+  });
 
   it('accepts -0 as 0', () => {
     expect(sut(flat, -0).lines[0].quantity).toBe('0');
@@ -277,7 +333,9 @@ describe('priceUsage: refusals', () => {
 
   it('refuses a total beyond 2^53 − 1 even when each line fits', () => {
     const big = { model: 'flat' as const, unit_price: '5000000000' }; // 5 × 10^15 micro each
-    const error = pricingError(() => priceUsage({ rates: { a: resolved('a', big), b: resolved('b', big) }, usage: { a: 1, b: 1 }, mode: 'actual' }));
+    const error = pricingError(() =>
+      priceUsage({ rates: { a: resolved('a', big), b: resolved('b', big) }, usage: { a: 1, b: 1 }, mode: 'actual' }),
+    );
     expect(error.code).toBe('amount_overflow');
     expect(error.extensions.field).toBe('total');
   });
@@ -294,7 +352,9 @@ describe('priceUsage: refusals', () => {
     expect(pricingError(() => sut(resolved('x', { model: 'flat', unit_price: '1e-6' }), 1)).code).toBe('invalid_rate');
     expect(pricingError(() => sut(resolved('x', { model: 'flat' }), 1)).code).toBe('invalid_rate');
     expect(pricingError(() => sut(resolved('x', { model: 'package', unit_price: '1', package_size: 0 }), 1)).code).toBe('invalid_rate');
-    expect(pricingError(() => sut(resolved('x', { model: 'graduated', tiers: [{ up_to: 5, unit_price: '1' }] }), 1)).code).toBe('invalid_rate');
+    expect(pricingError(() => sut(resolved('x', { model: 'graduated', tiers: [{ up_to: 5, unit_price: '1' }] }), 1)).code).toBe(
+      'invalid_rate',
+    );
     expect(pricingError(() => sut(resolved('x', { model: 'volume', tiers: [] }), 1)).code).toBe('invalid_rate');
   });
 

@@ -75,16 +75,24 @@ const ROUNDING: Record<PricingMode, Decimal.Rounding> = { estimate: Decimal.ROUN
 
 export function priceUsage(input: PriceUsageInput): PriceResult {
   const rounding = ROUNDING[input.mode];
-  if (rounding === undefined) throw new PricingError('invalid_pricing_request', `mode: must be 'estimate' or 'actual', got ${String(input.mode)}.`, { field: 'mode' });
-  if (input.usage === null || typeof input.usage !== 'object') throw new PricingError('invalid_pricing_request', 'usage: must be an object.', { field: 'usage' });
-  if (input.rates === null || typeof input.rates !== 'object') throw new PricingError('invalid_pricing_request', 'rates: must be an object.', { field: 'rates' });
+  if (rounding === undefined)
+    throw new PricingError('invalid_pricing_request', `mode: must be 'estimate' or 'actual', got ${String(input.mode)}.`, {
+      field: 'mode',
+    });
+  if (input.usage === null || typeof input.usage !== 'object')
+    throw new PricingError('invalid_pricing_request', 'usage: must be an object.', { field: 'usage' });
+  if (input.rates === null || typeof input.rates !== 'object')
+    throw new PricingError('invalid_pricing_request', 'rates: must be an object.', { field: 'rates' });
 
   const lines: PriceLine[] = [];
   let total = new Exact(0);
   for (const dimension of Object.keys(input.usage).sort()) {
     const rate = Object.prototype.hasOwnProperty.call(input.rates, dimension) ? input.rates[dimension] : undefined;
     if (rate === undefined) {
-      throw new PricingError('no_rate_for_dimension', `usage.${dimension}: no rate was resolved for this dimension.`, { field: `usage.${dimension}`, dimension });
+      throw new PricingError('no_rate_for_dimension', `usage.${dimension}: no rate was resolved for this dimension.`, {
+        field: `usage.${dimension}`,
+        dimension,
+      });
     }
     const quantity = parseQuantity(`usage.${dimension}`, input.usage[dimension]);
     const used = input.alreadyUsed?.[dimension];
@@ -117,7 +125,8 @@ function priceDimension(dimension: string, rate: ResolvedRate, quantity: Decimal
     case 'package': {
       const price = parsePrice(`${field}.unit_price`, rate.unit_price);
       const size = rate.package_size;
-      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) throw PricingError.invalidRate(`${field}.package_size`, 'must be an integer of at least 1');
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+        throw PricingError.invalidRate(`${field}.package_size`, 'must be an integer of at least 1');
       const packages = startedBlocks(alreadyUsed.plus(quantity), size).minus(startedBlocks(alreadyUsed, size));
       return [{ quantity, unit_price: rate.unit_price!, packages, credits: packages.times(price) }];
     }
@@ -206,6 +215,7 @@ function checkTiers(field: string, tiers: RateTier[] | undefined): Band[] {
 }
 
 function parsePrice(field: string, price: unknown): Decimal {
-  if (typeof price !== 'string' || !PRICE_PATTERN.test(price)) throw PricingError.invalidRate(field, 'must be a non-negative decimal string');
+  if (typeof price !== 'string' || !PRICE_PATTERN.test(price))
+    throw PricingError.invalidRate(field, 'must be a non-negative decimal string');
   return new Exact(price);
 }

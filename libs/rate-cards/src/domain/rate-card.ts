@@ -53,7 +53,8 @@ export function checkLadderProducts(ladder: DowngradeLadder, rates: readonly Rat
   const at = (suffix: string): string => (field ? `${field}.${suffix}` : suffix);
   const sold = new Set(rates.map((rate) => rate.product));
   const problems: RateProblem[] = [];
-  if (!sold.has(ladder.product)) problems.push({ field: at('product'), message: `no rate of this card prices product '${ladder.product}'` });
+  if (!sold.has(ladder.product))
+    problems.push({ field: at('product'), message: `no rate of this card prices product '${ladder.product}'` });
   ladder.ladder.forEach((step, k) => {
     if (step.product !== undefined && !sold.has(step.product)) {
       problems.push({ field: at(`ladder[${k}].product`), message: `no rate of this card prices product '${step.product}'` });

@@ -16,7 +16,18 @@ export interface PriceItemDraft extends RateIdentity, PriceSpec {
   ending_before: Date | null;
 }
 
-const ITEM_FIELDS = new Set(['product', 'dimension', 'match', 'model', 'unit_price', 'package_size', 'tiers', 'tier_scope', 'starting_at', 'ending_before']);
+const ITEM_FIELDS = new Set([
+  'product',
+  'dimension',
+  'match',
+  'model',
+  'unit_price',
+  'package_size',
+  'tiers',
+  'tier_scope',
+  'starting_at',
+  'ending_before',
+]);
 const TIER_FIELDS = new Set(['up_to', 'unit_price', 'flat_price']);
 const LADDER_FIELDS = new Set(['product', 'ladder']);
 
@@ -38,7 +49,12 @@ export function parseInstant(value: unknown): Date | null {
  * `null` for `unit_price`, `package_size` or `tiers` means absent, so a rate read from the API
  * can be sent back without its read-only fields.
  */
-export function readPriceItems(raw: unknown, field: string, what: 'rate' | 'override', max: number): { items: (PriceItemDraft | null)[]; problems: RateProblem[] } {
+export function readPriceItems(
+  raw: unknown,
+  field: string,
+  what: 'rate' | 'override',
+  max: number,
+): { items: (PriceItemDraft | null)[]; problems: RateProblem[] } {
   const problems: RateProblem[] = [];
   if (!Array.isArray(raw)) return { items: [], problems: [{ field, message: `must be a list of ${what}s` }] };
   if (raw.length > max) return { items: [], problems: [{ field, message: `must have at most ${max} ${what}s` }] };
@@ -48,7 +64,8 @@ export function readPriceItems(raw: unknown, field: string, what: 'rate' | 'over
       problems.push({ field: path, message: 'must be an object' });
       return null;
     }
-    for (const key of Object.keys(item)) if (!ITEM_FIELDS.has(key)) problems.push({ field: `${path}.${key}`, message: `is not a field of a ${what}` });
+    for (const key of Object.keys(item))
+      if (!ITEM_FIELDS.has(key)) problems.push({ field: `${path}.${key}`, message: `is not a field of a ${what}` });
     const draft: PriceItemDraft = {
       product: item.product as string,
       dimension: item.dimension as string,
@@ -63,7 +80,11 @@ export function readPriceItems(raw: unknown, field: string, what: 'rate' | 'over
     if (item.starting_at !== undefined) {
       const start = parseInstant(item.starting_at);
       if (start) draft.starting_at = start;
-      else problems.push({ field: `${path}.starting_at`, message: 'must be an RFC 3339 date-time with a time zone, e.g. "2026-01-01T00:00:00Z"' });
+      else
+        problems.push({
+          field: `${path}.starting_at`,
+          message: 'must be an RFC 3339 date-time with a time zone, e.g. "2026-01-01T00:00:00Z"',
+        });
     }
     if (item.ending_before != null) {
       const end = parseInstant(item.ending_before);
@@ -79,7 +100,8 @@ function readTiers(raw: unknown, path: string, problems: RateProblem[]): PriceSp
   if (!Array.isArray(raw)) return raw as PriceSpec['tiers'];
   return raw.map((tier: unknown, k) => {
     if (!isPlainObject(tier)) return tier;
-    for (const key of Object.keys(tier)) if (!TIER_FIELDS.has(key)) problems.push({ field: `${path}[${k}].${key}`, message: 'is not a field of a tier' });
+    for (const key of Object.keys(tier))
+      if (!TIER_FIELDS.has(key)) problems.push({ field: `${path}[${k}].${key}`, message: 'is not a field of a tier' });
     const copy: Loose = { up_to: tier.up_to, unit_price: tier.unit_price };
     if (tier.flat_price != null) copy.flat_price = tier.flat_price;
     return copy;
@@ -96,7 +118,8 @@ export function readLadder(raw: unknown, field: string): { ladder: DowngradeLadd
   const at = (suffix: string): string => (field ? `${field}${suffix}` : suffix.replace(/^\./, ''));
   if (!isPlainObject(raw)) return { ladder: null, problems: [{ field: field || 'ladder', message: 'must be an object' }] };
   const problems: RateProblem[] = [];
-  for (const key of Object.keys(raw)) if (!LADDER_FIELDS.has(key)) problems.push({ field: at(`.${key}`), message: 'is not a field of a ladder' });
+  for (const key of Object.keys(raw))
+    if (!LADDER_FIELDS.has(key)) problems.push({ field: at(`.${key}`), message: 'is not a field of a ladder' });
   const steps = Array.isArray(raw.ladder)
     ? raw.ladder.map((step: unknown): LadderStep => {
         if (!isPlainObject(step)) return step as LadderStep;
@@ -107,7 +130,12 @@ export function readLadder(raw: unknown, field: string): { ladder: DowngradeLadd
   const ladder = { product: raw.product as string, ladder: steps as LadderStep[] };
   // Steps are flat in the API: `ladder[1].dimensions.resolution` is `ladder[1].resolution` to the client.
   for (const problem of validateLadder(ladder, field)) {
-    problems.push({ field: at(problem.field.slice(field.length)).replace(/(\.ladder\[\d+\])\.dimensions/, '$1').replace(/^(ladder\[\d+\])\.dimensions/, '$1'), message: problem.message });
+    problems.push({
+      field: at(problem.field.slice(field.length))
+        .replace(/(\.ladder\[\d+\])\.dimensions/, '$1')
+        .replace(/^(ladder\[\d+\])\.dimensions/, '$1'),
+      message: problem.message,
+    });
   }
   // Readable enough for further checks (checkLadderProducts) even when problems were found.
   const readable = Array.isArray(steps) && steps.every((step: unknown) => isPlainObject(step));

@@ -24,7 +24,16 @@ function rate(id: string, fields: Partial<Rate> = {}): Rate {
 }
 
 function override(id: string, fields: Partial<RateOverride> = {}): RateOverride {
-  return { id, product: 'video.generate', dimension: 'video_seconds', match: {}, model: 'flat', unit_price: '0.1', tier_scope: 'request', ...fields };
+  return {
+    id,
+    product: 'video.generate',
+    dimension: 'video_seconds',
+    match: {},
+    model: 'flat',
+    unit_price: '0.1',
+    tier_scope: 'request',
+    ...fields,
+  };
 }
 
 function request(fields: Partial<ResolutionRequest> = {}): ResolutionRequest {
@@ -69,11 +78,20 @@ describe('resolveRates: known product, unpriceable dimension', () => {
   const card = { rates: [rate('hd', { match: { resolution: '1080p' } }), rate('img', { product: 'image.generate', dimension: 'images' })] };
 
   it('a product with no rate at all is unknown', () => {
-    expect(resolveRates(card, request({ product: 'audio.generate' }))).toEqual({ ok: false, reason: 'unknown_product', product: 'audio.generate' });
+    expect(resolveRates(card, request({ product: 'audio.generate' }))).toEqual({
+      ok: false,
+      reason: 'unknown_product',
+      product: 'audio.generate',
+    });
   });
 
   it('a known product whose rates do not cover the request names the dimension', () => {
-    expect(chosen(card, { dimensions: { resolution: '720p' } })).toEqual({ ok: false, reason: 'unpriceable_dimension', product: 'video.generate', dimension: 'video_seconds' });
+    expect(chosen(card, { dimensions: { resolution: '720p' } })).toEqual({
+      ok: false,
+      reason: 'unpriceable_dimension',
+      product: 'video.generate',
+      dimension: 'video_seconds',
+    });
     expect(resolveRates(card, request({ dimensions: { resolution: '1080p' }, usageDimensions: ['video_seconds', 'frames'] }))).toEqual({
       ok: false,
       reason: 'unpriceable_dimension',
@@ -83,7 +101,9 @@ describe('resolveRates: known product, unpriceable dimension', () => {
   });
 
   it('a rate of the right dimension but another product does not count', () => {
-    expect(resolveRates(card, request({ product: 'image.generate', usageDimensions: ['video_seconds'] }))).toMatchObject({ reason: 'unpriceable_dimension' });
+    expect(resolveRates(card, request({ product: 'image.generate', usageDimensions: ['video_seconds'] }))).toMatchObject({
+      reason: 'unpriceable_dimension',
+    });
   });
 
   it('with no usage, a known product resolves to no rates', () => {
@@ -159,14 +179,27 @@ describe('resolveRates: overrides', () => {
   });
 
   it('cannot sell what the card does not: an override without a card rate in force prices nothing', () => {
-    const card = { rates: [rate('hd', { match: { resolution: '1080p' }, ending_before: FEB })], overrides: [override('o', { match: { resolution: '1080p' } })] };
+    const card = {
+      rates: [rate('hd', { match: { resolution: '1080p' }, ending_before: FEB })],
+      overrides: [override('o', { match: { resolution: '1080p' } })],
+    };
     expect(chosen(card, { dimensions: { resolution: '1080p' }, at: FEB })).toMatchObject({ reason: 'unknown_product' });
   });
 
   it('replaces every price field, model included', () => {
     const card = {
       rates,
-      overrides: [override('tiered', { model: 'graduated', unit_price: undefined, tier_scope: 'period', tiers: [{ up_to: 100, unit_price: '0.3' }, { up_to: null, unit_price: '0.1' }] })],
+      overrides: [
+        override('tiered', {
+          model: 'graduated',
+          unit_price: undefined,
+          tier_scope: 'period',
+          tiers: [
+            { up_to: 100, unit_price: '0.3' },
+            { up_to: null, unit_price: '0.1' },
+          ],
+        }),
+      ],
     };
     const sut = resolveRates(card, request());
     expect(sut).toEqual({
@@ -212,7 +245,10 @@ describe('resolveRates then priceUsage', () => {
       ],
       overrides: [override('acme-out', { product: 'llm.chat', dimension: 'output_tokens', unit_price: '0.000006' })],
     };
-    const resolution = resolveRates(card, request({ product: 'llm.chat', dimensions: { model: 'small' }, usageDimensions: ['input_tokens', 'output_tokens'] }));
+    const resolution = resolveRates(
+      card,
+      request({ product: 'llm.chat', dimensions: { model: 'small' }, usageDimensions: ['input_tokens', 'output_tokens'] }),
+    );
     if (!resolution.ok) throw new Error(resolution.reason);
     const sut = priceUsage({ rates: resolution.rates, usage: { input_tokens: 1_500_000, output_tokens: 10_000 }, mode: 'estimate' });
     expect(sut.lines.map((l) => [l.dimension, l.tier, l.amount])).toEqual([

@@ -43,7 +43,8 @@ export type RateResolution = { ok: true; rates: Record<string, ResolvedRate> } |
 
 export function resolveRates(card: RateCardPrices, request: ResolutionRequest): RateResolution {
   const { product, at } = request;
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new PricingError('invalid_pricing_request', 'at: must be a valid Date.', { field: 'at' });
+  if (!(at instanceof Date) || Number.isNaN(at.getTime()))
+    throw new PricingError('invalid_pricing_request', 'at: must be a valid Date.', { field: 'at' });
   const dimensions = request.dimensions ?? {};
 
   const live = card.rates.filter((rate) => rate.product === product && inForce(rate, at));
@@ -60,7 +61,8 @@ export function resolveRates(card: RateCardPrices, request: ResolutionRequest): 
     const rate = best[0];
 
     const overrides = (card.overrides ?? []).filter((override) => sameIdentity(override, rate) && inForce(override, at));
-    if (overrides.length > 1) return { ok: false, reason: 'ambiguous_rate', product, dimension, rate_ids: overrides.map((o) => o.id).sort() };
+    if (overrides.length > 1)
+      return { ok: false, reason: 'ambiguous_rate', product, dimension, rate_ids: overrides.map((o) => o.id).sort() };
     const override = overrides[0];
     rates[dimension] = { dimension, rate_id: rate.id, override_id: override?.id ?? null, ...priceSpecOf(override ?? rate) };
   }

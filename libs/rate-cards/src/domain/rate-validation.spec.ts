@@ -55,7 +55,9 @@ describe('validateRates: prices', () => {
   });
 
   it.each(['-1', '1e-6', '0.0000000000001', '.5', '5.', '01', '', ' 1', '+1', '1,5', '1000000000000', 'NaN'])('refuses %p', (price) => {
-    expect(validateRates([rate({ unit_price: price })])).toEqual([{ field: 'rates[0].unit_price', message: expect.stringContaining('non-negative decimal string') }]);
+    expect(validateRates([rate({ unit_price: price })])).toEqual([
+      { field: 'rates[0].unit_price', message: expect.stringContaining('non-negative decimal string') },
+    ]);
   });
 
   it('refuses a number where a decimal string belongs', () => {
@@ -65,7 +67,9 @@ describe('validateRates: prices', () => {
 
 describe('validateRates: models', () => {
   it('flat and package need a unit_price and no tiers', () => {
-    expect(validateRates([rate({ unit_price: undefined })])).toEqual([{ field: 'rates[0].unit_price', message: 'is required for model flat' }]);
+    expect(validateRates([rate({ unit_price: undefined })])).toEqual([
+      { field: 'rates[0].unit_price', message: 'is required for model flat' },
+    ]);
     expect(fields(validateRates([rate({ tiers: [{ up_to: null, unit_price: '1' }] })]))).toEqual(['rates[0].tiers']);
   });
 
@@ -87,14 +91,65 @@ describe('validateRates: tiers', () => {
   it.each([
     ['missing', undefined, 'rates[0].tiers'],
     ['empty', [], 'rates[0].tiers'],
-    ['not ascending', [{ up_to: 100, unit_price: '1' }, { up_to: 100, unit_price: '1' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[1].up_to'],
-    ['descending', [{ up_to: 100, unit_price: '1' }, { up_to: 50, unit_price: '1' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[1].up_to'],
-    ['open in the middle', [{ up_to: null, unit_price: '1' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[0].up_to'],
+    [
+      'not ascending',
+      [
+        { up_to: 100, unit_price: '1' },
+        { up_to: 100, unit_price: '1' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[1].up_to',
+    ],
+    [
+      'descending',
+      [
+        { up_to: 100, unit_price: '1' },
+        { up_to: 50, unit_price: '1' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[1].up_to',
+    ],
+    [
+      'open in the middle',
+      [
+        { up_to: null, unit_price: '1' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[0].up_to',
+    ],
     ['closed at the end', [{ up_to: 100, unit_price: '1' }], 'rates[0].tiers[0].up_to'],
-    ['zero', [{ up_to: 0, unit_price: '1' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[0].up_to'],
-    ['fractional', [{ up_to: 2.5, unit_price: '1' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[0].up_to'],
-    ['a bad unit price', [{ up_to: 10, unit_price: '1' }, { up_to: null, unit_price: '-1' }], 'rates[0].tiers[1].unit_price'],
-    ['a bad flat price', [{ up_to: 10, unit_price: '1', flat_price: '1e3' }, { up_to: null, unit_price: '1' }], 'rates[0].tiers[0].flat_price'],
+    [
+      'zero',
+      [
+        { up_to: 0, unit_price: '1' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[0].up_to',
+    ],
+    [
+      'fractional',
+      [
+        { up_to: 2.5, unit_price: '1' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[0].up_to',
+    ],
+    [
+      'a bad unit price',
+      [
+        { up_to: 10, unit_price: '1' },
+        { up_to: null, unit_price: '-1' },
+      ],
+      'rates[0].tiers[1].unit_price',
+    ],
+    [
+      'a bad flat price',
+      [
+        { up_to: 10, unit_price: '1', flat_price: '1e3' },
+        { up_to: null, unit_price: '1' },
+      ],
+      'rates[0].tiers[0].flat_price',
+    ],
     ['not an object', [null, { up_to: null, unit_price: '1' }], 'rates[0].tiers[0]'],
   ])('refuses tiers %s', (_what, tiers, field) => {
     expect(fields(validateRates([graduated(tiers)]))).toEqual([field]);
@@ -173,12 +228,16 @@ describe('validateRates: schedules', () => {
         rate({ match: { resolution: '1080p', fps: '60' } }),
       ]),
     ).toEqual([]);
-    expect(fields(validateRates([rate({ match: { a: '1', b: '2' } }), rate({ match: { b: '2', a: '1' } })]))).toEqual(['rates[1].starting_at']);
+    expect(fields(validateRates([rate({ match: { a: '1', b: '2' } }), rate({ match: { b: '2', a: '1' } })]))).toEqual([
+      'rates[1].starting_at',
+    ]);
   });
 
   it('checks scheduled additions against the rates already on the card', () => {
     const existing = [rate({ id: 'current', ending_before: null })];
-    expect(validateRates([rate({ starting_at: MAR })], existing)).toEqual([{ field: 'rates[0].starting_at', message: expect.stringContaining('existing rate current') }]);
+    expect(validateRates([rate({ starting_at: MAR })], existing)).toEqual([
+      { field: 'rates[0].starting_at', message: expect.stringContaining('existing rate current') },
+    ]);
     const closed = [rate({ id: 'current', ending_before: MAR })];
     expect(validateRates([rate({ starting_at: MAR, unit_price: '0.25' })], closed)).toEqual([]);
   });
@@ -195,24 +254,39 @@ describe('validateRates: no request may match two equally specific rates', () =>
     const hd = rate({ match: { resolution: '1080p' } });
     const turbo = rate({ match: { model: 'turbo' }, starting_at: FEB });
     expect(validateRates([hd, turbo, rate({ match: { resolution: '1080p', model: 'turbo' }, starting_at: FEB })])).toEqual([]);
-    expect(validateRates([hd, turbo, rate({ match: { model: 'turbo', resolution: '1080p' }, starting_at: FEB, ending_before: MAR }), rate({ match: { model: 'turbo', resolution: '1080p' }, starting_at: MAR })])).toEqual([]);
+    expect(
+      validateRates([
+        hd,
+        turbo,
+        rate({ match: { model: 'turbo', resolution: '1080p' }, starting_at: FEB, ending_before: MAR }),
+        rate({ match: { model: 'turbo', resolution: '1080p' }, starting_at: MAR }),
+      ]),
+    ).toEqual([]);
     // A gap in the combination's schedule leaves requests ambiguous.
-    expect(fields(validateRates([hd, turbo, rate({ match: { resolution: '1080p', model: 'turbo' }, starting_at: MAR })]))).toEqual(['rates[1].match']);
+    expect(fields(validateRates([hd, turbo, rate({ match: { resolution: '1080p', model: 'turbo' }, starting_at: MAR })]))).toEqual([
+      'rates[1].match',
+    ]);
   });
 
   it('accepts matches that exclude each other, differ in size, or are never in force together', () => {
     expect(validateRates([rate({ match: { resolution: '1080p' } }), rate({ match: { resolution: '720p' } })])).toEqual([]);
-    expect(validateRates([rate({ match: { resolution: '1080p', fps: '60' } }), rate({ match: { resolution: '1080p', model: 'slow' } })])).toEqual([
-      { field: 'rates[1].match', message: expect.any(String) },
-    ]);
-    expect(validateRates([rate({ match: { resolution: '1080p', fps: '60' } }), rate({ match: { resolution: '720p', model: 'slow' } })])).toEqual([]);
+    expect(
+      validateRates([rate({ match: { resolution: '1080p', fps: '60' } }), rate({ match: { resolution: '1080p', model: 'slow' } })]),
+    ).toEqual([{ field: 'rates[1].match', message: expect.any(String) }]);
+    expect(
+      validateRates([rate({ match: { resolution: '1080p', fps: '60' } }), rate({ match: { resolution: '720p', model: 'slow' } })]),
+    ).toEqual([]);
     expect(validateRates([rate({ match: { resolution: '1080p' } }), rate({ match: { resolution: '1080p', model: 'turbo' } })])).toEqual([]);
-    expect(validateRates([rate({ match: { resolution: '1080p' }, ending_before: FEB }), rate({ match: { model: 'turbo' }, starting_at: FEB })])).toEqual([]);
+    expect(
+      validateRates([rate({ match: { resolution: '1080p' }, ending_before: FEB }), rate({ match: { model: 'turbo' }, starting_at: FEB })]),
+    ).toEqual([]);
     expect(validateRates([rate({ match: { resolution: '1080p' } }), rate({ match: { model: 'turbo' }, dimension: 'frames' })])).toEqual([]);
   });
 
   it('checks against existing rates too', () => {
-    expect(fields(validateRates([rate({ match: { model: 'turbo' } })], [rate({ id: 'hd', match: { resolution: '1080p' } })]))).toEqual(['rates[0].match']);
+    expect(fields(validateRates([rate({ match: { model: 'turbo' } })], [rate({ id: 'hd', match: { resolution: '1080p' } })]))).toEqual([
+      'rates[0].match',
+    ]);
   });
 });
 
@@ -241,10 +315,9 @@ describe('validateRateOverrides', () => {
   });
 
   it('checks the price fields and the window like a rate', () => {
-    expect(fields(validateRateOverrides([override({ unit_price: '1e-3' }), override({ match: {}, starting_at: MAR, ending_before: FEB })]))).toEqual([
-      'overrides[0].unit_price',
-      'overrides[1].ending_before',
-    ]);
+    expect(
+      fields(validateRateOverrides([override({ unit_price: '1e-3' }), override({ match: {}, starting_at: MAR, ending_before: FEB })])),
+    ).toEqual(['overrides[0].unit_price', 'overrides[1].ending_before']);
   });
 
   it('refuses two overrides of one rate in force at once, also against existing ones', () => {

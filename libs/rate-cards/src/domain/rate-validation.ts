@@ -49,7 +49,8 @@ export function validateRates(rates: readonly Rate[], existing: readonly Rate[] 
     const path = `${field}[${i}]`;
     if (rate === null || typeof rate !== 'object') return problems.push({ field: path, message: 'must be an object' });
     const before = problems.length;
-    if (typeof rate.id !== 'string' || rate.id.length === 0 || rate.id.length > 128) problems.push({ field: `${path}.id`, message: 'must be 1-128 characters' });
+    if (typeof rate.id !== 'string' || rate.id.length === 0 || rate.id.length > 128)
+      problems.push({ field: `${path}.id`, message: 'must be 1-128 characters' });
     else if (ids.has(rate.id)) problems.push({ field: `${path}.id`, message: `duplicates the id of another rate (${rate.id})` });
     else ids.add(rate.id);
     checkIdentity(problems, path, rate);
@@ -65,7 +66,10 @@ export function validateRates(rates: readonly Rate[], existing: readonly Rate[] 
       if (rate.product !== other.rate.product || rate.dimension !== other.rate.dimension || !overlaps(rate, other.rate)) continue;
       const what = other.path ?? `existing rate ${other.rate.id}`;
       if (sameMatch(rate.match, other.rate.match)) {
-        problems.push({ field: `${path}.starting_at`, message: `is in force at the same time as ${what}, which has the same product, dimension and match` });
+        problems.push({
+          field: `${path}.starting_at`,
+          message: `is in force at the same time as ${what}, which has the same product, dimension and match`,
+        });
       } else if (equallySpecificAndCompatible(rate.match, other.rate.match)) {
         const union = { ...other.rate.match, ...rate.match };
         if (!covered(union, rate, other.rate, all)) {
@@ -81,7 +85,11 @@ export function validateRates(rates: readonly Rate[], existing: readonly Rate[] 
 }
 
 /** Overrides of one organization: the price fields, an optional window, one per identity at a time. */
-export function validateRateOverrides(overrides: readonly RateOverride[], existing: readonly RateOverride[] = [], field = 'overrides'): RateProblem[] {
+export function validateRateOverrides(
+  overrides: readonly RateOverride[],
+  existing: readonly RateOverride[] = [],
+  field = 'overrides',
+): RateProblem[] {
   const problems: Problems = [];
   if (!Array.isArray(overrides)) return [{ field, message: 'must be a list of overrides' }];
   const sound: Array<{ override: RateOverride; path: string }> = [];
@@ -89,7 +97,8 @@ export function validateRateOverrides(overrides: readonly RateOverride[], existi
     const path = `${field}[${i}]`;
     if (override === null || typeof override !== 'object') return problems.push({ field: path, message: 'must be an object' });
     const before = problems.length;
-    if (typeof override.id !== 'string' || override.id.length === 0 || override.id.length > 128) problems.push({ field: `${path}.id`, message: 'must be 1-128 characters' });
+    if (typeof override.id !== 'string' || override.id.length === 0 || override.id.length > 128)
+      problems.push({ field: `${path}.id`, message: 'must be 1-128 characters' });
     checkIdentity(problems, path, override);
     checkPriceSpec(problems, path, override);
     checkWindow(problems, path, override, false);
@@ -98,8 +107,16 @@ export function validateRateOverrides(overrides: readonly RateOverride[], existi
   sound.forEach(({ override, path }, i) => {
     const others = [...existing.map((o) => ({ override: o, path: `existing override ${o.id}` })), ...sound.slice(0, i)];
     for (const other of others) {
-      if (override.product === other.override.product && override.dimension === other.override.dimension && sameMatch(override.match, other.override.match) && overlaps(override, other.override)) {
-        problems.push({ field: `${path}.starting_at`, message: `is in force at the same time as ${other.path}, which overrides the same rate` });
+      if (
+        override.product === other.override.product &&
+        override.dimension === other.override.dimension &&
+        sameMatch(override.match, other.override.match) &&
+        overlaps(override, other.override)
+      ) {
+        problems.push({
+          field: `${path}.starting_at`,
+          message: `is in force at the same time as ${other.path}, which overrides the same rate`,
+        });
       }
     }
   });
@@ -135,11 +152,13 @@ function checkPriceSpec(problems: Problems, path: string, spec: PriceSpec): void
     problems.push({ field: `${path}.model`, message: `must be one of ${RATE_MODELS.join(', ')}` });
     return;
   }
-  if (!TIER_SCOPES.includes(spec.tier_scope)) problems.push({ field: `${path}.tier_scope`, message: `must be one of ${TIER_SCOPES.join(', ')}` });
+  if (!TIER_SCOPES.includes(spec.tier_scope))
+    problems.push({ field: `${path}.tier_scope`, message: `must be one of ${TIER_SCOPES.join(', ')}` });
 
   const tiered = model === 'graduated' || model === 'volume';
   if (tiered) {
-    if (spec.unit_price !== undefined) problems.push({ field: `${path}.unit_price`, message: `must not be set for model ${model}: the tiers carry the prices` });
+    if (spec.unit_price !== undefined)
+      problems.push({ field: `${path}.unit_price`, message: `must not be set for model ${model}: the tiers carry the prices` });
     checkTiers(problems, `${path}.tiers`, spec.tiers);
   } else {
     if (spec.unit_price === undefined) problems.push({ field: `${path}.unit_price`, message: `is required for model ${model}` });
@@ -148,7 +167,8 @@ function checkPriceSpec(problems: Problems, path: string, spec: PriceSpec): void
   }
   if (model === 'package') {
     const size = spec.package_size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) problems.push({ field: `${path}.package_size`, message: 'must be an integer of at least 1' });
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+      problems.push({ field: `${path}.package_size`, message: 'must be an integer of at least 1' });
   } else if (spec.package_size !== undefined) {
     problems.push({ field: `${path}.package_size`, message: `must not be set for model ${model}` });
   }
@@ -182,10 +202,19 @@ function checkTiers(problems: Problems, path: string, tiers: unknown): void {
   });
 }
 
-function checkWindow(problems: Problems, path: string, window: { starting_at?: Date | null; ending_before?: Date | null }, startRequired: boolean): void {
+function checkWindow(
+  problems: Problems,
+  path: string,
+  window: { starting_at?: Date | null; ending_before?: Date | null },
+  startRequired: boolean,
+): void {
   const { starting_at: start, ending_before: end } = window;
   const startOk = start == null ? !startRequired : isInstant(start);
-  if (!startOk) problems.push({ field: `${path}.starting_at`, message: startRequired ? 'must be a valid instant' : 'must be a valid instant or absent' });
+  if (!startOk)
+    problems.push({
+      field: `${path}.starting_at`,
+      message: startRequired ? 'must be a valid instant' : 'must be a valid instant or absent',
+    });
   if (end != null && !isInstant(end)) problems.push({ field: `${path}.ending_before`, message: 'must be a valid instant or null' });
   else if (startOk && start != null && end != null && end.getTime() <= start.getTime()) {
     problems.push({ field: `${path}.ending_before`, message: 'must be after starting_at' });

@@ -85,7 +85,10 @@ export function sameIdentity(a: RateIdentity, b: RateIdentity): boolean {
 /** `starting_at ≤ at < ending_before`; a missing bound is open. */
 export function inForce(window: { starting_at?: Date | null; ending_before?: Date | null }, at: Date): boolean {
   const t = at.getTime();
-  return (window.starting_at == null || window.starting_at.getTime() <= t) && (window.ending_before == null || t < window.ending_before.getTime());
+  return (
+    (window.starting_at == null || window.starting_at.getTime() <= t) &&
+    (window.ending_before == null || t < window.ending_before.getTime())
+  );
 }
 
 export function priceSpecOf(source: PriceSpec): PriceSpec {

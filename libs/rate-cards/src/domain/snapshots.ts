@@ -13,7 +13,12 @@ function priceFields(spec: PriceSpec) {
     model: spec.model,
     unit_price: spec.unit_price ?? null,
     package_size: spec.package_size ?? null,
-    tiers: spec.tiers?.map((t) => ({ up_to: t.up_to, unit_price: t.unit_price, ...(t.flat_price !== undefined && { flat_price: t.flat_price }) })) ?? null,
+    tiers:
+      spec.tiers?.map((t) => ({
+        up_to: t.up_to,
+        unit_price: t.unit_price,
+        ...(t.flat_price !== undefined && { flat_price: t.flat_price }),
+      })) ?? null,
     tier_scope: spec.tier_scope,
   };
 }
@@ -48,7 +53,12 @@ export function snapshotOverride(override: OverrideRecord) {
 }
 
 export function snapshotLadder(ladder: LadderRecord) {
-  return { product: ladder.product, ladder: ladder.ladder.map(presentStep), created_at: iso(ladder.created_at), updated_at: iso(ladder.updated_at) };
+  return {
+    product: ladder.product,
+    ladder: ladder.ladder.map(presentStep),
+    created_at: iso(ladder.created_at),
+    updated_at: iso(ladder.updated_at),
+  };
 }
 
 export function snapshotCard(card: RateCard) {

@@ -63,7 +63,12 @@ export class RateCardsController {
   /** 201 when the product had no ladder, 200 when it replaced one. */
   @Put(':id/ladders/:product')
   @RequireScopes('quota:admin')
-  async ladder(@Caller() ctx: CallContext, @Param() { id, product }: LadderPathDto, @Body() body: PutLadderDto, @Res({ passthrough: true }) reply: FastifyReply) {
+  async ladder(
+    @Caller() ctx: CallContext,
+    @Param() { id, product }: LadderPathDto,
+    @Body() body: PutLadderDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { ladder, created } = await this.putLadder.execute(ctx, id, product, body.ladder);
     reply.status(created ? 201 : 200);
     return { rate_card_id: id, ...presentLadder(ladder) };

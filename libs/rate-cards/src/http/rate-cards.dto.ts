@@ -27,23 +27,31 @@ export class LadderPathDto extends RateCardPathDto {
 
 export class RateCardQueryDto {
   /** Which rates `in_force` describes; default now. */
-  @OptionalField() @Type(() => Date) @IsDate({ message: 'at must be an RFC 3339 date-time' })
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'at must be an RFC 3339 date-time' })
   at?: Date;
 }
 
 export class CreateRateCardDto {
-  @IsString() @MinLength(1) @MaxLength(MAX_CARD_NAME_LENGTH)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_CARD_NAME_LENGTH)
   name: string;
 
-  @IsArray() @ArrayMaxSize(MAX_ITEMS_PER_CALL)
+  @IsArray()
+  @ArrayMaxSize(MAX_ITEMS_PER_CALL)
   rates: unknown[];
 
-  @OptionalField() @IsArray() @ArrayMaxSize(100)
+  @OptionalField()
+  @IsArray()
+  @ArrayMaxSize(100)
   ladders?: unknown[];
 }
 
 export class AddRatesDto {
-  @IsArray() @ArrayMaxSize(MAX_ITEMS_PER_CALL)
+  @IsArray()
+  @ArrayMaxSize(MAX_ITEMS_PER_CALL)
   rates: unknown[];
 }
 
@@ -53,6 +61,7 @@ export class PutLadderDto {
 }
 
 export class AddRateOverridesDto {
-  @IsArray() @ArrayMaxSize(MAX_ITEMS_PER_CALL)
+  @IsArray()
+  @ArrayMaxSize(MAX_ITEMS_PER_CALL)
   overrides: unknown[];
 }

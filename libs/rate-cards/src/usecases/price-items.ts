@@ -48,8 +48,14 @@ export function readAdditions<T extends Scheduled>(
 }
 
 /** scheduleAdditions over a list that may hold unreadable items (null), keeping their indexes for error paths. */
-export function scheduleWithGaps<T extends Scheduled>(existing: readonly T[], items: readonly (T | null)[]): Omit<ScheduleResult<T>, 'added'> & { added: (T | null)[] } {
-  const result = scheduleAdditions(existing, items.filter((item): item is T => item !== null));
+export function scheduleWithGaps<T extends Scheduled>(
+  existing: readonly T[],
+  items: readonly (T | null)[],
+): Omit<ScheduleResult<T>, 'added'> & { added: (T | null)[] } {
+  const result = scheduleAdditions(
+    existing,
+    items.filter((item): item is T => item !== null),
+  );
   let next = 0;
   return { ...result, added: items.map((item) => (item === null ? null : result.added[next++])) };
 }

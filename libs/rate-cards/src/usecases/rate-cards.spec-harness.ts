@@ -9,7 +9,6 @@ import { CreateRateCardUseCase } from './create-rate-card/create-rate-card.useca
 import { PriceOperationUseCase } from './price-operation/price-operation.usecase';
 import { RateCardCatalog } from './price-operation/rate-card-catalog';
 
-
 /**
  * The rate-cards use cases wired as the module wires them, on the in-memory repository, the
  * in-process bus and tenancy's real organization cache over a map of organizations.
@@ -27,12 +26,25 @@ export function rateCardsHarness(start = new Date('2026-06-01T00:00:00Z')) {
   catalog.onModuleInit();
 
   const platform: CallContext = { principal: new Principal('key_platform', 'platform', null, 'live', SCOPES), requestId: 'req-1' };
-  const orgKey = (orgId: string): CallContext => ({ principal: new Principal('key_org', 'org', orgId, 'live', ['quota:admin', 'read']), requestId: 'req-2' });
+  const orgKey = (orgId: string): CallContext => ({
+    principal: new Principal('key_org', 'org', orgId, 'live', ['quota:admin', 'read']),
+    requestId: 'req-2',
+  });
 
   /** Assigns (or unassigns) a card the way PATCH /v1/orgs does: stored, then broadcast. */
   async function putOrg(id: string, rateCardId: string | null): Promise<string> {
     const now = clock.now();
-    orgs.set(id, { id, name: id, status: 'active', statusChangedAt: now, rateCardId, overagePolicy: 'cap_at_hold', overagePercent: null, createdAt: now, updatedAt: now });
+    orgs.set(id, {
+      id,
+      name: id,
+      status: 'active',
+      statusChangedAt: now,
+      rateCardId,
+      overagePolicy: 'cap_at_hold',
+      overagePercent: null,
+      createdAt: now,
+      updatedAt: now,
+    });
     await organizations.invalidate(id);
     return id;
   }

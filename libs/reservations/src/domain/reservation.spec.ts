@@ -4,7 +4,14 @@ describe('reservationIdFor', () => {
   it('is the same for a retry and differs by organization, environment and key', () => {
     const sut = reservationIdFor('acme', 'live', 'k1');
     expect(reservationIdFor('acme', 'live', 'k1')).toBe(sut);
-    expect(new Set([sut, reservationIdFor('acme', 'test', 'k1'), reservationIdFor('acme2', 'live', 'k1'), reservationIdFor('acme', 'live', 'k2')]).size).toBe(4);
+    expect(
+      new Set([
+        sut,
+        reservationIdFor('acme', 'test', 'k1'),
+        reservationIdFor('acme2', 'live', 'k1'),
+        reservationIdFor('acme', 'live', 'k2'),
+      ]).size,
+    ).toBe(4);
     expect(sut).toMatch(/^res_[A-Za-z0-9_-]{24}\.acme$/);
     expect(orgOfReservationId(sut)).toBe('acme');
     expect(orgOfReservationId(reservationIdFor('a.b:c', 'test', 'k'))).toBe('a.b:c');

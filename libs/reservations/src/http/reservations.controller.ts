@@ -1,7 +1,18 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canonicalJson, Clock, decodeCursor, PlatformError, DEFAULT_PAGE_SIZE, Idempotent, IdempotencyKey, IdempotencyRequired, IdempotentByResource, toPage } from '@tollgate/platform';
+import {
+  canonicalJson,
+  Clock,
+  decodeCursor,
+  PlatformError,
+  DEFAULT_PAGE_SIZE,
+  Idempotent,
+  IdempotencyKey,
+  IdempotencyRequired,
+  IdempotentByResource,
+  toPage,
+} from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { ActualUse, CommitReservationUseCase } from '../usecases/commit-reservation/commit-reservation.usecase';
 import { ExtendReservationUseCase } from '../usecases/extend-reservation/extend-reservation.usecase';
@@ -9,7 +20,16 @@ import { GetReservationUseCase } from '../usecases/get-reservation/get-reservati
 import { ListReservationsUseCase } from '../usecases/list-reservations/list-reservations.usecase';
 import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
 import { ReserveUseCase } from '../usecases/reserve/reserve.usecase';
-import { CommitDto, ExtendDto, ListReservationsQueryDto, ReleaseDto, ReservationPathDto, ReserveBatchDto, ReserveDto, toAdmissionRequest } from './reservations.dto';
+import {
+  CommitDto,
+  ExtendDto,
+  ListReservationsQueryDto,
+  ReleaseDto,
+  ReservationPathDto,
+  ReserveBatchDto,
+  ReserveDto,
+  toAdmissionRequest,
+} from './reservations.dto';
 import { ReserveBatchUseCase } from '../usecases/reserve-batch/reserve-batch.usecase';
 import { QuoteUseCase } from '../usecases/quote/quote.usecase';
 import { presentReservation } from '../usecases/reservation-answers';
@@ -18,7 +38,10 @@ import { presentReservation } from '../usecases/reservation-answers';
 function checkedDimensions(dimensions: Record<string, unknown> | undefined): Record<string, string> | undefined {
   if (dimensions === undefined) return undefined;
   const bad = Object.entries(dimensions).filter(([, value]) => typeof value !== 'string' || value.length === 0 || value.length > 128);
-  if (bad.length > 0) throw PlatformError.validation(bad.map(([name]) => ({ field: `dimensions.${name}`, message: 'must be a string of 1 to 128 characters' })));
+  if (bad.length > 0)
+    throw PlatformError.validation(
+      bad.map(([name]) => ({ field: `dimensions.${name}`, message: 'must be a string of 1 to 128 characters' })),
+    );
   return dimensions as Record<string, string>;
 }
 
@@ -56,7 +79,14 @@ export class ReservationsController {
     const result = await this.reserve.execute(
       ctx,
       key,
-      { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, request: toAdmissionRequest(body), ttlSeconds: body.ttl_seconds, metadata: body.metadata },
+      {
+        orgId: body.org_id,
+        projectId: body.project_id,
+        userId: body.user_id,
+        request: toAdmissionRequest(body),
+        ttlSeconds: body.ttl_seconds,
+        metadata: body.metadata,
+      },
       rawBody(request),
     );
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
@@ -78,7 +108,11 @@ export class ReservationsController {
         projectId: body.project_id,
         userId: body.user_id,
         policy: body.policy,
-        items: body.items.map((item, i) => ({ request: toAdmissionRequest(item, `items.${i}.`), ttlSeconds: item.ttl_seconds, metadata: item.metadata })),
+        items: body.items.map((item, i) => ({
+          request: toAdmissionRequest(item, `items.${i}.`),
+          ttlSeconds: item.ttl_seconds,
+          metadata: item.metadata,
+        })),
       },
       rawBody(request),
     );
@@ -89,9 +123,20 @@ export class ReservationsController {
   async list(@Caller() ctx: CallContext, @Query() query: ListReservationsQueryDto) {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const before = decodeCursor<{ createdAt: string; id: string }>(query.cursor, ['createdAt', 'id']);
-    const views = await this.listReservations.execute(ctx, query.org_id, { projectId: query.project_id, userId: query.user_id, status: query.status }, before, limit);
+    const views = await this.listReservations.execute(
+      ctx,
+      query.org_id,
+      { projectId: query.project_id, userId: query.user_id, status: query.status },
+      before,
+      limit,
+    );
     const now = this.clock.now();
-    return toPage(views, limit, (v) => presentReservation(v, now), (v) => ({ createdAt: v.createdAt.toISOString(), id: v.id }));
+    return toPage(
+      views,
+      limit,
+      (v) => presentReservation(v, now),
+      (v) => ({ createdAt: v.createdAt.toISOString(), id: v.id }),
+    );
   }
 
   @Get(':id')
@@ -122,10 +167,14 @@ export class ReservationsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if ((body.amount === undefined) === (body.usage === undefined)) {
-      throw PlatformError.validation([{ field: 'amount', message: 'give either amount (a raw cost) or usage (priced at the hold\'s rates)' }]);
+      throw PlatformError.validation([
+        { field: 'amount', message: "give either amount (a raw cost) or usage (priced at the hold's rates)" },
+      ]);
     }
     const actual: ActualUse =
-      body.usage !== undefined ? { kind: 'usage', usage: body.usage, dimensions: checkedDimensions(body.dimensions) } : { kind: 'amount', amount: body.amount! };
+      body.usage !== undefined
+        ? { kind: 'usage', usage: body.usage, dimensions: checkedDimensions(body.dimensions) }
+        : { kind: 'amount', amount: body.amount! };
     const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request));
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;
@@ -161,6 +210,12 @@ export class QuotesController {
   @HttpCode(200)
   @RequireScopes('admission', 'read', 'quota:admin')
   create(@Caller() ctx: CallContext, @Body() body: ReserveDto) {
-    return this.quote.execute(ctx, { orgId: body.org_id, projectId: body.project_id, userId: body.user_id, request: toAdmissionRequest(body), ttlSeconds: body.ttl_seconds });
+    return this.quote.execute(ctx, {
+      orgId: body.org_id,
+      projectId: body.project_id,
+      userId: body.user_id,
+      request: toAdmissionRequest(body),
+      ttlSeconds: body.ttl_seconds,
+    });
   }
 }

@@ -1,6 +1,21 @@
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { IntersectionType } from '@nestjs/swagger';
 import { FieldError, PlatformError, OptionalField } from '@tollgate/platform';
 import { AdmissionRequest } from '../usecases/admission-pricing';
@@ -26,32 +41,43 @@ export class HolderFields {
 /** What to hold: a raw `amount`, or a `product` with its estimated `usage` to price (checked by toAdmissionRequest). */
 export class OperationFields {
   /** Micro-credits to hold (a raw amount), instead of product and usage. */
-  @OptionalField() @IsInt() @Min(1) @Max(MAX_AMOUNT)
+  @OptionalField()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
   amount?: number;
 
   /** A product of the organization's rate card (`video.generate`). */
-  @OptionalField() @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
+  @OptionalField()
+  @Matches(NAME, { message: `product ${NAME_MESSAGE}` })
   product?: string;
 
   /** Estimated quantity per usage dimension (`{"video_seconds": 8}`): numbers or decimal strings. */
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   usage?: Record<string, number | string>;
 
   /** Request dimensions the rates match (`{"resolution": "1080p"}`). */
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   dimensions?: Record<string, string>;
 
   /** Within the organization's max_ttl_seconds; default its default_ttl_seconds. */
-  @OptionalField() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   ttl_seconds?: number;
 
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }
 
 export class ReserveDto extends IntersectionType(HolderFields, OperationFields) {
   /** Hold the first cheaper alternative of the product's downgrade ladder that fits, if the request does not. */
-  @OptionalField() @IsBoolean()
+  @OptionalField()
+  @IsBoolean()
   allow_downgrade?: boolean;
 }
 
@@ -62,55 +88,82 @@ export class ReserveDto extends IntersectionType(HolderFields, OperationFields) 
 export function toAdmissionRequest(body: OperationFields & { allow_downgrade?: boolean }, prefix = ''): AdmissionRequest {
   const errors: FieldError[] = [];
   const priced = body.product !== undefined || body.usage !== undefined || body.dimensions !== undefined;
-  if (body.amount !== undefined && priced) errors.push({ field: `${prefix}amount`, message: 'give either amount, or product with usage, not both' });
+  if (body.amount !== undefined && priced)
+    errors.push({ field: `${prefix}amount`, message: 'give either amount, or product with usage, not both' });
   if (body.amount === undefined && !priced) errors.push({ field: `${prefix}amount`, message: 'give amount, or product with usage' });
   if (priced && body.product === undefined) errors.push({ field: `${prefix}product`, message: 'product is required with usage' });
   if (priced && body.usage === undefined) errors.push({ field: `${prefix}usage`, message: 'usage is required with product' });
   for (const [name, value] of Object.entries(body.usage ?? {})) {
     if (!NAME.test(name)) errors.push({ field: `${prefix}usage`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
-    else if (typeof value !== 'number' && typeof value !== 'string') errors.push({ field: `${prefix}usage.${name}`, message: 'must be a number or a decimal string' });
+    else if (typeof value !== 'number' && typeof value !== 'string')
+      errors.push({ field: `${prefix}usage.${name}`, message: 'must be a number or a decimal string' });
   }
   for (const [name, value] of Object.entries(body.dimensions ?? {})) {
     if (!NAME.test(name)) errors.push({ field: `${prefix}dimensions`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
-    else if (typeof value !== 'string' || value.length === 0 || value.length > 128) errors.push({ field: `${prefix}dimensions.${name}`, message: 'must be a string of 1 to 128 characters' });
+    else if (typeof value !== 'string' || value.length === 0 || value.length > 128)
+      errors.push({ field: `${prefix}dimensions.${name}`, message: 'must be a string of 1 to 128 characters' });
   }
   if (errors.length > 0) throw PlatformError.validation(errors);
   if (body.amount !== undefined) return { kind: 'amount', amount: body.amount };
-  return { kind: 'operation', product: body.product!, usage: body.usage!, dimensions: body.dimensions ?? {}, allowDowngrade: body.allow_downgrade === true };
+  return {
+    kind: 'operation',
+    product: body.product!,
+    usage: body.usage!,
+    dimensions: body.dimensions ?? {},
+    allowDowngrade: body.allow_downgrade === true,
+  };
 }
 
 export class ProviderDto {
-  @IsString() @MinLength(1) @MaxLength(128)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
   name: string;
 
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(256)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
   request_id?: string;
 }
 
 export class CommitDto {
   /** The actual cost in micro-credits (0 when nothing was produced), instead of usage. */
-  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   amount?: number;
 
   /** The actual usage, priced at the rates the hold recorded (a priced reservation). */
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   usage?: Record<string, number | string>;
 
   /** Accepted for the record; the hold's dimensions price the usage. */
-  @OptionalField() @IsObject()
+  @OptionalField()
+  @IsObject()
   dimensions?: Record<string, string>;
 
-  @OptionalField() @IsObject() @ValidateNested() @Type(() => ProviderDto)
+  @OptionalField()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProviderDto)
   provider?: ProviderDto;
 }
 
 export class ReleaseDto {
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   reason?: string;
 }
 
 export class ExtendDto {
-  @IsInt() @Min(1) @Max(86_400)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   ttl_seconds: number;
 }
 
@@ -123,19 +176,29 @@ export class ListReservationsQueryDto {
   @Matches(ID, { message: `org_id ${ID_MESSAGE}` })
   org_id: string;
 
-  @OptionalField() @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
+  @OptionalField()
+  @Matches(ID, { message: `project_id ${ID_MESSAGE}` })
   project_id?: string;
 
-  @OptionalField() @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
+  @OptionalField()
+  @Matches(ID, { message: `user_id ${ID_MESSAGE}` })
   user_id?: string;
 
-  @OptionalField() @IsIn(['held', 'committed', 'released', 'expired'])
+  @OptionalField()
+  @IsIn(['held', 'committed', 'released', 'expired'])
   status?: 'held' | 'committed' | 'released' | 'expired';
 
-  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField()
+  @IsString()
+  @MaxLength(512)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   limit?: number;
 }
 
@@ -145,6 +208,11 @@ export class ReserveBatchDto extends HolderFields {
   @IsIn(['all_or_nothing', 'max_fundable'])
   policy: 'all_or_nothing' | 'max_fundable';
 
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => BatchItemDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => BatchItemDto)
   items: BatchItemDto[];
 }

@@ -8,7 +8,13 @@ import { RunningQuantities } from './running-quantities';
 /** What a reserve (or quote) asks to hold: a raw amount, or an operation to price. */
 export type AdmissionRequest =
   | { kind: 'amount'; amount: number }
-  | { kind: 'operation'; product: string; usage: Record<string, number | string>; dimensions: Record<string, string>; allowDowngrade: boolean };
+  | {
+      kind: 'operation';
+      product: string;
+      usage: Record<string, number | string>;
+      dimensions: Record<string, string>;
+      allowDowngrade: boolean;
+    };
 
 /** One priced way to run the request: the request itself, or a step down its downgrade ladder. */
 export interface PricedOption {
@@ -43,14 +49,26 @@ export class AdmissionPricing {
   /** What this instance knows of the period's running quantities (period-tiered rates only read them). */
   private alreadyUsed(scope: QuotaScope, product: string, usage: Record<string, number | string>, at: Date): Record<string, string> {
     const month = periodIds(at).month;
-    return Object.fromEntries(Object.keys(usage).map((dimension) => [dimension, this.quantities.get(scope, quantityKey(product, dimension, month)) ?? '0']));
+    return Object.fromEntries(
+      Object.keys(usage).map((dimension) => [dimension, this.quantities.get(scope, quantityKey(product, dimension, month)) ?? '0']),
+    );
   }
 
   async price(scope: QuotaScope, request: AdmissionRequest, at: Date): Promise<PricedAdmission> {
-    if (request.kind === 'amount') return { requested: { amount: request.amount, pricing: null }, hasLadder: false, alternatives: NO_ALTERNATIVES };
+    if (request.kind === 'amount')
+      return { requested: { amount: request.amount, pricing: null }, hasLadder: false, alternatives: NO_ALTERNATIVES };
     const { product, usage, dimensions } = request;
     const requested = toOption(
-      await this.pricing.execute({ orgId: scope.orgId, environment: scope.environment, product, usage, dimensions, at, mode: 'estimate', alreadyUsed: this.alreadyUsed(scope, product, usage, at) }),
+      await this.pricing.execute({
+        orgId: scope.orgId,
+        environment: scope.environment,
+        product,
+        usage,
+        dimensions,
+        at,
+        mode: 'estimate',
+        alreadyUsed: this.alreadyUsed(scope, product, usage, at),
+      }),
       product,
       dimensions,
       usage,
@@ -65,7 +83,13 @@ export class AdmissionPricing {
     return { requested, hasLadder: steps.length > 0, alternatives };
   }
 
-  private async priceSteps(scope: QuotaScope, steps: Operation[], usage: Record<string, number | string>, at: Date, ceiling: number): Promise<PricedOption[]> {
+  private async priceSteps(
+    scope: QuotaScope,
+    steps: Operation[],
+    usage: Record<string, number | string>,
+    at: Date,
+    ceiling: number,
+  ): Promise<PricedOption[]> {
     const alternatives: PricedOption[] = [];
     for (const step of steps) {
       try {
@@ -91,9 +115,24 @@ export class AdmissionPricing {
   }
 }
 
-function toOption(price: OperationPrice, product: string, dimensions: Record<string, string>, usage: Record<string, number | string>, at: Date): PricedOption {
+function toOption(
+  price: OperationPrice,
+  product: string,
+  dimensions: Record<string, string>,
+  usage: Record<string, number | string>,
+  at: Date,
+): PricedOption {
   return {
     amount: price.total,
-    pricing: { product, dimensions, usage, rateCardId: price.rate_card_id, rates: price.rates, lines: price.lines, requested: null, pricedAt: at.toISOString() },
+    pricing: {
+      product,
+      dimensions,
+      usage,
+      rateCardId: price.rate_card_id,
+      rates: price.rates,
+      lines: price.lines,
+      requested: null,
+      pricedAt: at.toISOString(),
+    },
   };
 }

@@ -38,7 +38,12 @@ export function presentPrice(pricing: ReservationPricing) {
 
 /** A downgrade option as a 402 or a quote lists it. */
 export function presentOption(option: PricedOption) {
-  return { product: option.pricing!.product, dimensions: option.pricing!.dimensions, amount: option.amount, price: presentPrice(option.pricing!) };
+  return {
+    product: option.pricing!.product,
+    dimensions: option.pricing!.dimensions,
+    amount: option.amount,
+    price: presentPrice(option.pricing!),
+  };
 }
 
 /** A new hold: the 201 of a reserve (and of each held batch item), replayed verbatim to retries. */
@@ -80,7 +85,9 @@ export function presentReservation(view: ReservationView, now: Date) {
     user_id: view.userId,
     ...(view.pricing ? { product: view.pricing.product, dimensions: view.pricing.dimensions, usage: view.pricing.usage } : {}),
     amount: view.amount,
-    ...(view.pricing ? { price: presentPrice(view.pricing), ...(view.pricing.requested ? { requested: view.pricing.requested } : {}) } : {}),
+    ...(view.pricing
+      ? { price: presentPrice(view.pricing), ...(view.pricing.requested ? { requested: view.pricing.requested } : {}) }
+      : {}),
     expires_at: view.currentExpiresAt.toISOString(),
     metadata: view.metadata,
     amount_committed: o?.amountCommitted ?? null,
@@ -96,7 +103,12 @@ export function presentCommitted(
   orgId: string,
   hold: ActiveHold,
   charged: { requested: number; committed: number; released: number; overage: number },
-  priced: { usage: Record<string, number | string>; dimensions: Record<string, string>; rateCardId: string; lines: readonly object[] } | null,
+  priced: {
+    usage: Record<string, number | string>;
+    dimensions: Record<string, string>;
+    rateCardId: string;
+    lines: readonly object[];
+  } | null,
   eventIds: string[],
   now: Date,
 ): Record<string, unknown> {
@@ -110,7 +122,9 @@ export function presentCommitted(
     amount_committed: charged.committed,
     amount_released: charged.released,
     variance: charged.requested - hold.amount,
-    ...(priced ? { usage: priced.usage, dimensions: priced.dimensions, price: { rate_card_id: priced.rateCardId, lines: priced.lines } } : {}),
+    ...(priced
+      ? { usage: priced.usage, dimensions: priced.dimensions, price: { rate_card_id: priced.rateCardId, lines: priced.lines } }
+      : {}),
     overage: charged.overage > 0,
     overage_amount: charged.overage,
     event_ids: eventIds,

@@ -33,15 +33,25 @@ export class ReservationContext {
    * (status), every ttl is within its maximum, and with auto_create off the project and user
    * exist. Answers the scope and the expiry of each ttl.
    */
-  async admissible(ctx: CallContext, orgId: string, projectId: string, userId: string, ttls: { field: string; seconds?: number }[], now: Date) {
+  async admissible(
+    ctx: CallContext,
+    orgId: string,
+    projectId: string,
+    userId: string,
+    ttls: { field: string; seconds?: number }[],
+    now: Date,
+  ) {
     const { org, settings, scope } = await this.forOrg(ctx, orgId);
-    if (org.status === 'suspended') throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
+    if (org.status === 'suspended')
+      throw new ReservationError('org_suspended', `Organization '${org.id}' is suspended: admissions are refused.`);
     if (org.status === 'past_due' && settings.past_due_policy === 'refuse') {
       throw new ReservationError('org_past_due', `Organization '${org.id}' is past due: admissions are refused.`);
     }
     const tooLong = ttls.filter((t) => (t.seconds ?? settings.default_ttl_seconds) > settings.max_ttl_seconds);
     if (tooLong.length > 0) {
-      throw PlatformError.validation(tooLong.map((t) => ({ field: t.field, message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` })));
+      throw PlatformError.validation(
+        tooLong.map((t) => ({ field: t.field, message: `ttl_seconds must not exceed ${settings.max_ttl_seconds}` })),
+      );
     }
     if (!settings.auto_create) await this.requireKnown(scope, projectId, userId);
     const expiries = ttls.map((t) => new Date(now.getTime() + (t.seconds ?? settings.default_ttl_seconds) * 1000));
@@ -79,7 +89,8 @@ export class ReservationContext {
   /** The reservation if the caller may see it (its organization and environment); else the same 404. */
   async reservation(ctx: CallContext, id: string): Promise<ReservationView> {
     const view = await this.reservations.findView(id);
-    if (!view || !ctx.principal.canAccessOrg(view.orgId) || view.environment !== ctx.principal.environment) throw ReservationError.unknown(id);
+    if (!view || !ctx.principal.canAccessOrg(view.orgId) || view.environment !== ctx.principal.environment)
+      throw ReservationError.unknown(id);
     return view;
   }
 
@@ -95,5 +106,7 @@ export class ReservationContext {
 }
 
 export function storeUnavailable(): PlatformError {
-  return new PlatformError('store_unavailable', 'The reservation could not be recorded; nothing was changed. Try again.', { retry_after_seconds: 1 });
+  return new PlatformError('store_unavailable', 'The reservation could not be recorded; nothing was changed. Try again.', {
+    retry_after_seconds: 1,
+  });
 }

@@ -3,7 +3,11 @@ import { hashSecret, newSecret, secretPrefix } from './api-key';
 describe('API key secrets', () => {
   it('shows the label and exactly four random characters, even when the random part contains "_"', () => {
     for (let i = 0; i < 5_000; i++) {
-      for (const [kind, env, label] of [['org', 'live', 'tg_live_'], ['org', 'test', 'tg_test_'], ['platform', null, 'tg_platform_']] as const) {
+      for (const [kind, env, label] of [
+        ['org', 'live', 'tg_live_'],
+        ['org', 'test', 'tg_test_'],
+        ['platform', null, 'tg_platform_'],
+      ] as const) {
         const secret = newSecret(kind, env);
         const sut = secretPrefix(secret);
         expect(sut).toBe(secret.slice(0, label.length + 4));

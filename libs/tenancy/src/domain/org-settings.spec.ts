@@ -97,7 +97,10 @@ describe('checkSettings', () => {
   });
 
   it('lists every bad field at once', () => {
-    const errors = checkSettings(settings({ auto_create: 1, max_ttl_seconds: -5, overdraft_limit: 0.5, budget_alert_thresholds: [90, 10] }), CEILING);
+    const errors = checkSettings(
+      settings({ auto_create: 1, max_ttl_seconds: -5, overdraft_limit: 0.5, budget_alert_thresholds: [90, 10] }),
+      CEILING,
+    );
 
     expect(fieldsOf(errors)).toEqual([
       'settings.auto_create',

@@ -45,7 +45,8 @@ export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, fiel
       errors.push({ field: `${fieldPrefix}${field}`, message: `${field} must be an integer from ${min} to ${max}` });
     }
   };
-  if (typeof settings.auto_create !== 'boolean') errors.push({ field: `${fieldPrefix}auto_create`, message: 'auto_create must be a boolean' });
+  if (typeof settings.auto_create !== 'boolean')
+    errors.push({ field: `${fieldPrefix}auto_create`, message: 'auto_create must be a boolean' });
   int('max_ttl_seconds', 1, maxTtlCeiling);
   int('default_ttl_seconds', 1, maxTtlCeiling);
   if (errors.length === 0 && settings.default_ttl_seconds > settings.max_ttl_seconds) {
@@ -57,12 +58,11 @@ export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, fiel
   int('past_due_grace_amount', 0, MAX_AMOUNT);
   int('overdraft_limit', 0, MAX_AMOUNT);
   const t = settings.budget_alert_thresholds;
-  if (
-    !Array.isArray(t) ||
-    t.length > 10 ||
-    !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))
-  ) {
-    errors.push({ field: `${fieldPrefix}budget_alert_thresholds`, message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100' });
+  if (!Array.isArray(t) || t.length > 10 || !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))) {
+    errors.push({
+      field: `${fieldPrefix}budget_alert_thresholds`,
+      message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100',
+    });
   }
   return errors;
 }
@@ -73,5 +73,9 @@ export function definedSettings(patch: Partial<OrgSettings>): Partial<OrgSetting
 }
 
 export function mergeSettings(stored: Partial<OrgSettings>): OrgSettings {
-  return { ...DEFAULT_SETTINGS, ...stored, budget_alert_thresholds: [...(stored.budget_alert_thresholds ?? DEFAULT_SETTINGS.budget_alert_thresholds)] };
+  return {
+    ...DEFAULT_SETTINGS,
+    ...stored,
+    budget_alert_thresholds: [...(stored.budget_alert_thresholds ?? DEFAULT_SETTINGS.budget_alert_thresholds)],
+  };
 }

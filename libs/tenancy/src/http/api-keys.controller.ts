@@ -11,12 +11,14 @@ import { CreateApiKeyDto, CreatePlatformKeyDto, OrgPathDto } from './tenancy.dto
 import { presentApiKey } from './tenancy.presenter';
 
 class KeyPathDto extends OrgPathDto {
-  @IsString() @Matches(/^key_[A-Za-z0-9_-]{1,64}$/, { message: 'id is not an API key id' })
+  @IsString()
+  @Matches(/^key_[A-Za-z0-9_-]{1,64}$/, { message: 'id is not an API key id' })
   id: string;
 }
 
 class PlatformKeyPathDto {
-  @IsString() @Matches(/^key_[A-Za-z0-9_-]{1,64}$/, { message: 'id is not an API key id' })
+  @IsString()
+  @Matches(/^key_[A-Za-z0-9_-]{1,64}$/, { message: 'id is not an API key id' })
   id: string;
 }
 

@@ -38,7 +38,10 @@ export class AuthGuard implements CanActivate {
     const key = match ? await this.authenticate.execute(match[1]) : null;
     if (!key) {
       context.switchToHttp().getResponse<FastifyReply>().header('WWW-Authenticate', 'Bearer');
-      throw new PlatformError('unauthenticated', match ? 'The API key is unknown or revoked.' : 'Send an API key as "Authorization: Bearer <key>".');
+      throw new PlatformError(
+        'unauthenticated',
+        match ? 'The API key is unknown or revoked.' : 'Send an API key as "Authorization: Bearer <key>".',
+      );
     }
 
     const header = request.headers['x-environment'];
@@ -57,7 +60,9 @@ export class AuthGuard implements CanActivate {
     const limiter = key.kind === 'org' ? this.orgKeys : this.platformKeys;
     const wait = limiter ? limiter.take(key.id, Date.now()) : 0;
     if (wait > 0) {
-      throw new PlatformError('rate_limited', 'This key sends more requests than it may; slow down and retry.', { retry_after_seconds: wait });
+      throw new PlatformError('rate_limited', 'This key sends more requests than it may; slow down and retry.', {
+        retry_after_seconds: wait,
+      });
     }
     const principal = new Principal(key.id, key.kind, key.orgId, environment, key.scopes);
     request.principal = principal;

@@ -24,99 +24,165 @@ import { MAX_AMOUNT, PAST_DUE_POLICIES, type PastDuePolicy } from '../domain/org
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 
 export class SettingsDto {
-  @OptionalField() @IsBoolean()
+  @OptionalField()
+  @IsBoolean()
   auto_create?: boolean;
 
-  @OptionalField() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   default_ttl_seconds?: number;
 
-  @OptionalField() @IsInt() @Min(1) @Max(86_400)
+  @OptionalField()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   max_ttl_seconds?: number;
 
-  @OptionalField() @IsIn(PAST_DUE_POLICIES)
+  @OptionalField()
+  @IsIn(PAST_DUE_POLICIES)
   past_due_policy?: PastDuePolicy;
 
   /** Micro-credits. */
-  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   past_due_grace_amount?: number;
 
   /** Micro-credits. */
-  @OptionalField() @IsInt() @Min(0) @Max(MAX_AMOUNT)
+  @OptionalField()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
   overdraft_limit?: number;
 
-  @OptionalField() @IsArray() @ArrayMaxSize(10) @IsInt({ each: true }) @Min(1, { each: true }) @Max(100, { each: true })
+  @OptionalField()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(100, { each: true })
   budget_alert_thresholds?: number[];
 }
 
 export class CreateOrganizationDto {
-  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `id ${ID_MESSAGE}` })
+  @OptionalField()
+  @IsString()
+  @Matches(CLIENT_ID_PATTERN, { message: `id ${ID_MESSAGE}` })
   id?: string;
 
-  @IsString() @MinLength(1) @MaxLength(200)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   name: string;
 
-  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
+  @OptionalField()
+  @IsString()
+  @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
   rate_card_id?: string;
 
-  @OptionalField() @IsIn(OVERAGE_POLICIES)
+  @OptionalField()
+  @IsIn(OVERAGE_POLICIES)
   overage_policy?: OveragePolicy;
 
   /** With `allow_up_to_percent`: how far past its hold a commit may charge, in percent. */
-  @OptionalField() @IsInt() @Min(0) @Max(1000)
+  @OptionalField()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   overage_percent?: number;
 
-  @OptionalField() @IsObject() @ValidateNested() @Type(() => SettingsDto)
+  @OptionalField()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
 export class UpdateOrganizationDto {
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(200)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   name?: string;
 
-  @OptionalField() @IsIn(ORG_STATUSES)
+  @OptionalField()
+  @IsIn(ORG_STATUSES)
   status?: OrgStatus;
 
   /** `null` unassigns the rate card. */
-  @NullableField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
+  @NullableField()
+  @IsString()
+  @Matches(CLIENT_ID_PATTERN, { message: `rate_card_id ${ID_MESSAGE}` })
   rate_card_id?: string | null;
 
-  @OptionalField() @IsIn(OVERAGE_POLICIES)
+  @OptionalField()
+  @IsIn(OVERAGE_POLICIES)
   overage_policy?: OveragePolicy;
 
-  @NullableField() @IsInt() @Min(0) @Max(1000)
+  @NullableField()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   overage_percent?: number | null;
 
-  @OptionalField() @IsObject() @ValidateNested() @Type(() => SettingsDto)
+  @OptionalField()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SettingsDto)
   settings?: SettingsDto;
 }
 
 export class CreateApiKeyDto {
-  @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES, { each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(SCOPES, { each: true })
   scopes: Scope[];
 
   @IsIn(ENVIRONMENTS)
   environment: Environment;
 
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(100)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
   name?: string;
 }
 
 export class CreatePlatformKeyDto {
-  @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES, { each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(SCOPES, { each: true })
   scopes: Scope[];
 
-  @OptionalField() @IsString() @MinLength(1) @MaxLength(100)
+  @OptionalField()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
   name?: string;
 }
 
 export class AuditLogQueryDto {
-  @OptionalField() @IsString() @Matches(CLIENT_ID_PATTERN, { message: `org_id ${ID_MESSAGE}` })
+  @OptionalField()
+  @IsString()
+  @Matches(CLIENT_ID_PATTERN, { message: `org_id ${ID_MESSAGE}` })
   org_id?: string;
 
-  @OptionalField() @IsString() @MaxLength(512) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
+  @OptionalField()
+  @IsString()
+  @MaxLength(512)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not a cursor this API issued' })
   cursor?: string;
 
-  @OptionalField() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @OptionalField()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   limit?: number;
 }
 

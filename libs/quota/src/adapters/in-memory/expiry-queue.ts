@@ -14,7 +14,7 @@ export class ExpiryQueue {
   push(expiresAtMs: number, holdId: string): void {
     const heap = this.heap;
     heap.push({ expiresAtMs, holdId });
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
       [heap[i], heap[parent]] = [heap[parent], heap[i]];
@@ -32,7 +32,7 @@ export class ExpiryQueue {
     const last = heap.pop();
     if (heap.length > 0 && last) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const left = 2 * i + 1;
         const right = left + 1;
         let least = i;

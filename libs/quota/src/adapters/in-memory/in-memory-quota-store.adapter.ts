@@ -153,7 +153,8 @@ export class InMemoryQuotaStore extends QuotaStore {
       state.expiries.push(hold.expiresAtMs, hold.holdId);
     }
     // checkSnapshot allows one counter per node and kind.
-    for (const { node, periodId, amount } of snapshot.committed) ensure(nodeKey(node)).counters[periodOfId(periodId)!] = { periodId, amount };
+    for (const { node, periodId, amount } of snapshot.committed)
+      ensure(nodeKey(node)).counters[periodOfId(periodId)!] = { periodId, amount };
     this.scopes.set(`${scope.orgId}|${scope.environment}`, state);
     return { kind: 'loaded' };
   }
@@ -195,7 +196,8 @@ export class InMemoryQuotaStore extends QuotaStore {
     for (let choice = 1; outcome.kind === 'refused' && choice < candidates.length; choice++) {
       const attempt = this.admit(state, [{ ...spec, amount: candidates[choice] }], 'all_or_nothing', now);
       if (attempt.kind !== 'refused') {
-        if (attempt.kind !== 'decided' || attempt.items[0].kind !== 'held') throw new Error('unreachable: an alternative decided otherwise');
+        if (attempt.kind !== 'decided' || attempt.items[0].kind !== 'held')
+          throw new Error('unreachable: an alternative decided otherwise');
         return { ...attempt.items[0], choice };
       }
     }
@@ -207,7 +209,9 @@ export class InMemoryQuotaStore extends QuotaStore {
       }
       case 'refused': {
         const { level, required, available } = outcome;
-        return alternatives ? { kind: 'refused', level, required, available, fitsUpTo: this.fitsUpTo(state, spec, now) } : { kind: 'refused', level, required, available };
+        return alternatives
+          ? { kind: 'refused', level, required, available, fitsUpTo: this.fitsUpTo(state, spec, now) }
+          : { kind: 'refused', level, required, available };
       }
       case 'duplicate':
         return { kind: 'duplicate', hold: outcome.hold };
@@ -226,7 +230,14 @@ export class InMemoryQuotaStore extends QuotaStore {
     return this.admit(state, holds, policy, now);
   }
 
-  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }, quantities?: QuantityUpdate[]): Promise<CommitOutcome> {
+  async commit(
+    scope: QuotaScope,
+    holdId: string,
+    usage: number,
+    now: Date,
+    overage: OverageRule = { kind: 'allow' },
+    quantities?: QuantityUpdate[],
+  ): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
@@ -369,7 +380,12 @@ export class InMemoryQuotaStore extends QuotaStore {
       const levels = holdNodes(hold.projectId, hold.userId).map(viewOf);
       const short = levels.findIndex((v) => v.limit !== null && v.committed + v.reserved + v.add + hold.amount > v.limit);
       if (short >= 0) {
-        const refusal = { kind: 'refused' as const, level: QUOTA_LEVELS[short], required: hold.amount, available: available(levels[short])! };
+        const refusal = {
+          kind: 'refused' as const,
+          level: QUOTA_LEVELS[short],
+          required: hold.amount,
+          available: available(levels[short])!,
+        };
         if (policy === 'all_or_nothing') return { ...refusal, index, holdId: hold.holdId };
         items.push({ ...refusal, holdId: hold.holdId });
         continue;
@@ -380,7 +396,12 @@ export class InMemoryQuotaStore extends QuotaStore {
       const [org, project, user] = levels;
       const periods = { ...ids };
       admitted.push({ ...hold, periods });
-      items.push({ kind: 'held', holdId: hold.holdId, periods: { ...periods }, remaining: { org: available(org), project: available(project), user: available(user) } });
+      items.push({
+        kind: 'held',
+        holdId: hold.holdId,
+        periods: { ...periods },
+        remaining: { org: available(org), project: available(project), user: available(user) },
+      });
     }
     for (const view of views.values()) {
       if (view.add === 0) continue;

@@ -70,12 +70,16 @@ export class HierarchyRepository {
   }
 
   async findUser(scope: QuotaScope, projectId: string, userId: string): Promise<ProjectUser | null> {
-    const row = await this.em.fork().findOne(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment, projectId, id: userId });
+    const row = await this.em
+      .fork()
+      .findOne(ProjectUserSchema, { orgId: scope.orgId, environment: scope.environment, projectId, id: userId });
     return row ? userToDomain(row) : null;
   }
 
   async listProjects(scope: QuotaScope): Promise<Project[]> {
-    const rows = await this.em.fork().find(ProjectSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { id: 'asc' } });
+    const rows = await this.em
+      .fork()
+      .find(ProjectSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { id: 'asc' } });
     return rows.map(projectToDomain);
   }
 
@@ -85,13 +89,15 @@ export class HierarchyRepository {
    */
   async listUsers(scope: QuotaScope, max: number, after?: { projectId: string; userId: string }): Promise<ProjectUser[]> {
     // Raw SQL for the collation; columns named as the entity's, timestamps arrive as strings.
-    const rows = await this.em.getConnection().execute<(Omit<ProjectUserRow, 'createdAt' | 'updatedAt'> & { createdAt: string | Date; updatedAt: string | Date })[]>(
-      `select org_id as "orgId", environment, project_id as "projectId", id, limit_amount as "limitAmount", period,
+    const rows = await this.em
+      .getConnection()
+      .execute<(Omit<ProjectUserRow, 'createdAt' | 'updatedAt'> & { createdAt: string | Date; updatedAt: string | Date })[]>(
+        `select org_id as "orgId", environment, project_id as "projectId", id, limit_amount as "limitAmount", period,
               created_at as "createdAt", updated_at as "updatedAt" from project_users
         where org_id = ? and environment = ? ${after ? 'and (project_id collate "C", id collate "C") > (?, ?)' : ''}
         order by project_id collate "C", id collate "C" limit ?`,
-      [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
-    );
+        [scope.orgId, scope.environment, ...(after ? [after.projectId, after.userId] : []), max],
+      );
     return rows.map((r) => userToDomain({ ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) }));
   }
 
@@ -198,16 +204,20 @@ export class HierarchyRepository {
 
   /** Every grant of the scope, oldest first (the pool is computed from their whole history). */
   async listAllGrants(scope: QuotaScope): Promise<CreditGrant[]> {
-    const rows = await this.em.fork().find(CreditGrantSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const rows = await this.em
+      .fork()
+      .find(CreditGrantSchema, { orgId: scope.orgId, environment: scope.environment }, { orderBy: { createdAt: 'asc', id: 'asc' } });
     return rows.map(grantToDomain);
   }
 
   /** Scopes with a grant that expired in (since, until]: their pool must shrink. */
   async scopesWithGrantsExpiring(since: Date, until: Date): Promise<QuotaScope[]> {
-    const rows = await this.em.getConnection().execute<{ org_id: string; environment: QuotaEnvironment }[]>(
-      `select distinct org_id, environment from credit_grants where expires_at > ? and expires_at <= ?`,
-      [since, until],
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute<{ org_id: string; environment: QuotaEnvironment }[]>(
+        `select distinct org_id, environment from credit_grants where expires_at > ? and expires_at <= ?`,
+        [since, until],
+      );
     return rows.map((r) => ({ orgId: r.org_id, environment: r.environment }));
   }
 }

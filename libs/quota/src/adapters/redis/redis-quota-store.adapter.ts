@@ -83,7 +83,9 @@ function readScript(file: string): string {
     return readFileSync(join(__dirname, file), 'utf8');
   } catch (err) {
     // The .lua files are assets: a build must copy them next to the compiled adapter.
-    throw new Error(`quota script ${file} not found next to ${__filename}: copy libs/quota/src/adapters/redis/*.lua into the build (${String(err)})`);
+    throw new Error(
+      `quota script ${file} not found next to ${__filename}: copy libs/quota/src/adapters/redis/*.lua into the build (${String(err)})`,
+    );
   }
 }
 
@@ -91,7 +93,10 @@ let sources: Record<ScriptName, string> | undefined;
 function scriptSources(): Record<ScriptName, string> {
   if (!sources) {
     const lib = readScript('lib.lua');
-    sources = Object.fromEntries(Object.entries(SCRIPTS).map(([name, { file }]) => [name, `${lib}\n${readScript(file)}`])) as Record<ScriptName, string>;
+    sources = Object.fromEntries(Object.entries(SCRIPTS).map(([name, { file }]) => [name, `${lib}\n${readScript(file)}`])) as Record<
+      ScriptName,
+      string
+    >;
   }
   return sources;
 }
@@ -122,7 +127,10 @@ function encodeSnapshot(snapshot: QuotaSnapshot): [Map<string, string>, string[]
   const counters = new Map<string, Partial<Record<Period, string>>>();
   for (const { node, periodId, amount } of snapshot.committed) {
     const key = nodeKey(node);
-    counters.set(key, { ...counters.get(key), [periodOfId(periodId)!]: periodOfId(periodId) === 'none' ? String(amount) : `${periodId}|${amount}` });
+    counters.set(key, {
+      ...counters.get(key),
+      [periodOfId(periodId)!]: periodOfId(periodId) === 'none' ? String(amount) : `${periodId}|${amount}`,
+    });
   }
   for (const [key, c] of counters) hash.set(committedField(key), [c.day ?? '|0', c.week ?? '|0', c.month ?? '|0', c.none ?? '0'].join('|'));
   for (const { key, value } of snapshot.quantities ?? []) hash.set(`q|${key}`, value);
@@ -144,7 +152,14 @@ function parseHold(holdId: string, record: unknown): ActiveHold {
   const fields = typeof record === 'string' ? record.split('|') : [];
   if (fields.length !== 7) throw new QuotaError('quota_state_corrupt', `Hold ${holdId} is stored as '${String(record)}'.`);
   const [projectId, userId, amount, expiresAtMs, day, week, month] = fields;
-  return { holdId, projectId, userId, amount: toAmount(amount, 'amount'), expiresAtMs: toAmount(expiresAtMs, 'expiry'), periods: { day, week, month } };
+  return {
+    holdId,
+    projectId,
+    userId,
+    amount: toAmount(amount, 'amount'),
+    expiresAtMs: toAmount(expiresAtMs, 'expiry'),
+    periods: { day, week, month },
+  };
 }
 
 function periodsAndRemaining(reply: unknown[], at: number): { periods: HoldPeriods; remaining: Remaining } {
@@ -236,7 +251,11 @@ export class RedisQuotaStore extends QuotaStore {
     checkScope(scope);
     checkId('projectId', projectId);
     if (config !== null) checkNodeConfig(config);
-    const reply = await this.run('configure', [this.keys.scope(scope)[0]], [defaultUserConfigField(projectId), config ? encodeConfig(config) : '']);
+    const reply = await this.run(
+      'configure',
+      [this.keys.scope(scope)[0]],
+      [defaultUserConfigField(projectId), config ? encodeConfig(config) : ''],
+    );
     return reply[0] === 'not_loaded' ? NOT_LOADED : { kind: 'configured' };
   }
 
@@ -263,7 +282,12 @@ export class RedisQuotaStore extends QuotaStore {
       case 'duplicate':
         return { kind: 'duplicate', hold: parseHold(hold.holdId, reply[1]) };
       case 'refused': {
-        const refusal = { kind: 'refused' as const, level: reply[1] as QuotaLevel, required: toAmount(reply[2], 'required'), available: toAmount(reply[3], 'available') };
+        const refusal = {
+          kind: 'refused' as const,
+          level: reply[1] as QuotaLevel,
+          required: toAmount(reply[2], 'required'),
+          available: toAmount(reply[3], 'available'),
+        };
         return hold.alternatives ? { ...refusal, fitsUpTo: toLeft(reply[4], 'fits up to') } : refusal;
       }
       case 'held': {
@@ -282,7 +306,15 @@ export class RedisQuotaStore extends QuotaStore {
     checkBatch(holds, policy, now);
     const ids = periodIds(now);
     const items = holds.flatMap((h) => [h.holdId, h.projectId, h.userId, String(h.amount), String(h.expiresAtMs)]);
-    const reply = await this.run('reserveBatch', this.keys.scope(scope), [policy, String(now.getTime()), ids.day, ids.week, ids.month, String(holds.length), ...items]);
+    const reply = await this.run('reserveBatch', this.keys.scope(scope), [
+      policy,
+      String(now.getTime()),
+      ids.day,
+      ids.week,
+      ids.month,
+      String(holds.length),
+      ...items,
+    ]);
     switch (reply[0]) {
       case 'not_loaded':
         return NOT_LOADED;
@@ -292,7 +324,14 @@ export class RedisQuotaStore extends QuotaStore {
       }
       case 'refused': {
         const index = toAmount(reply[1], 'index');
-        return { kind: 'refused', index, holdId: holds[index].holdId, level: reply[2] as QuotaLevel, required: toAmount(reply[3], 'required'), available: toAmount(reply[4], 'available') };
+        return {
+          kind: 'refused',
+          index,
+          holdId: holds[index].holdId,
+          level: reply[2] as QuotaLevel,
+          required: toAmount(reply[3], 'required'),
+          available: toAmount(reply[4], 'available'),
+        };
       }
       case 'decided': {
         if (reply.length !== 2 + holds.length * 7) throw this.unexpected('reserveBatch', reply);
@@ -302,7 +341,13 @@ export class RedisQuotaStore extends QuotaStore {
             case 'held':
               return { kind: 'held', holdId, ...periodsAndRemaining(reply, at + 1) };
             case 'refused':
-              return { kind: 'refused', holdId, level: reply[at + 1] as QuotaLevel, required: toAmount(reply[at + 2], 'required'), available: toAmount(reply[at + 3], 'available') };
+              return {
+                kind: 'refused',
+                holdId,
+                level: reply[at + 1] as QuotaLevel,
+                required: toAmount(reply[at + 2], 'required'),
+                available: toAmount(reply[at + 3], 'available'),
+              };
             case 'duplicate':
               return { kind: 'duplicate', holdId, hold: parseHold(holdId, reply[at + 1]) };
             default:
@@ -317,7 +362,14 @@ export class RedisQuotaStore extends QuotaStore {
     }
   }
 
-  async commit(scope: QuotaScope, holdId: string, usage: number, now: Date, overage: OverageRule = { kind: 'allow' }, quantities?: QuantityUpdate[]): Promise<CommitOutcome> {
+  async commit(
+    scope: QuotaScope,
+    holdId: string,
+    usage: number,
+    now: Date,
+    overage: OverageRule = { kind: 'allow' },
+    quantities?: QuantityUpdate[],
+  ): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
@@ -327,8 +379,20 @@ export class RedisQuotaStore extends QuotaStore {
     const ids = periodIds(now);
     const rule = overage.kind === 'allow' ? 'allow' : overage.kind === 'cap_at_hold' ? 'cap' : 'pct';
     const percent = overage.kind === 'up_to_percent' ? String(overage.percent) : '0';
-    const counters = quantities?.length ? [String(quantities.length), ...quantities.flatMap((q) => [q.key, q.expected ?? '-', q.next])] : [];
-    const reply = await this.run('commit', this.keys.scope(scope), [holdId, String(usage), String(now.getTime()), ids.day, ids.week, ids.month, rule, percent, ...counters]);
+    const counters = quantities?.length
+      ? [String(quantities.length), ...quantities.flatMap((q) => [q.key, q.expected ?? '-', q.next])]
+      : [];
+    const reply = await this.run('commit', this.keys.scope(scope), [
+      holdId,
+      String(usage),
+      String(now.getTime()),
+      ids.day,
+      ids.week,
+      ids.month,
+      rule,
+      percent,
+      ...counters,
+    ]);
     switch (reply[0]) {
       case 'not_loaded':
         return NOT_LOADED;
@@ -429,7 +493,14 @@ export class RedisQuotaStore extends QuotaStore {
     checkNow(now);
     const ids = periodIds(now);
     const args = nodes.flatMap((n) => [n.level, n.level === 'org' ? '' : n.projectId, n.level === 'user' ? n.userId : '']);
-    const reply = await this.run('usage', this.keys.scope(scope), [ids.day, ids.week, ids.month, String(nodes.length), ...args, String(now.getTime())]);
+    const reply = await this.run('usage', this.keys.scope(scope), [
+      ids.day,
+      ids.week,
+      ids.month,
+      String(nodes.length),
+      ...args,
+      String(now.getTime()),
+    ]);
     if (reply[0] === 'not_loaded') return NOT_LOADED;
     if (reply[0] !== 'usage' || reply.length !== 1 + nodes.length * 7) throw this.unexpected('usage', reply);
     return {
@@ -482,7 +553,8 @@ export class RedisQuotaStore extends QuotaStore {
     if (!match) return err;
     const [, code, detail] = match;
     if (code === 'OVERFLOW') return new QuotaError('amount_overflow', `${detail} would pass 2^53-1 micro-credits; nothing changed.`);
-    if (code === 'CORRUPT') return new QuotaError('quota_state_corrupt', `Quota state is inconsistent (${detail}); rebuild the scope from the ledger.`);
+    if (code === 'CORRUPT')
+      return new QuotaError('quota_state_corrupt', `Quota state is inconsistent (${detail}); rebuild the scope from the ledger.`);
     return new QuotaError('invalid_quota_request', `Redis refused the argument ${detail}.`);
   }
 

@@ -37,7 +37,12 @@ export class ComputeCreditPoolUseCase {
     const asked = graceSince ? [...instants, graceSince] : instants;
     const consumed = await this.ledger.consumedAt(scope, asked);
     const byInstant = new Map(instants.map((instant, i) => [instant.getTime(), consumed[i]]));
-    const pool = creditPoolLimit({ grants, consumedAt: (instant) => byInstant.get(instant.getTime()) ?? 0, overdraft: settings.overdraft_limit, now });
+    const pool = creditPoolLimit({
+      grants,
+      consumedAt: (instant) => byInstant.get(instant.getTime()) ?? 0,
+      overdraft: settings.overdraft_limit,
+      now,
+    });
     if (!graceSince) return pool;
     return Math.min(pool, consumed[asked.length - 1] + settings.past_due_grace_amount);
   }

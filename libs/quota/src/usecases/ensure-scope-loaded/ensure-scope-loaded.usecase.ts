@@ -48,7 +48,9 @@ export class EnsureScopeLoadedUseCase {
     } catch (error) {
       throw storeError(error);
     }
-    throw new PlatformError('store_unavailable', 'The quota store could not load this organization in time; try again.', { retry_after_seconds: 1 });
+    throw new PlatformError('store_unavailable', 'The quota store could not load this organization in time; try again.', {
+      retry_after_seconds: 1,
+    });
   }
 
   /** Loads the scope unless it is; false when another instance is loading it. */
@@ -102,5 +104,7 @@ export class EnsureScopeLoadedUseCase {
 /** Any failure to reach the store is a 503 that admits nothing (fail closed). */
 export function storeError(error: unknown): Error {
   if (error instanceof TollgateError) return error;
-  return new PlatformError('store_unavailable', 'The quota store is unavailable; nothing was changed. Try again.', { retry_after_seconds: 1 });
+  return new PlatformError('store_unavailable', 'The quota store is unavailable; nothing was changed. Try again.', {
+    retry_after_seconds: 1,
+  });
 }

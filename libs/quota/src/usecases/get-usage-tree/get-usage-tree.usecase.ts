@@ -54,7 +54,10 @@ export class GetUsageTreeUseCase {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
     const limit = page.limit ?? DEFAULT_TREE_USERS;
-    const [projects, listed] = await Promise.all([this.hierarchy.listProjects(scope), this.hierarchy.listUsers(scope, limit + 1, page.after)]);
+    const [projects, listed] = await Promise.all([
+      this.hierarchy.listProjects(scope),
+      this.hierarchy.listUsers(scope, limit + 1, page.after),
+    ]);
     const more = listed.length > limit;
     const users = more ? listed.slice(0, limit) : listed;
     const nodes: NodeRef[] = [
@@ -92,6 +95,10 @@ export class GetUsageTreeUseCase {
     const byProject = new Map(projectFigures.map((p) => [p.id, p]));
     for (const u of users) byProject.get(u.projectId)?.users.push(present(u.id, figures[next++]));
     const last = users[users.length - 1];
-    return { org: present(orgId, figures[0]), projects: projectFigures, next_cursor: more ? { projectId: last.projectId, userId: last.id } : null };
+    return {
+      org: present(orgId, figures[0]),
+      projects: projectFigures,
+      next_cursor: more ? { projectId: last.projectId, userId: last.id } : null,
+    };
   }
 }

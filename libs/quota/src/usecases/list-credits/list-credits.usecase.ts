@@ -11,7 +11,12 @@ export class ListCreditsUseCase {
   ) {}
 
   /** Grants of the caller's environment, newest first. */
-  async execute(ctx: CallContext, orgId: string, before: { createdAt: string; id: string } | undefined, limit: number): Promise<CreditGrant[]> {
+  async execute(
+    ctx: CallContext,
+    orgId: string,
+    before: { createdAt: string; id: string } | undefined,
+    limit: number,
+  ): Promise<CreditGrant[]> {
     await this.organizations.execute(ctx, orgId);
     return this.hierarchy.listGrants({ orgId, environment: ctx.principal.environment }, before, limit);
   }

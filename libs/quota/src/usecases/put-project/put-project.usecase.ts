@@ -29,7 +29,12 @@ export class PutProjectUseCase {
     private readonly clock: Clock,
   ) {}
 
-  async execute(ctx: CallContext, orgId: string, projectId: string, input: PutProjectInput): Promise<{ project: Project; created: boolean }> {
+  async execute(
+    ctx: CallContext,
+    orgId: string,
+    projectId: string,
+    input: PutProjectInput,
+  ): Promise<{ project: Project; created: boolean }> {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
     const before = await this.hierarchy.findProject(scope, projectId);

@@ -41,7 +41,9 @@ export class SyncCreditPoolUseCase implements OnModuleInit {
     // A status change starts or ends a past_due grace, which caps the pool (ComputeCreditPool).
     this.bus.subscribe(ORGANIZATION_TOPIC, (orgId) => {
       for (const environment of ['live', 'test'] as const) {
-        this.execute({ orgId, environment }).catch((error) => this.logger.warn(`pool sync for ${orgId}:${environment} failed: ${(error as Error).message}`));
+        this.execute({ orgId, environment }).catch((error) =>
+          this.logger.warn(`pool sync for ${orgId}:${environment} failed: ${(error as Error).message}`),
+        );
       }
     });
   }

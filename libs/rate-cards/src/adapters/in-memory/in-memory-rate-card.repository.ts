@@ -33,7 +33,10 @@ export class InMemoryRateCardRepository extends RateCardRepository {
   }
 
   async listCards(before: { createdAt: Date; id: string } | undefined, limit: number, onlyId?: string): Promise<RateCardSummary[]> {
-    const after = (c: RateCard) => !before || c.created_at.getTime() < before.createdAt.getTime() || (c.created_at.getTime() === before.createdAt.getTime() && c.id < before.id);
+    const after = (c: RateCard) =>
+      !before ||
+      c.created_at.getTime() < before.createdAt.getTime() ||
+      (c.created_at.getTime() === before.createdAt.getTime() && c.id < before.id);
     return [...this.cards.values()]
       .filter((c) => after(c) && (onlyId === undefined || c.id === onlyId))
       .sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? 1 : -1))
@@ -56,7 +59,8 @@ export class InMemoryRateCardRepository extends RateCardRepository {
     card.rates.push(...copy(change.addRates ?? []));
     for (const end of change.endRates ?? []) {
       const rate = card.rates.find((r) => r.id === end.id)!;
-      if (rate.ending_before !== null && rate.ending_before.getTime() < end.ending_before.getTime()) throw new Error('a rate may only be ended earlier');
+      if (rate.ending_before !== null && rate.ending_before.getTime() < end.ending_before.getTime())
+        throw new Error('a rate may only be ended earlier');
       rate.ending_before = end.ending_before;
     }
     if (change.putLadder) {

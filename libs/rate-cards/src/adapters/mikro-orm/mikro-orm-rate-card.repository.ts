@@ -38,7 +38,8 @@ interface LadderRow {
   updated_at: Date | string;
 }
 
-const PRICE_COLUMNS = 'id, product, dimension, match, model, unit_price, package_size, tiers, tier_scope, starting_at, ending_before, created_at';
+const PRICE_COLUMNS =
+  'id, product, dimension, match, model, unit_price, package_size, tiers, tier_scope, starting_at, ending_before, created_at';
 
 /** Raw queries return timestamptz as text (MikroORM's driver leaves date parsing to its mappers). */
 function date(value: Date | string): Date;
@@ -152,7 +153,12 @@ export class MikroOrmRateCardRepository extends RateCardRepository {
 
   async insertCard(card: RateCard, audit: AuditRecord): Promise<void> {
     await this.em.fork().transactional(async (tx) => {
-      await this.run(tx, 'insert into rate_cards (id, name, created_at, updated_at) values (?, ?, ?, ?)', [card.id, card.name, card.created_at, card.updated_at]);
+      await this.run(tx, 'insert into rate_cards (id, name, created_at, updated_at) values (?, ?, ?, ?)', [
+        card.id,
+        card.name,
+        card.created_at,
+        card.updated_at,
+      ]);
       await this.insertRates(tx, card.id, card.rates);
       for (const ladder of card.ladders) await this.upsertLadder(tx, card.id, ladder);
       appendAuditEntry(tx, audit, card.created_at);
@@ -171,7 +177,8 @@ export class MikroOrmRateCardRepository extends RateCardRepository {
         await this.run(tx, 'update rates set ending_before = ? where id = ? and rate_card_id = ?', [end.ending_before, end.id, id]);
       }
       if (change.putLadder) await this.upsertLadder(tx, id, change.putLadder);
-      if (change.deleteLadder !== undefined) await this.run(tx, 'delete from downgrade_ladders where rate_card_id = ? and product = ?', [id, change.deleteLadder]);
+      if (change.deleteLadder !== undefined)
+        await this.run(tx, 'delete from downgrade_ladders where rate_card_id = ? and product = ?', [id, change.deleteLadder]);
       await this.run(tx, 'update rate_cards set updated_at = ? where id = ?', [change.updatedAt, id]);
       appendAuditEntry(tx, change.audit, change.updatedAt);
       await tx.flush();
@@ -206,21 +213,40 @@ export class MikroOrmRateCardRepository extends RateCardRepository {
   private async readCard(em: EntityManager, id: string, lock: boolean): Promise<RateCard | null> {
     const ctx = em.isInTransaction() ? em.getTransactionContext() : undefined;
     const connection = em.getConnection();
-    const [row] = await connection.execute<CardRow[]>(`select id, name, created_at, updated_at from rate_cards where id = ?${lock ? ' for update' : ''}`, [id], 'all', ctx);
+    const [row] = await connection.execute<CardRow[]>(
+      `select id, name, created_at, updated_at from rate_cards where id = ?${lock ? ' for update' : ''}`,
+      [id],
+      'all',
+      ctx,
+    );
     if (!row) return null;
-    const rates = await connection.execute<PriceRow[]>(`select ${PRICE_COLUMNS} from rates where rate_card_id = ? order by seq`, [id], 'all', ctx);
+    const rates = await connection.execute<PriceRow[]>(
+      `select ${PRICE_COLUMNS} from rates where rate_card_id = ? order by seq`,
+      [id],
+      'all',
+      ctx,
+    );
     const ladders = await connection.execute<LadderRow[]>(
       'select product, ladder, created_at, updated_at from downgrade_ladders where rate_card_id = ? order by product',
       [id],
       'all',
       ctx,
     );
-    return { id: row.id, name: row.name, created_at: date(row.created_at), updated_at: date(row.updated_at), rates: rates.map(rateToDomain), ladders: ladders.map(ladderToDomain) };
+    return {
+      id: row.id,
+      name: row.name,
+      created_at: date(row.created_at),
+      updated_at: date(row.updated_at),
+      rates: rates.map(rateToDomain),
+      ladders: ladders.map(ladderToDomain),
+    };
   }
 
   private async readOverrides(em: EntityManager, orgId: string): Promise<OverrideRecord[]> {
     const ctx = em.isInTransaction() ? em.getTransactionContext() : undefined;
-    const rows = await em.getConnection().execute<PriceRow[]>(`select ${PRICE_COLUMNS} from rate_overrides where org_id = ? order by seq`, [orgId], 'all', ctx);
+    const rows = await em
+      .getConnection()
+      .execute<PriceRow[]>(`select ${PRICE_COLUMNS} from rate_overrides where org_id = ? order by seq`, [orgId], 'all', ctx);
     return rows.map((row) => overrideToDomain(orgId, row));
   }
 

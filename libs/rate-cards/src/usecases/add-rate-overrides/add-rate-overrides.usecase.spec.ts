@@ -13,9 +13,22 @@ describe('AddRateOverridesUseCase', () => {
   it("stores an organization's price for one rate of its card, audited under the organization", async () => {
     const { h, org, sut } = await setUp();
     const { overrides } = await sut.execute(h.platform, org, [{ ...hd, unit_price: '0.15' }]);
-    expect(overrides).toEqual([expect.objectContaining({ id: expect.stringMatching(/^ro_/), org_id: org, unit_price: '0.15', starting_at: h.clock.now(), ending_before: null })]);
+    expect(overrides).toEqual([
+      expect.objectContaining({
+        id: expect.stringMatching(/^ro_/),
+        org_id: org,
+        unit_price: '0.15',
+        starting_at: h.clock.now(),
+        ending_before: null,
+      }),
+    ]);
     expect(await h.repository.listOverrides(org)).toEqual(overrides);
-    expect(h.repository.audits.at(-1)).toMatchObject({ orgId: org, environment: null, action: 'rate_overrides.added', after: { added: [expect.objectContaining({ unit_price: '0.15' })] } });
+    expect(h.repository.audits.at(-1)).toMatchObject({
+      orgId: org,
+      environment: null,
+      action: 'rate_overrides.added',
+      after: { added: [expect.objectContaining({ unit_price: '0.15' })] },
+    });
   });
 
   it('refuses an identity the card does not have, naming the item', async () => {

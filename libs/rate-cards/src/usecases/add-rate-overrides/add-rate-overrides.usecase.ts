@@ -36,17 +36,29 @@ export class AddRateOverridesUseCase {
   async execute(ctx: CallContext, orgId: string, raw: unknown): Promise<AddedOverrides> {
     const org = await this.organizations.execute(ctx, orgId);
     requirePlatform(ctx, 'set rate overrides');
-    if (org.rateCardId === null) throw new RateCardError('no_rate_card', `Organization '${orgId}' has no rate card to override: assign one first.`, { org_id: orgId });
+    if (org.rateCardId === null)
+      throw new RateCardError('no_rate_card', `Organization '${orgId}' has no rate card to override: assign one first.`, { org_id: orgId });
     // Identities are never removed from a card (rates are append-only), so this read may precede the lock.
     const card = await this.repository.findCard(org.rateCardId);
-    if (!card) throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${org.rateCardId}', which does not exist.`, { org_id: orgId });
+    if (!card)
+      throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${org.rateCardId}', which does not exist.`, {
+        org_id: orgId,
+      });
 
     const now = this.clock.now();
-    const { items, problems } = readAdditions<OverrideRecord>(raw, 'overrides', 'override', now, true, (draft) => ({ ...draft, id: newId('ro'), org_id: orgId, created_at: now }));
+    const { items, problems } = readAdditions<OverrideRecord>(raw, 'overrides', 'override', now, true, (draft) => ({
+      ...draft,
+      id: newId('ro'),
+      org_id: orgId,
+      created_at: now,
+    }));
     if (Array.isArray(raw) && raw.length === 0) problems.push({ field: 'overrides', message: 'must have at least one override' });
     items.forEach((item, i) => {
       if (item && identityReadable(item) && !card.rates.some((rate) => sameIdentity(rate, item))) {
-        problems.push({ field: `overrides[${i}]`, message: `rate card '${card.id}' has no rate with this product, dimension and match to override` });
+        problems.push({
+          field: `overrides[${i}]`,
+          message: `rate card '${card.id}' has no rate with this product, dimension and match to override`,
+        });
       }
     });
 
@@ -80,5 +92,11 @@ export class AddRateOverridesUseCase {
 }
 
 function identityReadable(item: OverrideRecord): boolean {
-  return typeof item.product === 'string' && typeof item.dimension === 'string' && item.match !== null && typeof item.match === 'object' && !Array.isArray(item.match);
+  return (
+    typeof item.product === 'string' &&
+    typeof item.dimension === 'string' &&
+    item.match !== null &&
+    typeof item.match === 'object' &&
+    !Array.isArray(item.match)
+  );
 }

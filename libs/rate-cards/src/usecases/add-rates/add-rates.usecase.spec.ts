@@ -13,7 +13,16 @@ describe('AddRatesUseCase', () => {
     const { h, card, sut } = await setUp();
     const start = new Date(h.clock.now().getTime() + HOUR);
 
-    const added = await sut.execute(h.platform, card.id, [{ product: 'video.generate', dimension: 'video_seconds', match: { resolution: '1080p' }, model: 'flat', unit_price: '0.25', starting_at: start.toISOString() }]);
+    const added = await sut.execute(h.platform, card.id, [
+      {
+        product: 'video.generate',
+        dimension: 'video_seconds',
+        match: { resolution: '1080p' },
+        model: 'flat',
+        unit_price: '0.25',
+        starting_at: start.toISOString(),
+      },
+    ]);
 
     expect(added.rates).toEqual([expect.objectContaining({ unit_price: '0.25', starting_at: start, ending_before: null })]);
     expect(added.ended).toEqual([expect.objectContaining({ id: card.rates[1].id, unit_price: '0.3', ending_before: start })]);
@@ -22,7 +31,10 @@ describe('AddRatesUseCase', () => {
     expect(h.repository.audits.at(-1)).toMatchObject({
       action: 'rate_card.rates_added',
       before: { ended: [{ id: card.rates[1].id, ending_before: null }] },
-      after: { added: [expect.objectContaining({ unit_price: '0.25' })], ended: [{ id: card.rates[1].id, ending_before: start.toISOString() }] },
+      after: {
+        added: [expect.objectContaining({ unit_price: '0.25' })],
+        ended: [{ id: card.rates[1].id, ending_before: start.toISOString() }],
+      },
     });
   });
 
@@ -33,8 +45,19 @@ describe('AddRatesUseCase', () => {
     expect(now.rates[0].starting_at).toEqual(h.clock.now());
 
     await expect(
-      sut.execute(h.platform, card.id, [{ product: 'image', dimension: 'images', model: 'flat', unit_price: '0.04', starting_at: new Date(h.clock.now().getTime() - 1).toISOString() }]),
-    ).rejects.toMatchObject({ code: 'validation_failed', extensions: { errors: [{ field: 'rates[0].starting_at', message: expect.stringContaining('past') }] } });
+      sut.execute(h.platform, card.id, [
+        {
+          product: 'image',
+          dimension: 'images',
+          model: 'flat',
+          unit_price: '0.04',
+          starting_at: new Date(h.clock.now().getTime() - 1).toISOString(),
+        },
+      ]),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      extensions: { errors: [{ field: 'rates[0].starting_at', message: expect.stringContaining('past') }] },
+    });
   });
 
   it('refuses an overlap with the existing schedule and stores nothing', async () => {

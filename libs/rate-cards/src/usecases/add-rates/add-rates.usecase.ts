@@ -34,7 +34,11 @@ export class AddRatesUseCase {
     requirePlatform(ctx, 'change rate cards');
     const now = this.clock.now();
     const changed = await this.repository.changeCard(cardId, (card) => {
-      const { items, problems } = readAdditions<RateRecord>(rawRates, 'rates', 'rate', now, true, (draft) => ({ ...draft, id: newId('rate'), created_at: now }));
+      const { items, problems } = readAdditions<RateRecord>(rawRates, 'rates', 'rate', now, true, (draft) => ({
+        ...draft,
+        id: newId('rate'),
+        created_at: now,
+      }));
       if (Array.isArray(rawRates) && rawRates.length === 0) problems.push({ field: 'rates', message: 'must have at least one rate' });
       const { added, existing, ended } = scheduleWithGaps(card.rates, items);
       problems.push(...validateRates(added as RateRecord[], existing, 'rates'));

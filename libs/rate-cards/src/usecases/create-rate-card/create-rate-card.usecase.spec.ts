@@ -6,7 +6,11 @@ describe('CreateRateCardUseCase', () => {
     const h = rateCardsHarness();
     const sut = h.createRateCard;
 
-    const card = await sut.execute(h.platform, { name: 'Standard', rates: VIDEO_RATES, ladders: [{ product: 'video.generate', ladder: [{ resolution: '1080p' }, { product: 'video.fast' }] }] });
+    const card = await sut.execute(h.platform, {
+      name: 'Standard',
+      rates: VIDEO_RATES,
+      ladders: [{ product: 'video.generate', ladder: [{ resolution: '1080p' }, { product: 'video.fast' }] }],
+    });
 
     expect(card.id).toMatch(/^rc_/);
     expect(card.rates.map((r) => [r.id.slice(0, 5), r.unit_price, r.starting_at, r.ending_before])).toEqual([
@@ -14,9 +18,22 @@ describe('CreateRateCardUseCase', () => {
       ['rate_', '0.3', h.clock.now(), null],
       ['rate_', '0.1', h.clock.now(), null],
     ]);
-    expect(card.ladders).toEqual([expect.objectContaining({ product: 'video.generate', ladder: [{ dimensions: { resolution: '1080p' } }, { product: 'video.fast', dimensions: {} }] })]);
+    expect(card.ladders).toEqual([
+      expect.objectContaining({
+        product: 'video.generate',
+        ladder: [{ dimensions: { resolution: '1080p' } }, { product: 'video.fast', dimensions: {} }],
+      }),
+    ]);
     expect(await h.repository.findCard(card.id)).toEqual(card);
-    expect(h.repository.audits).toEqual([expect.objectContaining({ action: 'rate_card.created', orgId: null, resourceId: card.id, before: null, after: expect.objectContaining({ id: card.id, rates: expect.any(Array) }) })]);
+    expect(h.repository.audits).toEqual([
+      expect.objectContaining({
+        action: 'rate_card.created',
+        orgId: null,
+        resourceId: card.id,
+        before: null,
+        after: expect.objectContaining({ id: card.id, rates: expect.any(Array) }),
+      }),
+    ]);
   });
 
   it('accepts starts in the past (nobody priced with a card that did not exist) and chains a scheduled change', async () => {
@@ -36,7 +53,10 @@ describe('CreateRateCardUseCase', () => {
     const error = await h.createRateCard
       .execute(h.platform, {
         name: 'Bad',
-        rates: [{ product: 'p', dimension: 'd', model: 'volume', tiers: [{ up_to: 5, unit_price: '1' }] }, { product: 'p', dimension: 'e', model: 'flat' }],
+        rates: [
+          { product: 'p', dimension: 'd', model: 'volume', tiers: [{ up_to: 5, unit_price: '1' }] },
+          { product: 'p', dimension: 'e', model: 'flat' },
+        ],
         ladders: [{ product: 'q', ladder: [{}, { x: '1' }] }],
       })
       .catch((e: unknown) => e);
@@ -51,6 +71,8 @@ describe('CreateRateCardUseCase', () => {
 
   it('is for platform keys only', async () => {
     const h = rateCardsHarness();
-    await expect(h.createRateCard.execute(h.orgKey('acme'), { name: 'x', rates: [] })).rejects.toMatchObject({ code: 'platform_key_required' });
+    await expect(h.createRateCard.execute(h.orgKey('acme'), { name: 'x', rates: [] })).rejects.toMatchObject({
+      code: 'platform_key_required',
+    });
   });
 });

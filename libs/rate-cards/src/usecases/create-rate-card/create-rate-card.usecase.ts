@@ -33,7 +33,11 @@ export class CreateRateCardUseCase {
   async execute(ctx: CallContext, input: CreateRateCardInput): Promise<RateCard> {
     requirePlatform(ctx, 'create rate cards');
     const now = this.clock.now();
-    const { items, problems } = readAdditions<RateRecord>(input.rates, 'rates', 'rate', now, false, (draft) => ({ ...draft, id: newId('rate'), created_at: now }));
+    const { items, problems } = readAdditions<RateRecord>(input.rates, 'rates', 'rate', now, false, (draft) => ({
+      ...draft,
+      id: newId('rate'),
+      created_at: now,
+    }));
     const { added } = scheduleWithGaps([], items);
     problems.push(...validateRates(added as RateRecord[], [], 'rates'));
     const rates = added.filter((rate): rate is RateRecord => rate !== null);
@@ -73,7 +77,8 @@ function readLadders(raw: unknown, rates: readonly RateRecord[], problems: RateP
     if (!ladder) return;
     problems.push(...checkLadderProducts(ladder, rates, field));
     const first = seen.get(ladder.product);
-    if (first !== undefined) problems.push({ field: `${field}.product`, message: `repeats the product of ladders[${first}]: one ladder per product` });
+    if (first !== undefined)
+      problems.push({ field: `${field}.product`, message: `repeats the product of ladders[${first}]: one ladder per product` });
     seen.set(ladder.product, i);
     ladders.push(toRecord(ladder, now));
   });

@@ -61,7 +61,10 @@ export class PriceOperationUseCase {
     }
     const cardId = input.rateCardId ?? (await this.cardIdOf(orgId));
     const card = await this.catalog.card(cardId);
-    if (!card) throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${cardId}', which does not exist.`, { org_id: orgId });
+    if (!card)
+      throw new RateCardError('no_rate_card', `Organization '${orgId}' is assigned rate card '${cardId}', which does not exist.`, {
+        org_id: orgId,
+      });
     const overrides = await this.catalog.organizationOverrides(orgId);
 
     const resolution = resolveRates(
@@ -70,11 +73,22 @@ export class PriceOperationUseCase {
     );
     if (!resolution.ok) {
       // 500 with no error_id of its own: say here which rows need repair.
-      if (resolution.reason === 'ambiguous_rate') this.logger.error(`card ${card.id}, organization ${orgId}: rates ${resolution.rate_ids.join(', ')} are ambiguous for ${product}/${resolution.dimension}`);
+      if (resolution.reason === 'ambiguous_rate')
+        this.logger.error(
+          `card ${card.id}, organization ${orgId}: rates ${resolution.rate_ids.join(', ')} are ambiguous for ${product}/${resolution.dimension}`,
+        );
       throw cannotPrice(resolution, at);
     }
-    const price = asApiErrors(() => priceUsage({ rates: resolution.rates, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed: input.alreadyUsed }));
-    return { rate_card_id: card.id, ...price, rates: Object.keys(resolution.rates).sort().map((d) => resolution.rates[d]) };
+    const price = asApiErrors(() =>
+      priceUsage({ rates: resolution.rates, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed: input.alreadyUsed }),
+    );
+    return {
+      rate_card_id: card.id,
+      ...price,
+      rates: Object.keys(resolution.rates)
+        .sort()
+        .map((d) => resolution.rates[d]),
+    };
   }
 
   /**
@@ -92,10 +106,14 @@ export class PriceOperationUseCase {
     for (const rate of rates) byDimension[rate.dimension] = rate;
     for (const dimension of Object.keys(usage ?? {}).sort()) {
       if (!Object.prototype.hasOwnProperty.call(byDimension, dimension)) {
-        throw new RateCardError('unpriceable_usage', `usage.${dimension}: the reservation priced no '${dimension}'; it can be committed with ${rates.map((r) => r.dimension).join(', ') || 'no usage'} only.`, {
-          dimension,
-          field: `usage.${dimension}`,
-        });
+        throw new RateCardError(
+          'unpriceable_usage',
+          `usage.${dimension}: the reservation priced no '${dimension}'; it can be committed with ${rates.map((r) => r.dimension).join(', ') || 'no usage'} only.`,
+          {
+            dimension,
+            field: `usage.${dimension}`,
+          },
+        );
       }
     }
     return asApiErrors(() => priceUsage({ rates: byDimension, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed }));
@@ -118,7 +136,10 @@ export class PriceOperationUseCase {
   private async cardIdOf(orgId: string): Promise<string> {
     const org = await this.organizations.findById(orgId);
     if (!org) throw TenancyError.unknownOrg(orgId);
-    if (org.rateCardId === null) throw new RateCardError('no_rate_card', `Organization '${orgId}' has no rate card: assign one with PATCH /v1/orgs/${orgId}.`, { org_id: orgId });
+    if (org.rateCardId === null)
+      throw new RateCardError('no_rate_card', `Organization '${orgId}' has no rate card: assign one with PATCH /v1/orgs/${orgId}.`, {
+        org_id: orgId,
+      });
     return org.rateCardId;
   }
 }
@@ -126,7 +147,11 @@ export class PriceOperationUseCase {
 function cannotPrice(resolution: CannotPrice, at: Date): RateCardError {
   switch (resolution.reason) {
     case 'unknown_product':
-      return new RateCardError('unknown_product', `Product '${resolution.product}' is not sold on the organization's rate card at ${at.toISOString()}.`, { product: resolution.product });
+      return new RateCardError(
+        'unknown_product',
+        `Product '${resolution.product}' is not sold on the organization's rate card at ${at.toISOString()}.`,
+        { product: resolution.product },
+      );
     case 'unpriceable_dimension':
       return new RateCardError(
         'unpriceable_usage',
@@ -134,10 +159,14 @@ function cannotPrice(resolution: CannotPrice, at: Date): RateCardError {
         { product: resolution.product, dimension: resolution.dimension, field: `usage.${resolution.dimension}` },
       );
     case 'ambiguous_rate':
-      return new RateCardError('ambiguous_rate', `Rates ${resolution.rate_ids.join(', ')} both price '${resolution.dimension}' of '${resolution.product}' for this request.`, {
-        product: resolution.product,
-        dimension: resolution.dimension,
-      });
+      return new RateCardError(
+        'ambiguous_rate',
+        `Rates ${resolution.rate_ids.join(', ')} both price '${resolution.dimension}' of '${resolution.product}' for this request.`,
+        {
+          product: resolution.product,
+          dimension: resolution.dimension,
+        },
+      );
   }
 }
 

@@ -32,7 +32,8 @@ export class PutLadderUseCase {
 
       const before = card.ladders.find((l) => l.product === product) ?? null;
       const record: LadderRecord = { product, ladder: ladder.ladder, created_at: before?.created_at ?? now, updated_at: now };
-      if (before && JSON.stringify(before.ladder) === JSON.stringify(record.ladder)) return { updatedAt: now, audit: null, result: { ladder: before, created: false } };
+      if (before && JSON.stringify(before.ladder) === JSON.stringify(record.ladder))
+        return { updatedAt: now, audit: null, result: { ladder: before, created: false } };
       return {
         putLadder: record,
         updatedAt: now,

@@ -69,31 +69,55 @@ export class MikroOrmHoldLedger extends HoldLedger {
   async consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]> {
     if (instants.length === 0) return [];
     const columns = instants.map((_, i) => `coalesce(sum(amount) filter (where committed_at <= ?), 0) as c${i}`).join(', ');
-    const [row] = await this.em.getConnection().execute<Record<string, string>[]>(
-      `select ${columns} from usage_ledger where org_id = ? and environment = ?`,
-      [...instants, scope.orgId, scope.environment],
-    );
+    const [row] = await this.em
+      .getConnection()
+      .execute<Record<string, string>[]>(`select ${columns} from usage_ledger where org_id = ? and environment = ?`, [
+        ...instants,
+        scope.orgId,
+        scope.environment,
+      ]);
     return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
   }
 
   async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
     const { day, week, month } = periodIds(now);
     // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
-    const rows = await this.em.getConnection().execute<{ g: number; project_id: string | null; user_id: string | null; total: string; day: string | null; week: string | null; month: string | null }[]>(
-      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
+    const rows = await this.em
+      .getConnection()
+      .execute<
+        {
+          g: number;
+          project_id: string | null;
+          user_id: string | null;
+          total: string;
+          day: string | null;
+          week: string | null;
+          month: string | null;
+        }[]
+      >(
+        `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
               sum(amount) filter (where periods->>'day' = ?) as day,
               sum(amount) filter (where periods->>'week' = ?) as week,
               sum(amount) filter (where periods->>'month' = ?) as month
          from usage_ledger where org_id = ? and environment = ?
         group by grouping sets ((), (project_id), (project_id, user_id))`,
-      [day, week, month, scope.orgId, scope.environment],
-    );
+        [day, week, month, scope.orgId, scope.environment],
+      );
     const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
     for (const r of rows) {
       const g = Number(r.g);
       const node: NodeRef =
-        g === 3 ? { level: 'org' } : g === 1 ? { level: 'project', projectId: r.project_id! } : { level: 'user', projectId: r.project_id!, userId: r.user_id! };
-      for (const [periodId, sum] of [['', r.total], [day, r.day], [week, r.week], [month, r.month]] as const) {
+        g === 3
+          ? { level: 'org' }
+          : g === 1
+            ? { level: 'project', projectId: r.project_id! }
+            : { level: 'user', projectId: r.project_id!, userId: r.user_id! };
+      for (const [periodId, sum] of [
+        ['', r.total],
+        [day, r.day],
+        [week, r.week],
+        [month, r.month],
+      ] as const) {
         const amount = Math.min(Number(sum ?? 0), Number.MAX_SAFE_INTEGER);
         if (amount > 0) counters.push({ node, periodId, amount });
       }

@@ -3,7 +3,15 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
 import { QuotaScope } from '@tollgate/quota';
-import { CommittedUsage, Environment, Reservation, ReservationOutcome, ReservationPricing, ReservationStatus, ReservationView } from '../../domain/reservation';
+import {
+  CommittedUsage,
+  Environment,
+  Reservation,
+  ReservationOutcome,
+  ReservationPricing,
+  ReservationStatus,
+  ReservationView,
+} from '../../domain/reservation';
 
 /** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
 interface ViewRow {
@@ -102,7 +110,8 @@ export class ReservationRepository {
 
   /** Several holds in one transaction (a batch): all recorded or none. */
   async insertHeldMany(reservations: Reservation[]): Promise<InsertResult[]> {
-    return this.writer.write(reservations.map((reservation) => ({
+    return this.writer.write(
+      reservations.map((reservation) => ({
         table: 'reservations',
         conflictKey: 'id',
         row: {
@@ -180,9 +189,10 @@ export class ReservationRepository {
     return result;
   }
 
-
   async insertExtension(reservationId: string, expiresAt: Date, now: Date): Promise<void> {
-    await this.writer.write([{ table: 'reservation_extensions', row: { reservation_id: reservationId, expires_at: expiresAt, created_at: now } }]);
+    await this.writer.write([
+      { table: 'reservation_extensions', row: { reservation_id: reservationId, expires_at: expiresAt, created_at: now } },
+    ]);
   }
 
   async findView(id: string): Promise<ReservationView | null> {
@@ -191,7 +201,13 @@ export class ReservationRepository {
   }
 
   /** Newest first, `limit + 1` rows before the (created_at, id) position. */
-  async list(scope: QuotaScope, filter: ReservationFilter, before: { createdAt: string; id: string } | undefined, limit: number, now: Date): Promise<ReservationView[]> {
+  async list(
+    scope: QuotaScope,
+    filter: ReservationFilter,
+    before: { createdAt: string; id: string } | undefined,
+    limit: number,
+    now: Date,
+  ): Promise<ReservationView[]> {
     const where = ['r.org_id = ?', 'r.environment = ?'];
     const params: unknown[] = [scope.orgId, scope.environment];
     const and = (condition: string, ...values: unknown[]) => {
@@ -201,7 +217,8 @@ export class ReservationRepository {
     if (filter.projectId) and('r.project_id = ?', filter.projectId);
     if (filter.userId) and('r.user_id = ?', filter.userId);
     if (filter.status === 'held') and('o.status is null and coalesce(e.expires_at, r.expires_at) > ?', now);
-    else if (filter.status === 'expired') and(`(o.status = 'expired' or (o.status is null and coalesce(e.expires_at, r.expires_at) <= ?))`, now);
+    else if (filter.status === 'expired')
+      and(`(o.status = 'expired' or (o.status is null and coalesce(e.expires_at, r.expires_at) <= ?))`, now);
     else if (filter.status) and('o.status = ?', filter.status);
     if (before) and('(r.created_at, r.id) < (?, ?)', new Date(before.createdAt), before.id);
     params.push(limit + 1);
@@ -210,7 +227,4 @@ export class ReservationRepository {
       .execute<ViewRow[]>(`${VIEW_SELECT} where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`, params);
     return rows.map(toView);
   }
-
-
-
 }

@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
-import { CommitOutcome, EnsureScopeLoadedUseCase, NotLoaded, OverageRule, periodIds, QuantityUpdate, QuotaScope, QuotaStore } from '@tollgate/quota';
+import {
+  CommitOutcome,
+  EnsureScopeLoadedUseCase,
+  NotLoaded,
+  OverageRule,
+  periodIds,
+  QuantityUpdate,
+  QuotaScope,
+  QuotaStore,
+} from '@tollgate/quota';
 import { CallContext, Organization } from '@tollgate/tenancy';
 import { PriceLine, PriceOperationUseCase, ResolvedRate } from '@tollgate/rate-cards';
 import { orgOfReservationId, quantityKey, requestHash, ReservationPricing, statusOf } from '../../domain/reservation';
@@ -16,8 +25,7 @@ const MAX_PRICING_ATTEMPTS = 10;
 
 /** What a commit reports: a raw cost, or the actual usage to price at the hold's rates. */
 export type ActualUse =
-  | { kind: 'amount'; amount: number }
-  | { kind: 'usage'; usage: Record<string, number | string>; dimensions?: Record<string, string> };
+  { kind: 'amount'; amount: number } | { kind: 'usage'; usage: Record<string, number | string>; dimensions?: Record<string, string> };
 
 /** A priced commit: the hold's recorded pricing and the rates the actual usage is priced at. */
 interface PricedUse {
@@ -36,7 +44,8 @@ interface Charge {
   updates: QuantityUpdate[];
 }
 
-type Charged = { kind: 'charged'; charge: Charge; outcome: Extract<CommitOutcome, { kind: 'committed' }> } | { kind: 'replay'; answer: EndResult };
+type Charged =
+  { kind: 'charged'; charge: Charge; outcome: Extract<CommitOutcome, { kind: 'committed' }> } | { kind: 'replay'; answer: EndResult };
 
 /**
  * Reconcile: charge the actual usage (within the organization's overage policy), release the
@@ -73,7 +82,9 @@ export class CommitReservationUseCase {
       scope.orgId,
       outcome.hold,
       { requested: charge.amount, committed: outcome.charged, released: outcome.released, overage: outcome.overage },
-      priced && charge.lines ? { usage: priced.usage, dimensions: priced.dimensions, rateCardId: priced.pricing.rateCardId, lines: charge.lines } : null,
+      priced && charge.lines
+        ? { usage: priced.usage, dimensions: priced.dimensions, rateCardId: priced.pricing.rateCardId, lines: charge.lines }
+        : null,
       [eventId],
       now,
     );
@@ -119,10 +130,12 @@ export class CommitReservationUseCase {
    */
   private async pricedUse(ctx: CallContext, id: string, actual: Extract<ActualUse, { kind: 'usage' }>): Promise<PricedUse> {
     const pricing = await this.context.pricingOf(ctx, id);
-    if (!pricing) throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
+    if (!pricing)
+      throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
     const recorded = pricing.rates as ResolvedRate[];
     const orgId = ctx.principal.orgId ?? orgOfReservationId(id);
-    const changed = actual.dimensions !== undefined && Object.entries(actual.dimensions).some(([name, value]) => pricing.dimensions[name] !== value);
+    const changed =
+      actual.dimensions !== undefined && Object.entries(actual.dimensions).some(([name, value]) => pricing.dimensions[name] !== value);
     let rates = recorded;
     let dimensions = pricing.dimensions;
     if (changed && pricing.pricedAt && orgId !== null) {
@@ -149,17 +162,37 @@ export class CommitReservationUseCase {
    * again. Within this instance such commits of one product take turns, so only another
    * instance can make one stale.
    */
-  private charge(ctx: CallContext, scope: QuotaScope, id: string, hash: string, actual: ActualUse, priced: PricedUse | null, rule: OverageRule, now: Date): Promise<Charged> {
+  private charge(
+    ctx: CallContext,
+    scope: QuotaScope,
+    id: string,
+    hash: string,
+    actual: ActualUse,
+    priced: PricedUse | null,
+    rule: OverageRule,
+    now: Date,
+  ): Promise<Charged> {
     const attempts = () => this.chargeAttempts(ctx, scope, id, hash, actual, priced, rule, now);
     if (!priced?.periodTiered) return attempts();
     return this.quantities.exclusive(`${scope.orgId}:${scope.environment}|${priced.pricing.product}`, attempts);
   }
 
-  private async chargeAttempts(ctx: CallContext, scope: QuotaScope, id: string, hash: string, actual: ActualUse, priced: PricedUse | null, rule: OverageRule, now: Date): Promise<Charged> {
+  private async chargeAttempts(
+    ctx: CallContext,
+    scope: QuotaScope,
+    id: string,
+    hash: string,
+    actual: ActualUse,
+    priced: PricedUse | null,
+    rule: OverageRule,
+    now: Date,
+  ): Promise<Charged> {
     const month = periodIds(now).month;
     for (let attempt = 0; attempt < MAX_PRICING_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5));
-      const charge: Charge = priced ? this.price(scope, priced, month) : { amount: actual.kind === 'amount' ? actual.amount : 0, lines: null, updates: [] };
+      const charge: Charge = priced
+        ? this.price(scope, priced, month)
+        : { amount: actual.kind === 'amount' ? actual.amount : 0, lines: null, updates: [] };
       const commit = () => this.store.commit(scope, id, charge.amount, now, rule, charge.updates.length > 0 ? charge.updates : undefined);
       let outcome: Exclude<CommitOutcome, NotLoaded> = await this.loader.run(scope, commit);
       if (outcome.kind === 'not_held') {
@@ -177,7 +210,9 @@ export class CommitReservationUseCase {
       }
       if (outcome.kind === 'stale') for (const [key, value] of Object.entries(outcome.quantities)) this.quantities.set(scope, key, value);
     }
-    throw new PlatformError('store_unavailable', "Concurrent commits kept moving this organization's period usage; try again.", { retry_after_seconds: 1 });
+    throw new PlatformError('store_unavailable', "Concurrent commits kept moving this organization's period usage; try again.", {
+      retry_after_seconds: 1,
+    });
   }
 
   /** The actual usage at the rates, from the running quantities known here. */

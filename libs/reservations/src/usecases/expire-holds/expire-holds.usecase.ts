@@ -26,12 +26,16 @@ export class ExpireHoldsUseCase {
     private readonly clock: Clock,
     metrics: MetricsService,
   ) {
-    this.expired = new Counter({ name: 'tollgate_holds_expired_total', help: 'Holds released at their expiry by the sweeper', registers: [metrics.registry] });
+    this.expired = new Counter({
+      name: 'tollgate_holds_expired_total',
+      help: 'Holds released at their expiry by the sweeper',
+      registers: [metrics.registry],
+    });
   }
 
   private async expireScope(scope: QuotaScope, now: Date): Promise<number> {
     let total = 0;
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       const outcome = await this.store.expireDue(scope, now.getTime(), HOLDS_PER_CALL);
       if (outcome.kind !== 'expired') break;
       more = outcome.more;
@@ -40,17 +44,21 @@ export class ExpireHoldsUseCase {
       // Concurrent writes: the group-commit writer sends them in one round trip.
       await Promise.all(
         outcome.holds.map((hold) =>
-          this.reservations.insertOutcome(scope, { id: hold.holdId, projectId: hold.projectId, userId: hold.userId, periods: hold.periods }, {
-            reservationId: hold.holdId,
-            status: 'expired',
-            amountCommitted: 0,
-            amountReleased: hold.amount,
-            overage: 0,
-            reason: 'expired',
-            requestHash: null,
-            response: null,
-            createdAt: now,
-          }),
+          this.reservations.insertOutcome(
+            scope,
+            { id: hold.holdId, projectId: hold.projectId, userId: hold.userId, periods: hold.periods },
+            {
+              reservationId: hold.holdId,
+              status: 'expired',
+              amountCommitted: 0,
+              amountReleased: hold.amount,
+              overage: 0,
+              reason: 'expired',
+              requestHash: null,
+              response: null,
+              createdAt: now,
+            },
+          ),
         ),
       );
     }

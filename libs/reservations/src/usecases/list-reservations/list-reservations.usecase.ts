@@ -14,7 +14,13 @@ export class ListReservationsUseCase {
   ) {}
 
   /** Newest first, in the caller's environment; an organization key lists its own organization only. */
-  async execute(ctx: CallContext, orgId: string, filter: ReservationFilter, before: { createdAt: string; id: string } | undefined, limit: number): Promise<ReservationView[]> {
+  async execute(
+    ctx: CallContext,
+    orgId: string,
+    filter: ReservationFilter,
+    before: { createdAt: string; id: string } | undefined,
+    limit: number,
+  ): Promise<ReservationView[]> {
     const { scope } = await this.context.forOrg(ctx, orgId);
     return this.reservations.list(scope, filter, before, limit, this.clock.now());
   }

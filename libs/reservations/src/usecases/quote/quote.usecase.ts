@@ -31,7 +31,14 @@ export class QuoteUseCase {
 
   async execute(ctx: CallContext, input: QuoteInput): Promise<Record<string, unknown>> {
     const now = this.clock.now();
-    const { scope } = await this.context.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
+    const { scope } = await this.context.admissible(
+      ctx,
+      input.orgId,
+      input.projectId,
+      input.userId,
+      [{ field: 'ttl_seconds', seconds: input.ttlSeconds }],
+      now,
+    );
     const priced = await this.pricing.price(scope, input.request, now);
     const { requested } = priced;
     const nodes: NodeRef[] = [
@@ -51,7 +58,9 @@ export class QuoteUseCase {
       org_id: scope.orgId,
       project_id: input.projectId,
       user_id: input.userId,
-      ...(requested.pricing ? { product: requested.pricing.product, dimensions: requested.pricing.dimensions, usage: requested.pricing.usage } : {}),
+      ...(requested.pricing
+        ? { product: requested.pricing.product, dimensions: requested.pricing.dimensions, usage: requested.pricing.usage }
+        : {}),
       amount: requested.amount,
       ...(requested.pricing ? { price: presentPrice(requested.pricing) } : {}),
       admitted: decision !== 'refused',

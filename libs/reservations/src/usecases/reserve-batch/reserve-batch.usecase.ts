@@ -58,26 +58,43 @@ export class ReserveBatchUseCase {
     }));
     const outcome = await this.loader.run(scope, () => this.store.reserveBatch(scope, holds, input.policy, now));
     if (outcome.kind === 'refused') {
-      throw new ReservationError('insufficient_budget', `Not enough budget at the ${outcome.level} level for item ${outcome.index}: nothing was held.`, {
-        level: outcome.level,
-        required: outcome.required,
-        available: outcome.available,
-        index: outcome.index,
-      });
+      throw new ReservationError(
+        'insufficient_budget',
+        `Not enough budget at the ${outcome.level} level for item ${outcome.index}: nothing was held.`,
+        {
+          level: outcome.level,
+          required: outcome.required,
+          available: outcome.available,
+          index: outcome.index,
+        },
+      );
     }
     if (outcome.kind === 'duplicate') {
-      throw new ReservationError('insufficient_budget', 'This batch is already held; retry with the same Idempotency-Key and body to see it.');
+      throw new ReservationError(
+        'insufficient_budget',
+        'This batch is already held; retry with the same Idempotency-Key and body to see it.',
+      );
     }
 
     const hash = requestHash(idempotencyKey, canonicalBody);
     const held: Reservation[] = [];
     const items = outcome.items.map((item, index) => {
       if (item.kind === 'refused') {
-        return { index, decision: 'refused', error: { code: 'insufficient_budget', level: item.level, required: item.required, available: item.available } };
+        return {
+          index,
+          decision: 'refused',
+          error: { code: 'insufficient_budget', level: item.level, required: item.required, available: item.available },
+        };
       }
       const periods = item.kind === 'held' ? item.periods : item.hold.periods;
       const remaining = item.kind === 'held' ? item.remaining : { org: null, project: null, user: null };
-      const spec = { projectId: input.projectId, userId: input.userId, amount: priced[index].amount, metadata: input.items[index].metadata, pricing: priced[index].pricing };
+      const spec = {
+        projectId: input.projectId,
+        userId: input.userId,
+        amount: priced[index].amount,
+        metadata: input.items[index].metadata,
+        pricing: priced[index].pricing,
+      };
       const reservation: Reservation = {
         id: holds[index].holdId,
         orgId: scope.orgId,
@@ -100,7 +117,11 @@ export class ReserveBatchUseCase {
     });
     if (held.length === 0) {
       const first = items[0] as { error: { level: string; required: number; available: number } };
-      throw new ReservationError('insufficient_budget', `Not enough budget at the ${first.error.level} level: no item was held.`, first.error);
+      throw new ReservationError(
+        'insufficient_budget',
+        `Not enough budget at the ${first.error.level} level: no item was held.`,
+        first.error,
+      );
     }
     await this.record(scope, held);
     const heldCount = items.filter((i) => i.decision === 'admitted').length;

@@ -55,7 +55,14 @@ export class ReserveUseCase {
 
   async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
     const now = this.clock.now();
-    const { scope, expiries } = await this.context.admissible(ctx, input.orgId, input.projectId, input.userId, [{ field: 'ttl_seconds', seconds: input.ttlSeconds }], now);
+    const { scope, expiries } = await this.context.admissible(
+      ctx,
+      input.orgId,
+      input.projectId,
+      input.userId,
+      [{ field: 'ttl_seconds', seconds: input.ttlSeconds }],
+      now,
+    );
     const expiresAt = expiries[0];
     const id = reservationIdFor(scope.orgId, scope.environment, idempotencyKey);
     const hash = requestHash(idempotencyKey, canonicalBody);
@@ -86,7 +93,11 @@ export class ReserveUseCase {
         required: outcome.required,
         available: outcome.available,
         ...(priced.hasLadder
-          ? { downgrade_options: (await priced.alternatives()).filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo)).map(presentOption) }
+          ? {
+              downgrade_options: (await priced.alternatives())
+                .filter((a) => fitsUpTo === null || (fitsUpTo !== undefined && a.amount <= fitsUpTo))
+                .map(presentOption),
+            }
           : {}),
       });
     }
@@ -96,7 +107,14 @@ export class ReserveUseCase {
     const chosen: PricedOption = choice === 0 ? priced.requested : alternatives[choice - 1];
     const pricing: ReservationPricing | null =
       chosen.pricing && choice > 0
-        ? { ...chosen.pricing, requested: { product: priced.requested.pricing!.product, dimensions: priced.requested.pricing!.dimensions, amount: priced.requested.amount } }
+        ? {
+            ...chosen.pricing,
+            requested: {
+              product: priced.requested.pricing!.product,
+              dimensions: priced.requested.pricing!.dimensions,
+              amount: priced.requested.amount,
+            },
+          }
         : chosen.pricing;
     const reservation: Reservation = {
       id,
@@ -145,7 +163,9 @@ export class ReserveUseCase {
         return { status: 201, body: view.response, replayed: true };
       }
       if (Date.now() >= deadline) {
-        throw new PlatformError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed.', { retry_after_seconds: 1 });
+        throw new PlatformError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed.', {
+          retry_after_seconds: 1,
+        });
       }
       await new Promise((r) => setTimeout(r, 20));
     }

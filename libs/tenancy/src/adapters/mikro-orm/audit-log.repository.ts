@@ -13,7 +13,11 @@ export class AuditLogRepository {
    * Newest first: `limit + 1` entries before `beforeSeq`, of one environment plus the
    * changes that belong to no environment, optionally of one organization.
    */
-  async listNewestFirst(filter: { orgId?: string; environment: Environment }, beforeSeq: number | undefined, limit: number): Promise<AuditEntry[]> {
+  async listNewestFirst(
+    filter: { orgId?: string; environment: Environment },
+    beforeSeq: number | undefined,
+    limit: number,
+  ): Promise<AuditEntry[]> {
     const where: Record<string, unknown> = { $or: [{ environment: filter.environment }, { environment: null }] };
     if (filter.orgId !== undefined) where.orgId = filter.orgId;
     if (beforeSeq !== undefined) where.seq = { $lt: String(beforeSeq) };

@@ -42,11 +42,7 @@ export class OrganizationRepository {
   }
 
   /** The organization, its first settings for each environment, and the audit entries: all or nothing. */
-  async insertWithSettings(
-    org: Organization,
-    settings: Record<Environment, Partial<OrgSettings>>,
-    audits: AuditRecord[],
-  ): Promise<void> {
+  async insertWithSettings(org: Organization, settings: Record<Environment, Partial<OrgSettings>>, audits: AuditRecord[]): Promise<void> {
     try {
       await this.em.fork().transactional(async (tx) => {
         tx.create(OrganizationSchema, { ...org });

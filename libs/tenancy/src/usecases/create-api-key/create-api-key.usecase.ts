@@ -22,7 +22,11 @@ export class CreateApiKeyUseCase {
   ) {}
 
   /** An organization key: an organization key may only mint keys no stronger than itself. */
-  async forOrganization(ctx: CallContext, orgId: string, input: { scopes: Scope[]; environment: Environment; name?: string }): Promise<CreatedKey> {
+  async forOrganization(
+    ctx: CallContext,
+    orgId: string,
+    input: { scopes: Scope[]; environment: Environment; name?: string },
+  ): Promise<CreatedKey> {
     await this.organizations.execute(ctx, orgId);
     const { principal } = ctx;
     if (!principal.isPlatform) {

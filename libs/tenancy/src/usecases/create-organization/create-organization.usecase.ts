@@ -33,7 +33,12 @@ export class CreateOrganizationUseCase {
     if (!ctx.principal.isPlatform) throw new TenancyError('platform_key_required', 'Only a platform key may create organizations.');
     const now = this.clock.now();
     const org: Organization = {
-      id: input.id ?? 'org_' + randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'),
+      id:
+        input.id ??
+        'org_' +
+          randomBytes(10)
+            .toString('base64url')
+            .replace(/[^A-Za-z0-9]/g, 'x'),
       name: input.name,
       status: 'active',
       statusChangedAt: now,
@@ -50,7 +55,17 @@ export class CreateOrganizationUseCase {
     if (org.rateCardId !== null && !(await this.rateCards.exists(org.rateCardId))) throw TenancyError.unknownRateCard(org.rateCardId);
 
     await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
-      { orgId: org.id, environment: null, actor: ctx.principal.actor, action: 'organization.created', resourceType: 'organization', resourceId: org.id, before: null, after: snapshotOrganization(org), requestId: ctx.requestId },
+      {
+        orgId: org.id,
+        environment: null,
+        actor: ctx.principal.actor,
+        action: 'organization.created',
+        resourceType: 'organization',
+        resourceId: org.id,
+        before: null,
+        after: snapshotOrganization(org),
+        requestId: ctx.requestId,
+      },
       ...ENVIRONMENTS.map((environment) => ({
         orgId: org.id,
         environment,

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
 import { CallContext } from '../../domain/call-context';
-import { applyOrganizationPatch, checkOrganization, COMMERCIAL_ORG_FIELDS, Organization, OrganizationPatch, snapshotOrganization } from '../../domain/organization';
+import {
+  applyOrganizationPatch,
+  checkOrganization,
+  COMMERCIAL_ORG_FIELDS,
+  Organization,
+  OrganizationPatch,
+  snapshotOrganization,
+} from '../../domain/organization';
 import { OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
 import { OrganizationRepository } from '../../adapters/mikro-orm/organization.repository';
