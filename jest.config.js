@@ -1,4 +1,8 @@
-/** Unit specs sit next to the code; end-to-end suites live in test/ and need Postgres and Redis. */
+/**
+ * Unit specs (*.spec.ts) sit next to the code and need no services. Integration specs
+ * (*.int-spec.ts) sit next to an adapter and talk to the real server it adapts (Redis).
+ * End-to-end suites live in test/ and need Postgres and Redis.
+ */
 const shared = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -18,6 +22,7 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/config/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
     },
+    { ...shared, displayName: 'integration', testMatch: ['<rootDir>/libs/**/*.int-spec.ts'] },
     {
       ...shared,
       displayName: 'e2e',

@@ -49,16 +49,13 @@ export function setupDocs(app: NestFastifyApplication): void {
   fastify.get<{ Params: { file: string } }>('/docs/:file', (request, reply) => {
     const file = files.get(request.params.file);
     if (!file)
-      return void reply
-        .status(404)
-        .type('application/problem+json')
-        .send({
-          type: 'urn:tollgate:problem:route_not_found',
-          title: 'Not Found',
-          status: 404,
-          detail: 'No such file.',
-          code: 'route_not_found',
-        });
+      return void reply.status(404).type('application/problem+json').send({
+        type: 'urn:tollgate:problem:route_not_found',
+        title: 'Not Found',
+        status: 404,
+        detail: 'No such file.',
+        code: 'route_not_found',
+      });
     reply.header('Cache-Control', 'public, max-age=86400').type(file.type).send(file.body);
   });
 }

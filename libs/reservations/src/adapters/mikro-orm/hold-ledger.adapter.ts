@@ -82,27 +82,25 @@ export class MikroOrmHoldLedger extends HoldLedger {
   async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
     const { day, week, month } = periodIds(now);
     // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
-    const rows = await this.em
-      .getConnection()
-      .execute<
-        {
-          g: number;
-          project_id: string | null;
-          user_id: string | null;
-          total: string;
-          day: string | null;
-          week: string | null;
-          month: string | null;
-        }[]
-      >(
-        `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
+    const rows = await this.em.getConnection().execute<
+      {
+        g: number;
+        project_id: string | null;
+        user_id: string | null;
+        total: string;
+        day: string | null;
+        week: string | null;
+        month: string | null;
+      }[]
+    >(
+      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
               sum(amount) filter (where periods->>'day' = ?) as day,
               sum(amount) filter (where periods->>'week' = ?) as week,
               sum(amount) filter (where periods->>'month' = ?) as month
          from usage_ledger where org_id = ? and environment = ?
         group by grouping sets ((), (project_id), (project_id, user_id))`,
-        [day, week, month, scope.orgId, scope.environment],
-      );
+      [day, week, month, scope.orgId, scope.environment],
+    );
     const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
     for (const r of rows) {
       const g = Number(r.g);
