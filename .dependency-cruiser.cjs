@@ -4,7 +4,7 @@
  * `npm run lint:deps` checks them; a violation fails `npm run lint` and so `npm test`.
  */
 const PRODUCTION = '^(apps|libs|config)/';
-const NOT_PRODUCTION = ['\\.spec(-harness)?\\.ts$', '^libs/testing/', '^test/', '^bench/'];
+const NOT_PRODUCTION = ['\\.(int-)?spec(-harness)?\\.ts$', '^libs/testing/', '^test/', '^bench/'];
 
 module.exports = {
   forbidden: [
@@ -50,7 +50,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['^dist/', '^node_modules/', '^\\.data/'] },
+    exclude: { path: ['^dist/', '^\\.data/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
