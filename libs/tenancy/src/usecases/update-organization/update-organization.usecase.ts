@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import {
   applyOrganizationPatch,
@@ -63,17 +64,17 @@ export class UpdateOrganizationUseCase {
     const orgChange = changed
       ? {
           org: after,
-          audit: {
-            orgId,
-            environment: null,
-            actor: ctx.principal.actor,
-            action: 'organization.updated',
-            resourceType: 'organization',
-            resourceId: orgId,
-            before: snapshotOrganization(before),
-            after: snapshotOrganization(after),
-            requestId: ctx.requestId,
-          },
+          audit: auditRecord(
+            ctx,
+            { orgId, environment: null },
+            {
+              action: 'organization.updated',
+              resourceType: 'organization',
+              resourceId: orgId,
+              before: snapshotOrganization(before),
+              after: snapshotOrganization(after),
+            },
+          ),
         }
       : null;
     const written = await this.organizations.update(orgChange, settingsPlan.change, this.clock.now());
