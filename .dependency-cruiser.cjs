@@ -4,7 +4,7 @@
  * `npm run lint:deps` checks them; a violation fails `npm run lint` and so `npm test`.
  */
 const PRODUCTION = '^(apps|libs|config)/';
-const NOT_PRODUCTION = ['\\.spec(-harness)?\\.ts$', '^libs/testing/', '^test/', '^bench/'];
+const NOT_PRODUCTION = ['\\.(int-)?spec(-harness)?\\.ts$', '^libs/testing/', '^test/', '^bench/'];
 
 module.exports = {
   forbidden: [
@@ -45,7 +45,7 @@ module.exports = {
       severity: 'error',
       comment: 'The service does not load test harnesses, fakes or benchmarks.',
       from: { path: PRODUCTION, pathNot: NOT_PRODUCTION },
-      to: { path: ['^libs/testing/', '^test/', '^bench/', '\\.spec\\.ts$'] },
+      to: { path: ['^libs/testing/', '^test/', '^bench/', '\\.(int-)?spec\\.ts$'] },
     },
   ],
   options: {
