@@ -53,7 +53,7 @@ export class CreateOrganizationUseCase {
     const settings = mergeSettings(stored);
     const errors = [...checkOrganization(org), ...checkSettings(settings, this.config.maxTtlSeconds)];
     if (errors.length > 0) throw PlatformError.validation(errors);
-    if (org.rateCardId !== null && !(await this.rateCards.exists(org.rateCardId))) throw TenancyError.unknownRateCard(org.rateCardId);
+    if (org.rateCardId !== null) await this.rateCards.requireCard(org.rateCardId);
 
     await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
       auditRecord(

@@ -50,9 +50,7 @@ export class UpdateOrganizationUseCase {
     const after = applyOrganizationPatch(before, patch, this.clock.now());
     const errors = checkOrganization(after);
     if (errors.length > 0) throw PlatformError.validation(errors);
-    if (after.rateCardId !== null && after.rateCardId !== before.rateCardId && !(await this.rateCards.exists(after.rateCardId))) {
-      throw TenancyError.unknownRateCard(after.rateCardId);
-    }
+    if (after.rateCardId !== null && after.rateCardId !== before.rateCardId) await this.rateCards.requireCard(after.rateCardId);
 
     const settingsPlan = settings
       ? await this.updateSettings.plan(ctx, orgId, settings)
