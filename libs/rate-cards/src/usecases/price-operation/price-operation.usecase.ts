@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Decimal } from 'decimal.js';
 import { PlatformError } from '@tollgate/platform';
 import { Environment, GetOrganizationUseCase, TenancyError } from '@tollgate/tenancy';
 import { downgradeAlternatives, Operation } from '../../domain/downgrade';
-import { Decimal } from 'decimal.js';
 import { readQuantity } from '../../domain/exact-decimal';
 import { PriceResult, priceUsage, PricingMode } from '../../domain/pricing';
 import { invalidQuantityMessage } from '../../domain/pricing.error';
