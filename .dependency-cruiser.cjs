@@ -45,7 +45,7 @@ module.exports = {
       severity: 'error',
       comment: 'The service does not load test harnesses, fakes or benchmarks.',
       from: { path: PRODUCTION, pathNot: NOT_PRODUCTION },
-      to: { path: ['^libs/testing/', '^test/', '^bench/', '\\.spec\\.ts$'] },
+      to: { path: ['^libs/testing/', '^test/', '^bench/', '\\.(int-)?spec\\.ts$'] },
     },
   ],
   options: {

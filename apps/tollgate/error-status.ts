@@ -1,15 +1,18 @@
 import { HttpStatus } from '@nestjs/common';
-import type { PlatformErrorCode } from '@tollgate/platform';
+import type { PlatformErrorCode, SharedErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
-import type { RateCardErrorCode } from '@tollgate/rate-cards';
+import type { PricingErrorCode, RateCardErrorCode } from '@tollgate/rate-cards';
 import type { ReservationErrorCode } from '@tollgate/reservations';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
-export type ErrorCode = PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode | RateCardErrorCode;
+export type ErrorCode =
+  SharedErrorCode | PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode | RateCardErrorCode | PricingErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
+  // shared by several modules (declared once, in platform's SharedErrorCode)
+  amount_overflow: HttpStatus.UNPROCESSABLE_ENTITY,
   // platform
   invalid_json: HttpStatus.BAD_REQUEST,
   json_too_deep: HttpStatus.BAD_REQUEST,
@@ -41,11 +44,9 @@ export const ERROR_STATUS = {
   platform_key_required: HttpStatus.FORBIDDEN,
   scope_not_grantable: HttpStatus.FORBIDDEN,
   environment_not_allowed: HttpStatus.FORBIDDEN,
-  unknown_rate_card: HttpStatus.NOT_FOUND,
   // quota
   invalid_amount: HttpStatus.UNPROCESSABLE_ENTITY,
   invalid_quota_request: HttpStatus.UNPROCESSABLE_ENTITY,
-  amount_overflow: HttpStatus.UNPROCESSABLE_ENTITY,
   // The store holds what no operation writes: refuse (fail closed) until it is rebuilt.
   quota_state_corrupt: HttpStatus.SERVICE_UNAVAILABLE,
   // reservations
@@ -56,7 +57,8 @@ export const ERROR_STATUS = {
   unknown_user: HttpStatus.NOT_FOUND,
   unknown_reservation: HttpStatus.NOT_FOUND,
   reservation_not_held: HttpStatus.CONFLICT,
-  // rate cards (also platform_key_required, amount_overflow, unknown_rate_card above)
+  // rate cards (rate-cards' routes also raise tenancy's platform_key_required; tenancy's raise rate-cards' unknown_rate_card)
+  unknown_rate_card: HttpStatus.NOT_FOUND,
   unknown_ladder: HttpStatus.NOT_FOUND,
   unknown_product: HttpStatus.NOT_FOUND,
   unpriceable_usage: HttpStatus.UNPROCESSABLE_ENTITY,
@@ -64,4 +66,10 @@ export const ERROR_STATUS = {
   no_rate_card: HttpStatus.CONFLICT,
   // Validation makes two rates for one dimension impossible: seeing it is a data problem.
   ambiguous_rate: HttpStatus.INTERNAL_SERVER_ERROR,
+  // pricing engine: a client's quantities are validated before it runs (422 validation_failed), so
+  // these mean a caller's bug or a stored rate that no longer validates.
+  invalid_quantity: HttpStatus.INTERNAL_SERVER_ERROR,
+  no_rate_for_dimension: HttpStatus.INTERNAL_SERVER_ERROR,
+  invalid_rate: HttpStatus.INTERNAL_SERVER_ERROR,
+  invalid_pricing_request: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

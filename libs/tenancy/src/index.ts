@@ -10,7 +10,8 @@ export { Caller, RequireScopes } from './http/auth.decorators';
 export { GetOrganizationUseCase, ORGANIZATION_TOPIC } from './usecases/get-organization/get-organization.usecase';
 export { GetOrgSettingsUseCase, SETTINGS_TOPIC } from './usecases/get-org-settings/get-org-settings.usecase';
 export { RegisterPlatformKeyUseCase } from './usecases/register-platform-key/register-platform-key.usecase';
-export type { AuditRecord } from './domain/audit-entry';
+export { auditRecord } from './domain/audit-entry';
+export type { AuditChange, AuditRecord, AuditScope } from './domain/audit-entry';
 /** Appends an audit entry inside another module's transaction (the audit log is tenancy's). */
 export { persistAudit as appendAuditEntry } from './adapters/mikro-orm/audit-rows';
 export { OrgPathDto } from './http/tenancy.dto';

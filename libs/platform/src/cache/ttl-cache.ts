@@ -1,17 +1,21 @@
+import { BoundedMap } from './bounded-map';
+
 /**
- * A small in-process cache with expiry, for lookups on the request path (keys, settings).
- * Written here rather than pulled in: it is twenty lines, and invalidation is ours anyway.
+ * A small in-process cache with expiry, for lookups on the request path (keys, settings), on
+ * the BoundedMap primitive. Written here rather than pulled in: invalidation is ours anyway.
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  private readonly entries: BoundedMap<string, { value: V; expiresAt: number }>;
   /** Bumped by every invalidation, so a load that raced one does not cache stale data. */
   private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.entries = new BoundedMap(maxEntries);
+  }
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
@@ -25,7 +29,6 @@ export class TtlCache<V> {
 
   set(key: string, value: V): void {
     if (this.ttlMs <= 0) return;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
   }
 

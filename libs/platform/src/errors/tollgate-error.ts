@@ -14,6 +14,14 @@ export abstract class TollgateError<Code extends string = string> extends Error 
   }
 }
 
+/**
+ * Codes that more than one module raises for the same reason, declared once here; a module's
+ * code union includes them. The status map gives each one status.
+ */
+export type SharedErrorCode =
+  /** A total would pass 2^53−1 micro-credits, where arithmetic on amounts stops being exact. Nothing changed. */
+  'amount_overflow';
+
 export type PlatformErrorCode =
   | 'invalid_json'
   | 'json_too_deep'

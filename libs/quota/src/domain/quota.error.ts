@@ -1,12 +1,12 @@
-import { TollgateError } from '@tollgate/platform/errors';
+import { SharedErrorCode, TollgateError } from '@tollgate/platform/errors';
 
 export type QuotaErrorCode =
   /** An amount is not a positive (or, for a commit, non-negative) safe integer. */
   | 'invalid_amount'
   /** Any other malformed argument: ids, instants, limits, batch shape, snapshot. */
   | 'invalid_quota_request'
-  /** A total would pass 2^53−1 micro-credits, where arithmetic stops being exact. Nothing changed. */
-  | 'amount_overflow'
+  /** amount_overflow: a total would pass 2^53−1 micro-credits. */
+  | SharedErrorCode
   /** The store holds something no operation could have written (e.g. reserved below a hold). Rebuild the scope. */
   | 'quota_state_corrupt';
 

@@ -24,24 +24,33 @@ const PLAIN_DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
  * round-trip string, so `0.1` is exactly one tenth.
  */
 export function parseQuantity(field: string, value: unknown): Decimal {
+  const quantity = readQuantity(value);
+  if (typeof quantity === 'string') throw PricingError.invalidQuantity(field, value, quantity);
+  return quantity;
+}
+
+/**
+ * The same rule without throwing: the quantity, or why `value` is not one. Callers that take
+ * quantities from a client read them with this first and refuse them as their input errors.
+ */
+export function readQuantity(value: unknown): Decimal | string {
   let quantity: Decimal;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw PricingError.invalidQuantity(field, value, 'must be a finite number');
+    if (!Number.isFinite(value)) return 'must be a finite number';
     quantity = new Exact(value);
   } else if (typeof value === 'string') {
-    if (!PLAIN_DECIMAL.test(value)) throw PricingError.invalidQuantity(field, value, 'must be a non-negative decimal in plain notation');
+    if (!PLAIN_DECIMAL.test(value)) return 'must be a non-negative decimal in plain notation';
     quantity = new Exact(value);
   } else if (Decimal.isDecimal(value)) {
     quantity = new Exact(value);
-    if (!quantity.isFinite()) throw PricingError.invalidQuantity(field, value, 'must be finite');
+    if (!quantity.isFinite()) return 'must be finite';
   } else {
-    throw PricingError.invalidQuantity(field, value, 'must be a number, a decimal string or a Decimal');
+    return 'must be a number, a decimal string or a Decimal';
   }
   if (quantity.isZero()) return new Exact(0);
-  if (quantity.isNegative()) throw PricingError.invalidQuantity(field, value, 'must not be negative');
-  if (quantity.decimalPlaces() > MAX_QUANTITY_DECIMALS)
-    throw PricingError.invalidQuantity(field, value, `must have at most ${MAX_QUANTITY_DECIMALS} decimal places`);
-  if (quantity.gte(MAX_QUANTITY)) throw PricingError.invalidQuantity(field, value, 'must be below 10^21');
+  if (quantity.isNegative()) return 'must not be negative';
+  if (quantity.decimalPlaces() > MAX_QUANTITY_DECIMALS) return `must have at most ${MAX_QUANTITY_DECIMALS} decimal places`;
+  if (quantity.gte(MAX_QUANTITY)) return 'must be below 10^21';
   return quantity;
 }
 

@@ -12,18 +12,11 @@ export type RateCardErrorCode =
   /** The organization has no rate card assigned: nothing can be priced for it. */
   | 'no_rate_card'
   /** Two rates claim one dimension of one request. validateRates makes this impossible; a data problem. */
-  | 'ambiguous_rate'
-  /** Rate cards and overrides decide what every organization is charged: a platform key only. */
-  | 'platform_key_required'
-  /** A line or the total would pass 2^53−1 micro-credits. */
-  | 'amount_overflow';
+  | 'ambiguous_rate';
 
 export class RateCardError extends TollgateError<RateCardErrorCode> {
-  static unknownCard(id: string): RateCardError {
-    return new RateCardError('unknown_rate_card', `Rate card '${id}' was not found.`);
-  }
-
-  static platformKeyRequired(what: string): RateCardError {
-    return new RateCardError('platform_key_required', `Only a platform key may ${what}.`);
+  /** `field`: the request member that named the card (an organization's `rate_card_id`). */
+  static unknownCard(id: string, field?: string): RateCardError {
+    return new RateCardError('unknown_rate_card', `Rate card '${id}' was not found.`, field === undefined ? {} : { field });
   }
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PlatformError } from '@tollgate/platform';
-import { CallContext } from '@tollgate/tenancy';
-import { RateCardError } from '../domain/rate-card.error';
+import { CallContext, TenancyError } from '@tollgate/tenancy';
 import { PriceItemDraft, readPriceItems } from '../domain/rate-input';
 import { RateProblem } from '../domain/rate-validation';
 import { scheduleAdditions, ScheduleResult, Scheduled } from '../domain/rate-schedule';
@@ -14,7 +13,8 @@ export function newId(prefix: 'rc' | 'rate' | 'ro'): string {
 }
 
 export function requirePlatform(ctx: CallContext, what: string): void {
-  if (!ctx.principal.isPlatform) throw RateCardError.platformKeyRequired(what);
+  // Rate cards and overrides decide what every organization is charged: a platform key only.
+  if (!ctx.principal.isPlatform) throw TenancyError.platformKeyRequired(what);
 }
 
 /** One 422 with every problem once (parsing and validation may both notice a non-object). */

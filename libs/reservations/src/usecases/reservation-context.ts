@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PlatformError, TollgateError } from '@tollgate/platform';
+import { BoundedMap, PlatformError, TollgateError } from '@tollgate/platform';
 import { HierarchyRepository, QuotaScope, QuotaStore } from '@tollgate/quota';
 import { CallContext, GetOrganizationUseCase, GetOrgSettingsUseCase, Organization, OrgSettings } from '@tollgate/tenancy';
 import { ReservationPricing, ReservationView } from '../domain/reservation';
@@ -12,7 +12,7 @@ const RECENT_PRICING_MAX = 50_000;
 /** What every reservation use case resolves first: the organization, its settings, the scope. */
 @Injectable()
 export class ReservationContext {
-  private readonly recentPricing = new Map<string, ReservationPricing>();
+  private readonly recentPricing = new BoundedMap<string, ReservationPricing>(RECENT_PRICING_MAX);
 
   constructor(
     private readonly organizations: GetOrganizationUseCase,
@@ -70,7 +70,6 @@ export class ReservationContext {
   /** Remembers how a hold made here was priced (oldest forgotten first). */
   rememberPricing(id: string, pricing: ReservationPricing): void {
     this.recentPricing.set(id, pricing);
-    if (this.recentPricing.size > RECENT_PRICING_MAX) this.recentPricing.delete(this.recentPricing.keys().next().value!);
   }
 
   /**
@@ -78,12 +77,7 @@ export class ReservationContext {
    * hold, else from Postgres (which also checks the caller may see it).
    */
   async pricingOf(ctx: CallContext, id: string): Promise<ReservationPricing | null> {
-    const recent = this.recentPricing.get(id);
-    if (recent) {
-      this.recentPricing.delete(id);
-      return recent;
-    }
-    return (await this.reservation(ctx, id)).pricing;
+    return this.recentPricing.take(id) ?? (await this.reservation(ctx, id)).pricing;
   }
 
   /** The reservation if the caller may see it (its organization and environment); else the same 404. */

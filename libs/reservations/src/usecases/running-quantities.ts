@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import Decimal from 'decimal.js';
+import { BoundedMap } from '@tollgate/platform';
 import { QuotaScope } from '@tollgate/quota';
 
 const MAX_ENTRIES = 100_000;
@@ -12,7 +13,8 @@ const MAX_ENTRIES = 100_000;
  */
 @Injectable()
 export class RunningQuantities {
-  private readonly known = new Map<string, string | null>();
+  /** Written longest ago forgotten first (a write makes a key the newest). */
+  private readonly known = new BoundedMap<string, string | null>(MAX_ENTRIES);
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /**
@@ -37,10 +39,7 @@ export class RunningQuantities {
   }
 
   set(scope: QuotaScope, key: string, value: string | null): void {
-    const known = `${scope.orgId}:${scope.environment}|${key}`;
-    this.known.delete(known);
-    this.known.set(known, value);
-    if (this.known.size > MAX_ENTRIES) this.known.delete(this.known.keys().next().value!);
+    this.known.set(`${scope.orgId}:${scope.environment}|${key}`, value);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
-import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
+import { auditRecord, CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository, newGrantId } from '../../adapters/mikro-orm/hierarchy.repository';
 import { CreditGrant } from '../../domain/hierarchy';
 import { storeError } from '../ensure-scope-loaded/ensure-scope-loaded.usecase';
@@ -41,17 +41,17 @@ export class GrantCreditsUseCase {
     const limit = await this.pool.poolLimit(scope, grant);
     await this.hierarchy.insertGrant(
       grant,
-      {
-        orgId,
-        environment: grant.environment,
-        actor: ctx.principal.actor,
-        action: 'credits.granted',
-        resourceType: 'credit_grant',
-        resourceId: grant.id,
-        before: null,
-        after: { amount: grant.amount, reason: grant.reason, source: grant.source, expires_at: grant.expiresAt?.toISOString() ?? null },
-        requestId: ctx.requestId,
-      },
+      auditRecord(
+        ctx,
+        { orgId, environment: grant.environment },
+        {
+          action: 'credits.granted',
+          resourceType: 'credit_grant',
+          resourceId: grant.id,
+          before: null,
+          after: { amount: grant.amount, reason: grant.reason, source: grant.source, expires_at: grant.expiresAt?.toISOString() ?? null },
+        },
+      ),
       async () => {
         // The pool includes the grant before the grant is answered (its row is not committed
         // yet, so its amount was added to the pool explicitly).

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
+import { auditRecord, CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { Project } from '../../domain/hierarchy';
 import { Period } from '../../domain/period';
@@ -53,17 +53,13 @@ export class PutProjectUseCase {
     };
     await this.hierarchy.saveProject(
       project,
-      {
-        orgId,
-        environment: scope.environment,
-        actor: ctx.principal.actor,
+      auditRecord(ctx, scope, {
         action: before ? 'project.updated' : 'project.created',
         resourceType: 'project',
         resourceId: projectId,
         before: before ? snapshot(before) : null,
         after: snapshot(project),
-        requestId: ctx.requestId,
-      },
+      }),
       async () => {
         try {
           // not_loaded is fine: the next load reads this row.

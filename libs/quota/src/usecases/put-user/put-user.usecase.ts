@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
+import { auditRecord, CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { ProjectUser } from '../../domain/hierarchy';
 import { Period } from '../../domain/period';
@@ -41,17 +41,13 @@ export class PutUserUseCase {
     };
     await this.hierarchy.saveUser(
       user,
-      {
-        orgId,
-        environment: scope.environment,
-        actor: ctx.principal.actor,
+      auditRecord(ctx, scope, {
         action: before ? 'user.updated' : 'user.created',
         resourceType: 'user',
         resourceId: `${projectId}/${userId}`,
         before: before ? { limit: before.limit, period: before.period } : null,
         after: { limit: user.limit, period: user.period },
-        requestId: ctx.requestId,
-      },
+      }),
       async () => {
         try {
           const node = { level: 'user' as const, projectId, userId };

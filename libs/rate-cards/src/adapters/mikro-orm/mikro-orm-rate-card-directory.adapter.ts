@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { RateCardDirectory } from '@tollgate/tenancy';
+import { RateCardError } from '../../domain/rate-card.error';
 
 /**
  * Tenancy's port (an organization's rate_card_id must name a card), answered from this
@@ -13,8 +14,8 @@ export class MikroOrmRateCardDirectory extends RateCardDirectory {
     super();
   }
 
-  async exists(rateCardId: string): Promise<boolean> {
+  async requireCard(rateCardId: string): Promise<void> {
     const rows = await this.em.getConnection().execute<{ id: string }[]>('select id from rate_cards where id = ?', [rateCardId]);
-    return rows.length > 0;
+    if (rows.length === 0) throw RateCardError.unknownCard(rateCardId, 'rate_card_id');
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
+import { auditRecord, CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { sameIdentity } from '../../domain/rate';
 import { OverrideRecord } from '../../domain/rate-card';
 import { RateCardError } from '../../domain/rate-card.error';
@@ -72,17 +72,17 @@ export class AddRateOverridesUseCase {
         add: overrides,
         endOverrides: ended,
         at: now,
-        audit: {
-          orgId,
-          environment: null,
-          actor: ctx.principal.actor,
-          action: 'rate_overrides.added',
-          resourceType: 'rate_overrides',
-          resourceId: orgId,
-          before: { ended: ends.before },
-          after: { added: overrides.map(snapshotOverride), ended: ends.after },
-          requestId: ctx.requestId,
-        },
+        audit: auditRecord(
+          ctx,
+          { orgId, environment: null },
+          {
+            action: 'rate_overrides.added',
+            resourceType: 'rate_overrides',
+            resourceId: orgId,
+            before: { ended: ends.before },
+            after: { added: overrides.map(snapshotOverride), ended: ends.after },
+          },
+        ),
         result: { overrides, ended: existing.filter((o) => ended.some((e) => e.id === o.id)) },
       };
     });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext } from '@tollgate/tenancy';
+import { auditRecord, CallContext } from '@tollgate/tenancy';
 import { EndedRate, RateRecord } from '../../domain/rate-card';
 import { RateCardError } from '../../domain/rate-card.error';
 import { validateRates } from '../../domain/rate-validation';
@@ -51,17 +51,17 @@ export class AddRatesUseCase {
         addRates: rates,
         endRates: ended,
         updatedAt: now,
-        audit: {
-          orgId: null,
-          environment: null,
-          actor: ctx.principal.actor,
-          action: 'rate_card.rates_added',
-          resourceType: 'rate_card',
-          resourceId: cardId,
-          before: { ended: ends.before },
-          after: { added: rates.map(snapshotRate), ended: ends.after },
-          requestId: ctx.requestId,
-        },
+        audit: auditRecord(
+          ctx,
+          { orgId: null, environment: null },
+          {
+            action: 'rate_card.rates_added',
+            resourceType: 'rate_card',
+            resourceId: cardId,
+            before: { ended: ends.before },
+            after: { added: rates.map(snapshotRate), ended: ends.after },
+          },
+        ),
         result: { rates, ended: endedNow },
       };
     });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext } from '@tollgate/tenancy';
+import { auditRecord, CallContext } from '@tollgate/tenancy';
 import { DowngradeLadder } from '../../domain/downgrade';
 import { checkLadderProducts, LadderRecord, RateCard, RateRecord } from '../../domain/rate-card';
 import { readLadder } from '../../domain/rate-input';
@@ -45,17 +45,20 @@ export class CreateRateCardUseCase {
     if (problems.length > 0) refuse(problems);
 
     const card: RateCard = { id: newId('rc'), name: input.name, created_at: now, updated_at: now, rates, ladders };
-    await this.repository.insertCard(card, {
-      orgId: null,
-      environment: null,
-      actor: ctx.principal.actor,
-      action: 'rate_card.created',
-      resourceType: 'rate_card',
-      resourceId: card.id,
-      before: null,
-      after: snapshotCard(card),
-      requestId: ctx.requestId,
-    });
+    await this.repository.insertCard(
+      card,
+      auditRecord(
+        ctx,
+        { orgId: null, environment: null },
+        {
+          action: 'rate_card.created',
+          resourceType: 'rate_card',
+          resourceId: card.id,
+          before: null,
+          after: snapshotCard(card),
+        },
+      ),
+    );
     // A miss may be cached for this id (an organization pointed at it first): drop it everywhere.
     await this.catalog.cardChanged(card.id);
     return card;

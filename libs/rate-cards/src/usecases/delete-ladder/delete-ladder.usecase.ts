@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext } from '@tollgate/tenancy';
+import { auditRecord, CallContext } from '@tollgate/tenancy';
 import { RateCardError } from '../../domain/rate-card.error';
 import { snapshotLadder } from '../../domain/snapshots';
 import { RateCardRepository } from '../../ports/rate-card.repository.port';
@@ -25,17 +25,17 @@ export class DeleteLadderUseCase {
       return {
         deleteLadder: product,
         updatedAt: now,
-        audit: {
-          orgId: null,
-          environment: null,
-          actor: ctx.principal.actor,
-          action: 'rate_card.ladder_removed',
-          resourceType: 'rate_card',
-          resourceId: cardId,
-          before: snapshotLadder(before),
-          after: null,
-          requestId: ctx.requestId,
-        },
+        audit: auditRecord(
+          ctx,
+          { orgId: null, environment: null },
+          {
+            action: 'rate_card.ladder_removed',
+            resourceType: 'rate_card',
+            resourceId: cardId,
+            before: snapshotLadder(before),
+            after: null,
+          },
+        ),
         result: undefined,
       };
     });

@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Decimal } from 'decimal.js';
 import { PlatformError } from '@tollgate/platform';
 import { Environment, GetOrganizationUseCase, TenancyError } from '@tollgate/tenancy';
 import { downgradeAlternatives, Operation } from '../../domain/downgrade';
-import { QuantityInput } from '../../domain/exact-decimal';
+import { readQuantity } from '../../domain/exact-decimal';
 import { PriceResult, priceUsage, PricingMode } from '../../domain/pricing';
-import { PricingError } from '../../domain/pricing.error';
+import { invalidQuantityMessage } from '../../domain/pricing.error';
 import { ResolvedRate } from '../../domain/rate';
 import { RateCardError } from '../../domain/rate-card.error';
 import { CannotPrice, resolveRates } from '../../domain/rate-resolution';
@@ -79,9 +80,7 @@ export class PriceOperationUseCase {
         );
       throw cannotPrice(resolution, at);
     }
-    const price = asApiErrors(() =>
-      priceUsage({ rates: resolution.rates, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed: input.alreadyUsed }),
-    );
+    const price = priceUsage({ rates: resolution.rates, usage: readUsage(usage), mode, alreadyUsed: input.alreadyUsed });
     return {
       rate_card_id: card.id,
       ...price,
@@ -116,7 +115,7 @@ export class PriceOperationUseCase {
         );
       }
     }
-    return asApiErrors(() => priceUsage({ rates: byDimension, usage: usage as Record<string, QuantityInput>, mode, alreadyUsed }));
+    return priceUsage({ rates: byDimension, usage: readUsage(usage), mode, alreadyUsed });
   }
 
   /**
@@ -170,16 +169,20 @@ function cannotPrice(resolution: CannotPrice, at: Date): RateCardError {
   }
 }
 
-/** The engine's errors a client can cause, as API errors; the rest (invalid stored rates) stay 500s. */
-function asApiErrors<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof PricingError) {
-      const field = String(error.extensions.field ?? 'usage');
-      if (error.code === 'invalid_quantity') throw PlatformError.validation([{ field, message: error.message.replace(`${field}: `, '') }]);
-      if (error.code === 'amount_overflow') throw new RateCardError('amount_overflow', error.message, { field });
-    }
-    throw error;
+/**
+ * The client's quantities, read by the engine's own rule before it runs: the first bad one (in
+ * dimension order, as the engine would meet it) is the client's 422 `validation_failed`. The
+ * engine's errors then pass through as they are (`amount_overflow`; the rest are misuse: 500).
+ */
+function readUsage(usage: Readonly<Record<string, number | string>>): Record<string, Decimal> {
+  // Not an object: the engine refuses it as misuse (invalid_pricing_request).
+  if (usage === null || typeof usage !== 'object') return usage;
+  const quantities: Record<string, Decimal> = Object.create(null) as Record<string, Decimal>;
+  for (const dimension of Object.keys(usage).sort()) {
+    const quantity = readQuantity(usage[dimension]);
+    if (typeof quantity === 'string')
+      throw PlatformError.validation([{ field: `usage.${dimension}`, message: invalidQuantityMessage(usage[dimension], quantity) }]);
+    quantities[dimension] = quantity;
   }
+  return quantities;
 }

@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { TenancyConfig } from '@tollgate/config';
-import { InvalidationBus } from '@tollgate/platform';
+import { InvalidationBus, RefreshingCache } from '@tollgate/platform';
 import { DowngradeLadder } from '../../domain/downgrade';
 import { Rate, RateOverride } from '../../domain/rate';
 import { RateCardRepository } from '../../ports/rate-card.repository.port';
-import { RefreshingCache } from './refreshing-cache';
 
 /** Bus topics: the key is a rate card id, or an organization id for its overrides. */
 export const RATE_CARD_TOPIC = 'rate-cards';

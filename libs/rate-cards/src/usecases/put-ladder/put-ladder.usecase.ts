@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
-import { CallContext } from '@tollgate/tenancy';
+import { auditRecord, CallContext } from '@tollgate/tenancy';
 import { checkLadderProducts, LadderRecord } from '../../domain/rate-card';
 import { RateCardError } from '../../domain/rate-card.error';
 import { readLadder } from '../../domain/rate-input';
@@ -37,17 +37,17 @@ export class PutLadderUseCase {
       return {
         putLadder: record,
         updatedAt: now,
-        audit: {
-          orgId: null,
-          environment: null,
-          actor: ctx.principal.actor,
-          action: before ? 'rate_card.ladder_replaced' : 'rate_card.ladder_added',
-          resourceType: 'rate_card',
-          resourceId: cardId,
-          before: before ? snapshotLadder(before) : null,
-          after: snapshotLadder(record),
-          requestId: ctx.requestId,
-        },
+        audit: auditRecord(
+          ctx,
+          { orgId: null, environment: null },
+          {
+            action: before ? 'rate_card.ladder_replaced' : 'rate_card.ladder_added',
+            resourceType: 'rate_card',
+            resourceId: cardId,
+            before: before ? snapshotLadder(before) : null,
+            after: snapshotLadder(record),
+          },
+        ),
         result: { ladder: record, created: before === null },
       };
     });

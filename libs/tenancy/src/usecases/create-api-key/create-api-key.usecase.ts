@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
 import { ApiKey, hashSecret, newKeyId, newSecret, secretPrefix } from '../../domain/api-key';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import { Environment, Scope } from '../../domain/access';
 import { TenancyError } from '../../domain/tenancy.error';
@@ -66,17 +67,20 @@ export class CreateApiKeyUseCase {
       createdAt: this.clock.now(),
       revokedAt: null,
     };
-    await this.keys.insert(key, {
-      orgId,
-      environment,
-      actor: ctx.principal.actor,
-      action: 'api_key.created',
-      resourceType: 'api_key',
-      resourceId: key.id,
-      before: null,
-      after: { id: key.id, kind, org_id: orgId, environment, scopes: key.scopes, name, prefix: key.prefix },
-      requestId: ctx.requestId,
-    });
+    await this.keys.insert(
+      key,
+      auditRecord(
+        ctx,
+        { orgId, environment },
+        {
+          action: 'api_key.created',
+          resourceType: 'api_key',
+          resourceId: key.id,
+          before: null,
+          after: { id: key.id, kind, org_id: orgId, environment, scopes: key.scopes, name, prefix: key.prefix },
+        },
+      ),
+    );
     return { key, secret };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError } from '@tollgate/platform';
 import { TenancyConfig } from '@tollgate/config';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import { ENVIRONMENTS } from '../../domain/access';
 import { checkOrganization, Organization, OveragePolicy, snapshotOrganization } from '../../domain/organization';
@@ -52,31 +53,33 @@ export class CreateOrganizationUseCase {
     const settings = mergeSettings(stored);
     const errors = [...checkOrganization(org), ...checkSettings(settings, this.config.maxTtlSeconds)];
     if (errors.length > 0) throw PlatformError.validation(errors);
-    if (org.rateCardId !== null && !(await this.rateCards.exists(org.rateCardId))) throw TenancyError.unknownRateCard(org.rateCardId);
+    if (org.rateCardId !== null) await this.rateCards.requireCard(org.rateCardId);
 
     await this.organizations.insertWithSettings(org, { live: stored, test: stored }, [
-      {
-        orgId: org.id,
-        environment: null,
-        actor: ctx.principal.actor,
-        action: 'organization.created',
-        resourceType: 'organization',
-        resourceId: org.id,
-        before: null,
-        after: snapshotOrganization(org),
-        requestId: ctx.requestId,
-      },
-      ...ENVIRONMENTS.map((environment) => ({
-        orgId: org.id,
-        environment,
-        actor: ctx.principal.actor,
-        action: 'settings.created',
-        resourceType: 'settings',
-        resourceId: `${org.id}:${environment}`,
-        before: null,
-        after: settings,
-        requestId: ctx.requestId,
-      })),
+      auditRecord(
+        ctx,
+        { orgId: org.id, environment: null },
+        {
+          action: 'organization.created',
+          resourceType: 'organization',
+          resourceId: org.id,
+          before: null,
+          after: snapshotOrganization(org),
+        },
+      ),
+      ...ENVIRONMENTS.map((environment) =>
+        auditRecord(
+          ctx,
+          { orgId: org.id, environment },
+          {
+            action: 'settings.created',
+            resourceType: 'settings',
+            resourceId: `${org.id}:${environment}`,
+            before: null,
+            after: settings,
+          },
+        ),
+      ),
     ]);
     return { org, settings };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@tollgate/platform';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import { TenancyError } from '../../domain/tenancy.error';
 import { ApiKeyRepository } from '../../adapters/mikro-orm/api-key.repository';
@@ -28,17 +29,22 @@ export class RevokeApiKeyUseCase {
       throw new TenancyError('unknown_key', `API key '${keyId}' was not found.`);
     }
     const now = this.clock.now();
-    const revoked = await this.keys.revoke(keyId, orgId, now, {
+    const revoked = await this.keys.revoke(
+      keyId,
       orgId,
-      environment: key.environment,
-      actor: ctx.principal.actor,
-      action: 'api_key.revoked',
-      resourceType: 'api_key',
-      resourceId: keyId,
-      before: { revoked_at: null },
-      after: { revoked_at: now },
-      requestId: ctx.requestId,
-    });
+      now,
+      auditRecord(
+        ctx,
+        { orgId, environment: key.environment },
+        {
+          action: 'api_key.revoked',
+          resourceType: 'api_key',
+          resourceId: keyId,
+          before: { revoked_at: null },
+          after: { revoked_at: now },
+        },
+      ),
+    );
     if (!revoked) throw new TenancyError('unknown_key', `API key '${keyId}' was not found.`);
     await this.auth.invalidate(keyId);
   }

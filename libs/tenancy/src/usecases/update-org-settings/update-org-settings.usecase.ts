@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
 import { TenancyConfig } from '@tollgate/config';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import { checkSettings, COMMERCIAL_SETTINGS, definedSettings, mergeSettings, OrgSettings } from '../../domain/org-settings';
 import { TenancyError } from '../../domain/tenancy.error';
@@ -59,15 +60,15 @@ export class UpdateOrgSettingsUseCase {
         environment: principal.environment,
         changes,
         check,
-        audit: {
-          orgId,
-          environment: principal.environment,
-          actor: principal.actor,
-          action: 'settings.updated',
-          resourceType: 'settings',
-          resourceId: `${orgId}:${principal.environment}`,
-          requestId: ctx.requestId,
-        },
+        audit: auditRecord(
+          ctx,
+          { orgId, environment: principal.environment },
+          {
+            action: 'settings.updated',
+            resourceType: 'settings',
+            resourceId: `${orgId}:${principal.environment}`,
+          },
+        ),
       },
     };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, PlatformError } from '@tollgate/platform';
+import { auditRecord } from '../../domain/audit-entry';
 import { CallContext } from '../../domain/call-context';
 import {
   applyOrganizationPatch,
@@ -49,9 +50,7 @@ export class UpdateOrganizationUseCase {
     const after = applyOrganizationPatch(before, patch, this.clock.now());
     const errors = checkOrganization(after);
     if (errors.length > 0) throw PlatformError.validation(errors);
-    if (after.rateCardId !== null && after.rateCardId !== before.rateCardId && !(await this.rateCards.exists(after.rateCardId))) {
-      throw TenancyError.unknownRateCard(after.rateCardId);
-    }
+    if (after.rateCardId !== null && after.rateCardId !== before.rateCardId) await this.rateCards.requireCard(after.rateCardId);
 
     const settingsPlan = settings
       ? await this.updateSettings.plan(ctx, orgId, settings)
@@ -63,17 +62,17 @@ export class UpdateOrganizationUseCase {
     const orgChange = changed
       ? {
           org: after,
-          audit: {
-            orgId,
-            environment: null,
-            actor: ctx.principal.actor,
-            action: 'organization.updated',
-            resourceType: 'organization',
-            resourceId: orgId,
-            before: snapshotOrganization(before),
-            after: snapshotOrganization(after),
-            requestId: ctx.requestId,
-          },
+          audit: auditRecord(
+            ctx,
+            { orgId, environment: null },
+            {
+              action: 'organization.updated',
+              resourceType: 'organization',
+              resourceId: orgId,
+              before: snapshotOrganization(before),
+              after: snapshotOrganization(after),
+            },
+          ),
         }
       : null;
     const written = await this.organizations.update(orgChange, settingsPlan.change, this.clock.now());

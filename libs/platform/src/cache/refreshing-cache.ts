@@ -1,3 +1,5 @@
+import { BoundedMap } from './bounded-map';
+
 /**
  * A read-through cache that never makes a warm reader wait for its loader ("stale while
  * revalidate"): an entry older than `refreshMs` is still served, while one background load
@@ -9,10 +11,11 @@
  * TtlCache entry makes the next request load in line. Here the bus keeps entries right; the
  * refresh only bounds how long a lost invalidation message goes unnoticed. A failed background
  * refresh keeps the old value (pricing keeps working through a database blip) and is retried
- * after another `refreshMs`.
+ * after another `refreshMs`. At most `maxEntries` values are kept (BoundedMap: the one written
+ * longest ago goes first).
  */
 export class RefreshingCache<V> {
-  private readonly entries = new Map<string, { value: V; loadedAt: number }>();
+  private readonly entries: BoundedMap<string, { value: V; loadedAt: number }>;
   private readonly loading = new Map<string, { generation: number; promise: Promise<V> }>();
   /** Bumped by every invalidation: a load that started before one does not store its value. */
   private generation = 0;
@@ -20,9 +23,11 @@ export class RefreshingCache<V> {
   constructor(
     private readonly refreshMs: number,
     private readonly onRefreshError: (key: string, error: unknown) => void = () => undefined,
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.entries = new BoundedMap(maxEntries);
+  }
 
   /** The cached value if there is one (refreshed in the background when old), else loads it. */
   get(key: string, load: () => Promise<V>): Promise<V> {
@@ -77,7 +82,6 @@ export class RefreshingCache<V> {
 
   private store(key: string, value: V): void {
     if (this.refreshMs <= 0) return;
-    if (!this.entries.has(key) && this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { value, loadedAt: this.now() });
   }
 }
