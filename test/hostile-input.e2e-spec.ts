@@ -150,6 +150,11 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
         org: { committed: 1_500_000, reserved: 3 },
         projects: [{ id: project, users: [{ id: user, committed: 1_500_000, reserved: 3 }] }],
       });
+      const events = (await call('GET', '/v1/orgs/:org/usage-events', `/v1/orgs/${org}/usage-events`)).body.data;
+      expect(events).toEqual([expect.objectContaining({ org_id: org, project_id: project, user_id: user, amount: 1_500_000 })]);
+      expect((await call('GET', '/v1/orgs/:org/variance', `/v1/orgs/${org}/variance?group_by=user`)).body.data).toEqual([
+        expect.objectContaining({ project_id: project, user_id: user, count: 1, actual: 1_500_000 }),
+      ]);
 
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)

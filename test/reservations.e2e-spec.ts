@@ -107,7 +107,7 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
       amount_released: 600_000,
       variance: -600_000,
       overage: false,
-      event_ids: [expect.stringMatching(/^use_/)],
+      event_ids: [expect.stringMatching(/^evt_/)],
     });
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect(tree.org).toMatchObject({ committed: 1_800_000, reserved: 0, available: 8_200_000 });

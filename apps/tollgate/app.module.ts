@@ -13,6 +13,7 @@ import {
 } from '@tollgate/platform';
 import { QUOTA_ENTITIES, QuotaModule } from '@tollgate/quota';
 import { MikroOrmRateCardDirectory, RateCardsModule } from '@tollgate/rate-cards';
+import { ReconciliationModule } from '@tollgate/reconciliation';
 import { MikroOrmHoldLedger, ReservationsModule } from '@tollgate/reservations';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
 import { ERROR_STATUS } from './error-status';
@@ -56,6 +57,7 @@ export class AppModule {
         quota,
         rateCards,
         ReservationsModule.register({ tenancy, quota, rateCards }),
+        ReconciliationModule.register({ tenancy }),
         ...(options.extraImports ?? []),
       ],
     };

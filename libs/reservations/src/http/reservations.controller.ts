@@ -175,7 +175,8 @@ export class ReservationsController {
       body.usage !== undefined
         ? { kind: 'usage', usage: body.usage, dimensions: checkedDimensions(body.dimensions) }
         : { kind: 'amount', amount: body.amount! };
-    const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request));
+    const provider = body.provider ? { name: body.provider.name, requestId: body.provider.request_id ?? null } : null;
+    const result = await this.commitReservation.execute(ctx, id, key, actual, rawBody(request), provider);
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     return result.body;
   }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { randomBytes } from 'node:crypto';
-import { GroupCommitWriter, InsertResult } from '@tollgate/platform';
+import { GroupCommitWriter, InsertResult, RowInsert } from '@tollgate/platform';
 import { QuotaScope } from '@tollgate/quota';
 import {
   CommittedUsage,
@@ -12,6 +11,22 @@ import {
   ReservationStatus,
   ReservationView,
 } from '../../domain/reservation';
+import { UsageEvent } from '../../domain/usage-event';
+
+/** What a commit records besides its outcome: the usage-ledger row, its variance, and its usage events. */
+export interface LedgerEntry {
+  id: string;
+  /** A priced commit's usage; null for a raw amount. */
+  usage: CommittedUsage | null;
+  /** The hold's amount, and what the actual usage priced at (before the overage policy). */
+  estimate: number;
+  actual: number;
+  provider: { name: string; requestId: string | null } | null;
+  events: UsageEvent[];
+}
+
+/** Destination of the outbox rows until billing routes events per organization (issue 12). */
+export const DEFAULT_DESTINATION = 'default';
 
 /** Raw rows: the driver hands timestamps over as strings, bigints as strings. */
 interface ViewRow {
@@ -135,17 +150,18 @@ export class ReservationRepository {
     );
   }
 
-  /** The end of a hold, with its usage-ledger entry when committed. 'conflict': it had ended already. */
+  /**
+   * The end of a hold; for a commit, with its usage-ledger row, its usage events and one
+   * outbox row per event, all in the same group-commit statement: an answered commit has its
+   * events, a failed one has none. 'conflict': it had ended already.
+   */
   async insertOutcome(
     scope: QuotaScope,
     view: Pick<ReservationView, 'id' | 'projectId' | 'userId' | 'periods'>,
     outcome: ReservationOutcome,
-    /** The usage-ledger entry's id (the usage event id), for a commit. */
-    ledgerId?: string,
-    /** A priced commit's usage. */
-    usage?: CommittedUsage | null,
+    ledger?: LedgerEntry,
   ): Promise<InsertResult> {
-    const rows = [
+    const rows: RowInsert[] = [
       {
         table: 'reservation_outcomes',
         conflictKey: 'reservation_id',
@@ -164,12 +180,12 @@ export class ReservationRepository {
         },
       },
     ];
-    if (outcome.status === 'committed') {
+    if (outcome.status === 'committed' && ledger) {
       rows.push({
         table: 'usage_ledger',
         conflictKey: 'reservation_id',
         row: {
-          id: ledgerId ?? 'use_' + randomBytes(12).toString('base64url'),
+          id: ledger.id,
           reservation_id: view.id,
           org_id: scope.orgId,
           environment: scope.environment,
@@ -179,11 +195,32 @@ export class ReservationRepository {
           periods: view.periods,
           committed_at: outcome.createdAt,
           // Every row of a table in one group-commit statement has the same columns: null when raw.
-          product: usage?.product ?? null,
-          usage: usage?.usage ?? null,
-          quantity_period: usage?.quantityPeriod ?? null,
-        } as never,
+          product: ledger.usage?.product ?? null,
+          usage: ledger.usage?.usage ?? null,
+          quantity_period: ledger.usage?.quantityPeriod ?? null,
+          estimate: ledger.estimate,
+          actual: ledger.actual,
+          variance: ledger.actual - ledger.estimate,
+          provider: ledger.provider?.name ?? null,
+          provider_request_id: ledger.provider?.requestId ?? null,
+        },
       });
+      for (const event of ledger.events) rows.push({ table: 'usage_events', conflictKey: 'id', row: eventRow(event) });
+      for (const event of ledger.events) {
+        rows.push({
+          table: 'usage_outbox',
+          conflictKey: 'id',
+          row: {
+            id: `${event.id}:${DEFAULT_DESTINATION}`,
+            event_id: event.id,
+            org_id: event.orgId,
+            environment: event.environment,
+            destination: DEFAULT_DESTINATION,
+            next_attempt_at: outcome.createdAt,
+            created_at: outcome.createdAt,
+          },
+        });
+      }
     }
     const [result] = await this.writer.write(rows);
     return result;
@@ -227,4 +264,30 @@ export class ReservationRepository {
       .execute<ViewRow[]>(`${VIEW_SELECT} where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`, params);
     return rows.map(toView);
   }
+}
+
+function eventRow(event: UsageEvent): Record<string, unknown> {
+  return {
+    id: event.id,
+    kind: event.kind,
+    reservation_id: event.reservationId,
+    line: event.line,
+    org_id: event.orgId,
+    environment: event.environment,
+    project_id: event.projectId,
+    user_id: event.userId,
+    product: event.product,
+    dimension: event.dimension,
+    dimensions: event.dimensions,
+    quantity: event.quantity,
+    amount: event.amount,
+    estimate: event.estimate,
+    actual: event.actual,
+    variance: event.variance,
+    rate_card_id: event.rateCardId,
+    rate_id: event.rateId,
+    provider: event.provider,
+    provider_request_id: event.providerRequestId,
+    occurred_at: event.occurredAt,
+  };
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
 import {
   CommitOutcome,
@@ -16,6 +15,7 @@ import { PriceLine, PriceOperationUseCase, ResolvedRate } from '@tollgate/rate-c
 import { orgOfReservationId, quantityKey, requestHash, ReservationPricing, statusOf } from '../../domain/reservation';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationError } from '../../domain/reservation.error';
+import { ChargedLine, ledgerEntryId, usageEventsOf } from '../../domain/usage-event';
 import { ReservationContext } from '../reservation-context';
 import { EndResult, notHeld, presentCommitted, replayOrRefuse } from '../reservation-answers';
 import { addQuantity, RunningQuantities } from '../running-quantities';
@@ -67,7 +67,14 @@ export class CommitReservationUseCase {
     private readonly quantities: RunningQuantities,
   ) {}
 
-  async execute(ctx: CallContext, id: string, idempotencyKey: string, actual: ActualUse, canonicalBody: string): Promise<EndResult> {
+  async execute(
+    ctx: CallContext,
+    id: string,
+    idempotencyKey: string,
+    actual: ActualUse,
+    canonicalBody: string,
+    provider: { name: string; requestId: string | null } | null = null,
+  ): Promise<EndResult> {
     const hash = requestHash(idempotencyKey, canonicalBody);
     const priced = actual.kind === 'usage' ? await this.pricedUse(ctx, id, actual) : null;
     const { org, scope } = await this.scopeOf(ctx, id);
@@ -76,7 +83,31 @@ export class CommitReservationUseCase {
     if (charged.kind === 'replay') return charged.answer;
     const { charge, outcome } = charged;
 
-    const eventId = 'use_' + randomBytes(12).toString('base64url');
+    // One event per charged line, ids derived from the reservation and the line: a retry, a
+    // replay or another instance can only make the same ones (decision 020).
+    const events = usageEventsOf({
+      reservationId: id,
+      orgId: scope.orgId,
+      environment: scope.environment,
+      projectId: outcome.hold.projectId,
+      userId: outcome.hold.userId,
+      charged: outcome.charged,
+      estimate: outcome.hold.amount,
+      provider,
+      occurredAt: now,
+      priced:
+        priced && charge.lines
+          ? {
+              product: priced.pricing.product,
+              dimensions: priced.dimensions,
+              usage: priced.usage,
+              rateCardId: priced.pricing.rateCardId,
+              lines: charge.lines,
+              estimateLines: priced.pricing.lines as readonly ChargedLine[],
+              rateIds: Object.fromEntries(priced.rates.map((rate) => [rate.dimension, rate.rate_id])),
+            }
+          : null,
+    });
     const body = presentCommitted(
       id,
       scope.orgId,
@@ -85,7 +116,7 @@ export class CommitReservationUseCase {
       priced && charge.lines
         ? { usage: priced.usage, dimensions: priced.dimensions, rateCardId: priced.pricing.rateCardId, lines: charge.lines }
         : null,
-      [eventId],
+      events.map((event) => event.id),
       now,
     );
     try {
@@ -103,8 +134,14 @@ export class CommitReservationUseCase {
           response: body,
           createdAt: now,
         },
-        eventId,
-        priced ? { product: priced.pricing.product, usage: priced.usage, quantityPeriod: periodIds(now).month } : null,
+        {
+          id: ledgerEntryId(id),
+          usage: priced ? { product: priced.pricing.product, usage: priced.usage, quantityPeriod: periodIds(now).month } : null,
+          estimate: outcome.hold.amount,
+          actual: charge.amount,
+          provider,
+          events,
+        },
       );
       if (written === 'conflict') throw new PlatformError('store_unavailable', 'The reservation ended concurrently; try again.');
     } catch (error) {

@@ -1,0 +1,43 @@
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, Matches } from 'class-validator';
+import { OptionalField, PageQueryDto } from '@tollgate/platform';
+import { VARIANCE_GROUPS, VarianceGroupBy } from '../domain/variance';
+
+/** Product names as rate cards allow them. */
+const PRODUCT = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export class WindowQueryDto {
+  /** Inclusive. */
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'from must be an RFC 3339 date-time' })
+  from?: Date;
+
+  /** Exclusive. */
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'to must be an RFC 3339 date-time' })
+  to?: Date;
+}
+
+export class UsageEventsQueryDto extends PageQueryDto {
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'from must be an RFC 3339 date-time' })
+  from?: Date;
+
+  @OptionalField()
+  @Type(() => Date)
+  @IsDate({ message: 'to must be an RFC 3339 date-time' })
+  to?: Date;
+
+  @OptionalField()
+  @Matches(PRODUCT, { message: 'product must be 1 to 128 letters, digits, ".", "_", "-" or ":"' })
+  product?: string;
+}
+
+export class VarianceQueryDto extends WindowQueryDto {
+  @OptionalField()
+  @IsIn(VARIANCE_GROUPS)
+  group_by?: VarianceGroupBy;
+}
