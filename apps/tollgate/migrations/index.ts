@@ -7,7 +7,7 @@ import { Migration20261128050000ReservationPricing } from './Migration2026112805
 import { Migration20261128060000UsageQuantities } from './Migration20261128060000UsageQuantities';
 import { Migration20261128070000ActiveHoldsByExpiry } from './Migration20261128070000ActiveHoldsByExpiry';
 import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261201000000PeriodCountersAndScopes';
-import { Migration20261210000000UsageEvents } from './Migration20261210000000UsageEvents';
+import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -20,5 +20,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128060000UsageQuantities', class: Migration20261128060000UsageQuantities },
   { name: 'Migration20261128070000ActiveHoldsByExpiry', class: Migration20261128070000ActiveHoldsByExpiry },
   { name: 'Migration20261201000000PeriodCountersAndScopes', class: Migration20261201000000PeriodCountersAndScopes },
-  { name: 'Migration20261210000000UsageEvents', class: Migration20261210000000UsageEvents },
+  { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
 ];

@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * event. Events and outbox rows are append-only; their ids are derived from the reservation
  * and the line, so the primary keys make a second copy impossible.
  */
-export class Migration20261210000000UsageEvents extends Migration {
+export class Migration20261201010000UsageEvents extends Migration {
   override async up(): Promise<void> {
     // Null on rows written before they were kept.
     this.addSql(`
