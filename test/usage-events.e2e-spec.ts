@@ -288,6 +288,27 @@ describe.each(MODES)('usage events ($name)', (mode) => {
     expect([await count('usage_events'), await count('usage_outbox'), await count('usage_ledger')]).toEqual([2, 2, 1]);
   });
 
+  it('bills nothing for a reservation Postgres already records as released, even when the store still holds it (a rebuild race)', async () => {
+    const { org, key } = await fund();
+    const held = await hold(key, chat(org, 1_000, 1_000));
+    // Another path ended it in Postgres while the store kept the hold.
+    await sql(
+      `insert into reservation_outcomes (reservation_id, org_id, environment, status, amount_committed, amount_released, overage, reason, request_hash, response, created_at)
+       values (?, ?, 'live', 'released', 0, 40000, 0, 'race', null, null, now())`,
+      [held.id, org],
+    );
+    const body = { usage: { input_tokens: 10, output_tokens: 10 } };
+    const failed = await api.post(`/v1/reservations/${held.id}/commit`, body, { key, idempotencyKey: uniqueId('c') });
+    expect({ status: failed.status, code: failed.body.code }).toEqual({ status: 503, code: 'store_unavailable' });
+    const count = async (table: string) =>
+      Number((await sql<{ n: string }>(`select count(*) as n from ${table} where org_id = ?`, [org]))[0].n);
+    expect([await count('usage_events'), await count('usage_outbox'), await count('usage_ledger')]).toEqual([0, 0, 0]);
+    // The store was rebuilt from Postgres: released, nothing committed, nothing held.
+    expect((await api.get(`/v1/orgs/${org}/usage`)).body.org).toMatchObject({ committed: 0, reserved: 0 });
+    const retried = await api.post(`/v1/reservations/${held.id}/commit`, body, { key, idempotencyKey: uniqueId('c') });
+    expect({ status: retried.status, code: retried.body.code }).toEqual({ status: 409, code: 'reservation_not_held' });
+  });
+
   it('splits a capped charge over the lines so the events sum to exactly what was charged', async () => {
     const { org, key } = await fund({ overage_policy: 'cap_at_hold' });
     const held = await hold(key, chat(org, 1_000, 1_000)); // 10,000 + 30,000

@@ -8,6 +8,7 @@ import { Migration20261128060000UsageQuantities } from './Migration2026112806000
 import { Migration20261128070000ActiveHoldsByExpiry } from './Migration20261128070000ActiveHoldsByExpiry';
 import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261201000000PeriodCountersAndScopes';
 import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
+import { Migration20261201020000LedgerNeedsCommit } from './Migration20261201020000LedgerNeedsCommit';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128070000ActiveHoldsByExpiry', class: Migration20261128070000ActiveHoldsByExpiry },
   { name: 'Migration20261201000000PeriodCountersAndScopes', class: Migration20261201000000PeriodCountersAndScopes },
   { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
+  { name: 'Migration20261201020000LedgerNeedsCommit', class: Migration20261201020000LedgerNeedsCommit },
 ];
