@@ -99,8 +99,24 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
   it('commits part of a hold: charges the usage, releases the rest, reports the variance', async () => {
     const { org, key } = await fund(api, { credits: 10_000_000 });
     const held = (await reserve(key, org, 2_400_000)).body;
+    // The relative variance histogram: this commit is -0.25 (1.8 of 2.4 credits).
+    const buckets = async () => {
+      const text = (await api.get('/metrics', { key: null })).text;
+      const at = (le: string) =>
+        Number(new RegExp(`tollgate_commit_relative_variance_bucket\\{le="${le}",product="raw"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { upToQuarterLess: at('-0.25'), belowQuarterLess: at('-0.5') };
+    };
+    const before = await buckets();
     const res = await api.post(`/v1/reservations/${held.id}/commit`, { amount: 1_800_000 }, { key, idempotencyKey: uniqueId('c') });
     expect(res.status).toBe(200);
+    const after = await buckets();
+    expect({
+      upToQuarterLess: after.upToQuarterLess - before.upToQuarterLess,
+      belowQuarterLess: after.belowQuarterLess - before.belowQuarterLess,
+    }).toEqual({
+      upToQuarterLess: 1,
+      belowQuarterLess: 0,
+    });
     expect(res.body).toMatchObject({
       status: 'committed',
       amount_committed: 1_800_000,

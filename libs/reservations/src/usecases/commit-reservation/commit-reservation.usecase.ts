@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, PlatformError, TollgateError } from '@tollgate/platform';
+import { Histogram } from 'prom-client';
+import { Clock, MetricsService, PlatformError, TollgateError } from '@tollgate/platform';
 import {
   CommitOutcome,
   EnsureScopeLoadedUseCase,
@@ -65,7 +66,18 @@ export class CommitReservationUseCase {
     private readonly clock: Clock,
     private readonly pricing: PriceOperationUseCase,
     private readonly quantities: RunningQuantities,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.variance = new Histogram({
+      name: 'tollgate_commit_relative_variance',
+      help: 'Relative variance of each commit, (actual - estimate) / estimate, by product (raw for raw amounts): how well estimates fit',
+      labelNames: ['product'] as const,
+      buckets: [-1, -0.5, -0.25, -0.1, -0.05, 0, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [metrics.registry],
+    });
+  }
+
+  private readonly variance: Histogram<'product'>;
 
   async execute(
     ctx: CallContext,
@@ -148,6 +160,11 @@ export class CommitReservationUseCase {
       // The store charged what Postgres did not record: rebuild it from Postgres. Fail closed.
       return this.context.undoStore(scope, error);
     }
+    // A ratio for tuning estimates, not money: the amounts stay integers everywhere else.
+    this.variance.observe(
+      { product: priced ? priced.pricing.product : 'raw' },
+      (charge.amount - outcome.hold.amount) / outcome.hold.amount,
+    );
     return { body, replayed: false };
   }
 
