@@ -45,6 +45,19 @@ interface Charge {
   updates: QuantityUpdate[];
 }
 
+/** One commit as the store is asked to charge it. */
+interface ChargeRequest {
+  ctx: CallContext;
+  scope: QuotaScope;
+  id: string;
+  /** The request's hash, to tell a replay from another request once the hold has ended. */
+  hash: string;
+  actual: ActualUse;
+  priced: PricedUse | null;
+  rule: OverageRule;
+  now: Date;
+}
+
 type Charged =
   { kind: 'charged'; charge: Charge; outcome: Extract<CommitOutcome, { kind: 'committed' }> } | { kind: 'replay'; answer: EndResult };
 
@@ -91,7 +104,7 @@ export class CommitReservationUseCase {
     const priced = actual.kind === 'usage' ? await this.pricedUse(ctx, id, actual) : null;
     const { org, scope } = await this.scopeOf(ctx, id);
     const now = this.clock.now();
-    const charged = await this.charge(ctx, scope, id, hash, actual, priced, overageRule(org), now);
+    const charged = await this.charge({ ctx, scope, id, hash, actual, priced, rule: overageRule(org), now });
     if (charged.kind === 'replay') return charged.answer;
     const { charge, outcome } = charged;
 
@@ -216,31 +229,14 @@ export class CommitReservationUseCase {
    * again. Within this instance such commits of one product take turns, so only another
    * instance can make one stale.
    */
-  private charge(
-    ctx: CallContext,
-    scope: QuotaScope,
-    id: string,
-    hash: string,
-    actual: ActualUse,
-    priced: PricedUse | null,
-    rule: OverageRule,
-    now: Date,
-  ): Promise<Charged> {
-    const attempts = () => this.chargeAttempts(ctx, scope, id, hash, actual, priced, rule, now);
+  private charge(request: ChargeRequest): Promise<Charged> {
+    const { scope, priced } = request;
+    const attempts = () => this.chargeAttempts(request);
     if (!priced?.periodTiered) return attempts();
     return this.quantities.exclusive(`${scope.orgId}:${scope.environment}|${priced.pricing.product}`, attempts);
   }
 
-  private async chargeAttempts(
-    ctx: CallContext,
-    scope: QuotaScope,
-    id: string,
-    hash: string,
-    actual: ActualUse,
-    priced: PricedUse | null,
-    rule: OverageRule,
-    now: Date,
-  ): Promise<Charged> {
+  private async chargeAttempts({ ctx, scope, id, hash, actual, priced, rule, now }: ChargeRequest): Promise<Charged> {
     const month = periodIds(now).month;
     for (let attempt = 0; attempt < MAX_PRICING_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5));
