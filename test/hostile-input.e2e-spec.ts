@@ -155,6 +155,10 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expect((await call('GET', '/v1/orgs/:org/variance', `/v1/orgs/${org}/variance?group_by=user`)).body.data).toEqual([
         expect.objectContaining({ project_id: project, user_id: user, count: 1, actual: 1_500_000 }),
       ]);
+      const spendWindow = `from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`;
+      const spent = (await call('GET', '/v1/orgs/:org/spend', `/v1/orgs/${org}/spend?${spendWindow}&group_by=user`)).body;
+      expect(spent.amount).toBe(1_500_000);
+      expect(spent.data.flatMap((b: any) => b.groups)).toEqual([{ key: user, project_id: project, amount: 1_500_000, count: 1 }]);
 
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)

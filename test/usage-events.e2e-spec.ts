@@ -364,6 +364,9 @@ describe.each(MODES)('usage events ($name)', (mode) => {
         relative_p50: 0,
         relative_p90: 0.25,
         overran: 1,
+        // The default policy (cap_at_hold) charged nothing above the hold of the commit that overran it.
+        overage_count: 0,
+        overage_amount: 0,
       },
     ]);
     const byUser = (await api.get(`/v1/orgs/${org}/variance?group_by=user`)).body.data;
@@ -381,7 +384,7 @@ describe.each(MODES)('usage events ($name)', (mode) => {
       { key: a.key, idempotencyKey: uniqueId('c') },
     );
     expect(await events(a.org, '', a.key)).toHaveLength(2);
-    for (const path of ['usage-events', 'variance']) {
+    for (const path of ['usage-events', 'variance', 'spend?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z']) {
       const res = await api.get(`/v1/orgs/${a.org}/${path}`, { key: b.key });
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('unknown_org');

@@ -1,2 +1,3 @@
 export * from './reconciliation.module';
 export * from './domain/variance';
+export * from './domain/spend';

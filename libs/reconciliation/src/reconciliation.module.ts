@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { UsageEventRepository } from './adapters/mikro-orm/usage-event.repository';
 import { ReconciliationController } from './http/reconciliation.controller';
+import { GetSpendUseCase } from './usecases/get-spend/get-spend.usecase';
 import { GetVarianceUseCase } from './usecases/get-variance/get-variance.usecase';
 import { ListUsageEventsUseCase } from './usecases/list-usage-events/list-usage-events.usecase';
 
@@ -17,7 +18,7 @@ export class ReconciliationModule {
       module: ReconciliationModule,
       imports: [modules.tenancy],
       controllers: [ReconciliationController],
-      providers: [UsageEventRepository, ListUsageEventsUseCase, GetVarianceUseCase],
+      providers: [UsageEventRepository, ListUsageEventsUseCase, GetVarianceUseCase, GetSpendUseCase],
     };
   }
 }

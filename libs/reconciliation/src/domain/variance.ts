@@ -21,4 +21,10 @@ export interface VarianceGroup {
   relative_p90: number | null;
   /** Commits whose actual priced above their hold. */
   overran: number;
+  /**
+   * Commits charged above their hold (the overage policy let some or all of the overrun through),
+   * and the micro-credits so charged. A commit capped at its hold overran but has no overage.
+   */
+  overage_count: number;
+  overage_amount: number;
 }

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, Matches } from 'class-validator';
 import { OptionalField, PageQueryDto } from '@tollgate/platform';
+import { SPEND_GROUPS, SPEND_INTERVALS, SpendGroupBy, SpendInterval } from '../domain/spend';
 import { VARIANCE_GROUPS, VarianceGroupBy } from '../domain/variance';
 
 /** Product names as rate cards allow them. */
@@ -40,4 +41,24 @@ export class VarianceQueryDto extends WindowQueryDto {
   @OptionalField()
   @IsIn(VARIANCE_GROUPS)
   group_by?: VarianceGroupBy;
+}
+
+export class SpendQueryDto {
+  /** Inclusive; required (a chart's window is bounded). */
+  @Type(() => Date)
+  @IsDate({ message: 'from must be an RFC 3339 date-time' })
+  from!: Date;
+
+  /** Exclusive; required. */
+  @Type(() => Date)
+  @IsDate({ message: 'to must be an RFC 3339 date-time' })
+  to!: Date;
+
+  @OptionalField()
+  @IsIn(SPEND_INTERVALS)
+  interval?: SpendInterval;
+
+  @OptionalField()
+  @IsIn(SPEND_GROUPS)
+  group_by?: SpendGroupBy;
 }

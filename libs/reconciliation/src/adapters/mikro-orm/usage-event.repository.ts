@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { UsageEvent } from '@tollgate/reservations';
+import { SpendBucket, SpendGroupBy, SpendInterval } from '../../domain/spend';
 import { VarianceGroup, VarianceGroupBy } from '../../domain/variance';
 
 interface EventRow {
@@ -98,23 +99,27 @@ export class UsageEventRepository {
    * have no estimate and are left out.
    */
   async variance(window: Omit<EventWindow, 'product'>, groupBy: VarianceGroupBy): Promise<VarianceGroup[]> {
-    const columns = { project: ['project_id'], user: ['project_id', 'user_id'], product: ['product'] }[groupBy];
-    const { where, params } = conditions(window, 'committed_at');
-    where.push('estimate is not null');
-    const relative = `(actual - estimate)::numeric / nullif(estimate, 0)`;
+    const columns = { project: ['project_id'], user: ['project_id', 'user_id'], product: ['product'] }[groupBy].map((c) => `l.${c}`);
+    const { where, params } = conditions(window, 'committed_at', 'l.');
+    where.push('l.estimate is not null');
+    const relative = `(l.actual - l.estimate)::numeric / nullif(l.estimate, 0)`;
+    // The outcome (primary key reservation_id) says what the overage policy charged above the hold.
     const rows = await this.em.getConnection().execute<Record<string, string | null>[]>(
-      `select ${columns.join(', ')}, count(*) as count, sum(estimate) as estimate, sum(actual) as actual,
+      `select ${columns.join(', ')}, count(*) as count, sum(l.estimate) as estimate, sum(l.actual) as actual,
               round(avg(${relative}), 6) as relative_mean,
               round(percentile_disc(0.5) within group (order by ${relative}), 6) as relative_p50,
               round(percentile_disc(0.9) within group (order by ${relative}), 6) as relative_p90,
-              count(*) filter (where actual > estimate) as overran
-         from usage_ledger where ${where.join(' and ')}
+              count(*) filter (where l.actual > l.estimate) as overran,
+              count(*) filter (where o.overage > 0) as overage_count,
+              coalesce(sum(o.overage), 0) as overage_amount
+         from usage_ledger l left join reservation_outcomes o on o.reservation_id = l.reservation_id
+        where ${where.join(' and ')}
         group by ${columns.join(', ')} order by ${columns.join(', ')}`,
       params,
     );
     const num = (value: string | null) => (value === null ? null : Number(value));
     return rows.map((row) => ({
-      key: Object.fromEntries(columns.map((c) => [c, row[c]])),
+      key: Object.fromEntries(columns.map((c) => c.slice(2)).map((c) => [c, row[c]])),
       count: Number(row.count),
       estimate: Number(row.estimate),
       actual: Number(row.actual),
@@ -123,19 +128,74 @@ export class UsageEventRepository {
       relative_p50: num(row.relative_p50),
       relative_p90: num(row.relative_p90),
       overran: Number(row.overran),
+      overage_count: Number(row.overage_count),
+      overage_amount: Number(row.overage_amount),
     }));
+  }
+
+  /**
+   * Charged micro-credits per UTC calendar bucket and group over [from, to), aggregated in
+   * Postgres (one row per bucket and group comes back, never the ledger rows). Every bucket that
+   * meets the window is answered, those without spend with zeros: `generate_series` over the
+   * truncated bounds, left-joined to the grouped ledger.
+   */
+  async spend(
+    window: { orgId: string; environment: UsageEvent['environment']; from: Date; to: Date },
+    interval: SpendInterval,
+    groupBy: SpendGroupBy,
+  ): Promise<SpendBucket[]> {
+    // Both come from closed enums (the DTO and these maps), never from the caller's text.
+    const unit = { day: 'day', week: 'week', month: 'month' }[interval];
+    const columns = { project: ['project_id'], user: ['project_id', 'user_id'], product: ['product'] }[groupBy];
+    const step = `interval '1 ${unit}'`;
+    const rows = await this.em.getConnection().execute<Record<string, string | Date | null>[]>(
+      `with buckets as (
+         select b as local_start
+           from generate_series(date_trunc('${unit}', ?::timestamptz at time zone 'UTC'),
+                                (?::timestamptz at time zone 'UTC') - interval '1 microsecond', ${step}) b
+       ), spend as (
+         select date_trunc('${unit}', committed_at at time zone 'UTC') as local_start, ${columns.join(', ')},
+                sum(amount) as amount, count(*) as count
+           from usage_ledger
+          where org_id = ? and environment = ? and committed_at >= ? and committed_at < ?
+          group by 1, ${columns.join(', ')}
+       )
+       select b.local_start at time zone 'UTC' as bucket_start, (b.local_start + ${step}) at time zone 'UTC' as bucket_end,
+              ${columns.map((c) => `s.${c}`).join(', ')}, s.amount, s.count
+         from buckets b left join spend s on s.local_start = b.local_start
+        order by b.local_start, ${columns.map((c) => `s.${c}`).join(', ')}`,
+      [window.from, window.to, window.orgId, window.environment, window.from, window.to],
+    );
+    const buckets: SpendBucket[] = [];
+    for (const row of rows) {
+      const start = new Date(row.bucket_start as string | Date);
+      let bucket = buckets[buckets.length - 1];
+      if (!bucket || bucket.start.getTime() !== start.getTime()) {
+        bucket = { start, end: new Date(row.bucket_end as string | Date), amount: 0, count: 0, groups: [] };
+        buckets.push(bucket);
+      }
+      // A bucket without spend comes back once, its group columns and figures null.
+      if (row.count === null) continue;
+      const amount = Number(row.amount);
+      const count = Number(row.count);
+      const key = (groupBy === 'user' ? row.user_id : row[columns[0]]) as string | null;
+      bucket.groups.push(groupBy === 'user' ? { key, project_id: row.project_id as string, amount, count } : { key, amount, count });
+      bucket.amount += amount;
+      bucket.count += count;
+    }
+    return buckets;
   }
 }
 
 /** The window's conditions on a table with org_id, environment and the given instant column. */
-function conditions(window: Omit<EventWindow, 'product'>, instant: string) {
-  const where = ['org_id = ?', 'environment = ?'];
+function conditions(window: Omit<EventWindow, 'product'>, instant: string, alias = '') {
+  const where = [`${alias}org_id = ?`, `${alias}environment = ?`];
   const params: unknown[] = [window.orgId, window.environment];
   const and = (condition: string, ...values: unknown[]) => {
     where.push(condition);
     params.push(...values);
   };
-  if (window.from) and(`${instant} >= ?`, window.from);
-  if (window.to) and(`${instant} < ?`, window.to);
+  if (window.from) and(`${alias}${instant} >= ?`, window.from);
+  if (window.to) and(`${alias}${instant} < ?`, window.to);
   return { where, params, and };
 }
