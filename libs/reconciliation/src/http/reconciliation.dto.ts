@@ -1,3 +1,4 @@
+import { IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, Matches } from 'class-validator';
 import { OptionalField, PageQueryDto } from '@tollgate/platform';
@@ -21,17 +22,7 @@ export class WindowQueryDto {
   to?: Date;
 }
 
-export class UsageEventsQueryDto extends PageQueryDto {
-  @OptionalField()
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an RFC 3339 date-time' })
-  from?: Date;
-
-  @OptionalField()
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an RFC 3339 date-time' })
-  to?: Date;
-
+export class UsageEventsQueryDto extends IntersectionType(PageQueryDto, WindowQueryDto) {
   @OptionalField()
   @Matches(PRODUCT, { message: 'product must be 1 to 128 letters, digits, ".", "_", "-" or ":"' })
   product?: string;
