@@ -259,6 +259,57 @@ describe.each([
     ]);
   });
 
+  it('shows each node’s overage in its current period in the usage tree', async () => {
+    const { org, key } = await fund({ overage_policy: 'allow' });
+    // p1 counts by day, its user u1 by ISO week; p2 has no period (all time).
+    clock.set(new Date('2026-11-02T00:00:00.000Z'));
+    expect((await api.put(`/v1/orgs/${org}/projects/p1`, { limit: 50_000_000, period: 'day' })).status).toBe(201);
+    expect((await api.put(`/v1/orgs/${org}/projects/p1/users/u1`, { limit: 50_000_000, period: 'week' })).status).toBe(201);
+    // Tuesday 3 and Wednesday 4 November (week 45): 150,000 and 300,000 above their holds.
+    await commitAt('2026-11-03T09:00:00.000Z', key, org, { project: 'p1', user: 'u1' }, { seconds: 1.5, held: 1 });
+    await commitAt('2026-11-04T09:00:00.000Z', key, org, { project: 'p1', user: 'u1' }, { seconds: 2, held: 1 });
+    await commitAt('2026-11-04T10:00:00.000Z', key, org, { project: 'p1', user: 'u1' }, { seconds: 1, held: 2 });
+    await commitAt('2026-11-04T11:00:00.000Z', key, org, { project: 'p2', user: 'u2' }, { seconds: 1, held: 1 });
+    clock.set(new Date('2026-11-04T12:00:00.000Z'));
+    const tree = await api.get(`/v1/orgs/${org}/usage`, { key });
+    expect(tree.status).toBe(200);
+    const figures = (node: any) => ({ id: node.id, period: node.period, committed: node.committed, overage: node.overage });
+    const p1 = tree.body.projects.find((p: any) => p.id === 'p1');
+    const p2 = tree.body.projects.find((p: any) => p.id === 'p2');
+    expect({
+      org: figures(tree.body.org),
+      p1: figures(p1),
+      u1: figures(p1.users[0]),
+      p2: figures(p2),
+      u2: figures(p2.users[0]),
+    }).toEqual({
+      org: { id: org, period: 'none', committed: 1_650_000, overage: 450_000 },
+      // Today only: the 4 November commits.
+      p1: { id: 'p1', period: 'day', committed: 900_000, overage: 300_000 },
+      // This ISO week: both overruns.
+      u1: { id: 'u1', period: 'week', committed: 1_350_000, overage: 450_000 },
+      p2: { id: 'p2', period: 'none', committed: 300_000, overage: 0 },
+      u2: { id: 'u2', period: 'none', committed: 300_000, overage: 0 },
+    });
+    // Next Monday (week 46): the week and the day have no overage left; all time keeps it.
+    clock.set(new Date('2026-11-09T08:00:00.000Z'));
+    const later = await api.get(`/v1/orgs/${org}/usage`, { key });
+    const laterP1 = later.body.projects.find((p: any) => p.id === 'p1');
+    expect([figures(later.body.org), figures(laterP1), figures(laterP1.users[0])]).toEqual([
+      { id: org, period: 'none', committed: 1_650_000, overage: 450_000 },
+      { id: 'p1', period: 'day', committed: 0, overage: 0 },
+      { id: 'u1', period: 'week', committed: 0, overage: 0 },
+    ]);
+    // Capped at the hold: overran, but nothing charged above it, so no overage anywhere.
+    const capped = await fund({ overage_policy: 'cap_at_hold' });
+    await commitAt('2026-11-09T09:00:00.000Z', capped.key, capped.org, { project: 'p1', user: 'u1' }, { seconds: 3, held: 1 });
+    const cappedTree = await api.get(`/v1/orgs/${capped.org}/usage`, { key: capped.key });
+    expect([figures(cappedTree.body.org), figures(cappedTree.body.projects[0])]).toEqual([
+      { id: capped.org, period: 'none', committed: 300_000, overage: 0 },
+      { id: 'p1', period: 'none', committed: 300_000, overage: 0 },
+    ]);
+  });
+
   it('never shows one organization’s spend to another’s key, nor the live environment to a test key', async () => {
     const a = await fourCommits();
     const b = await fund();

@@ -18,6 +18,12 @@ export abstract class HoldLedger {
    */
   abstract committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
 
+  /**
+   * What commits charged above their holds (the overage policy's overdraw), per node and period
+   * like `committed`, listing only nodes that have some: the usage tree shows it.
+   */
+  abstract overage(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]>;
+
   /** The running quantities of the billing period in force at `now` (see QuantityUpdate). */
   abstract quantities(scope: QuotaScope, now: Date): Promise<{ key: string; value: string }[]>;
 }

@@ -4,6 +4,8 @@ import { CallContext, GetOrganizationUseCase } from '@tollgate/tenancy';
 import { HierarchyRepository } from '../../adapters/mikro-orm/hierarchy.repository';
 import { periodWindow } from '../../domain/period';
 import { MAX_USAGE_NODES, NodeRef, NodeUsage } from '../../domain/quota';
+import { nodeKey } from '../../domain/node-key';
+import { HoldLedger } from '../../ports/hold-ledger.port';
 import { QuotaStore } from '../../ports/quota-store.port';
 
 import { EnsureScopeLoadedUseCase } from '../ensure-scope-loaded/ensure-scope-loaded.usecase';
@@ -20,6 +22,8 @@ export interface UsageFigures {
   id: string;
   limit: number | null;
   committed: number;
+  /** Of committed, what commits charged above their holds (the overage policy's overdraw). */
+  overage: number;
   reserved: number;
   available: number | null;
   period: string;
@@ -41,6 +45,7 @@ export class GetUsageTreeUseCase {
     private readonly store: QuotaStore,
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly hierarchy: HierarchyRepository,
+    private readonly ledger: HoldLedger,
     private readonly organizations: GetOrganizationUseCase,
     private readonly clock: Clock,
   ) {}
@@ -54,10 +59,13 @@ export class GetUsageTreeUseCase {
     await this.organizations.execute(ctx, orgId);
     const scope = { orgId, environment: ctx.principal.environment };
     const limit = page.limit ?? DEFAULT_TREE_USERS;
-    const [projects, listed] = await Promise.all([
+    const now = this.clock.now();
+    const [projects, listed, overages] = await Promise.all([
       this.hierarchy.listProjects(scope),
       this.hierarchy.listUsers(scope, limit + 1, page.after),
+      this.ledger.overage(scope, now),
     ]);
+    const overage = new Map(overages.map((o) => [`${nodeKey(o.node)}#${o.periodId}`, o.amount]));
     const more = listed.length > limit;
     const users = more ? listed.slice(0, limit) : listed;
     const nodes: NodeRef[] = [
@@ -65,7 +73,6 @@ export class GetUsageTreeUseCase {
       ...projects.map((p) => ({ level: 'project' as const, projectId: p.id })),
       ...users.map((u) => ({ level: 'user' as const, projectId: u.projectId, userId: u.id })),
     ];
-    const now = this.clock.now();
     const figures: NodeUsage[] = [];
     for (let i = 0; i < nodes.length; i += MAX_USAGE_NODES) {
       const chunk = nodes.slice(i, i + MAX_USAGE_NODES);
@@ -78,6 +85,7 @@ export class GetUsageTreeUseCase {
         id,
         limit: usage.limit,
         committed: usage.committed,
+        overage: overage.get(`${nodeKey(usage.node)}#${usage.periodId}`) ?? 0,
         reserved: usage.reserved,
         available: usage.available,
         period: usage.period,

@@ -3,6 +3,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { ActiveHold, HoldLedger, HoldPeriods, NodeRef, periodIds, QuotaScope } from '@tollgate/quota';
 import { quantityKey } from '../../domain/reservation';
 
+type NodeCounter = { node: NodeRef; periodId: string; amount: number };
+
 interface HoldRow {
   id: string;
   project_id: string;
@@ -79,9 +81,18 @@ export class MikroOrmHoldLedger extends HoldLedger {
     return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
   }
 
-  async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
+  async committed(scope: QuotaScope, now: Date): Promise<NodeCounter[]> {
+    return this.perNode(scope, now, 'amount', 'true');
+  }
+
+  /** Overage is the exception: the partial index usage_ledger_overage_idx reads only the commits that overran. */
+  async overage(scope: QuotaScope, now: Date): Promise<NodeCounter[]> {
+    return this.perNode(scope, now, 'overage', 'overage > 0');
+  }
+
+  /** One pass over the scope's ledger rows for every node and kind (grouping sets: org, project, user). */
+  private async perNode(scope: QuotaScope, now: Date, column: 'amount' | 'overage', filter: string): Promise<NodeCounter[]> {
     const { day, week, month } = periodIds(now);
-    // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
     const rows = await this.em.getConnection().execute<
       {
         g: number;
@@ -93,15 +104,15 @@ export class MikroOrmHoldLedger extends HoldLedger {
         month: string | null;
       }[]
     >(
-      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
-              sum(amount) filter (where periods->>'day' = ?) as day,
-              sum(amount) filter (where periods->>'week' = ?) as week,
-              sum(amount) filter (where periods->>'month' = ?) as month
-         from usage_ledger where org_id = ? and environment = ?
+      `select grouping(project_id, user_id) as g, project_id, user_id, sum(${column}) as total,
+              sum(${column}) filter (where periods->>'day' = ?) as day,
+              sum(${column}) filter (where periods->>'week' = ?) as week,
+              sum(${column}) filter (where periods->>'month' = ?) as month
+         from usage_ledger where org_id = ? and environment = ? and ${filter}
         group by grouping sets ((), (project_id), (project_id, user_id))`,
       [day, week, month, scope.orgId, scope.environment],
     );
-    const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
+    const counters: NodeCounter[] = [];
     for (const r of rows) {
       const g = Number(r.g);
       const node: NodeRef =

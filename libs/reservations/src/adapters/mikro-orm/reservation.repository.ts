@@ -192,6 +192,7 @@ export class ReservationRepository {
           project_id: view.projectId,
           user_id: view.userId,
           amount: outcome.amountCommitted,
+          overage: outcome.overage,
           periods: view.periods,
           committed_at: outcome.createdAt,
           // Every row of a table in one group-commit statement has the same columns: null when raw.
