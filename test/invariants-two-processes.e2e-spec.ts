@@ -1,8 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import Redis from 'ioredis';
-import { createTestApp, testDatabaseUrl, testRedisUrl, uniqueId } from '@tollgate/testing';
+import { Answer, createTestApp, ServiceProcess, testRedisUrl, uniqueId } from '@tollgate/testing';
 
 /**
  * "No overspend ... under any concurrency, any number of service instances": two real service
@@ -15,138 +12,8 @@ import { createTestApp, testDatabaseUrl, testRedisUrl, uniqueId } from '@tollgat
 // so no other suite's sweeper or invalidation bus acts on these scopes.
 const PLATFORM_KEY = 'tg_platform_test_invariants_0123456789abcdef';
 const REDIS_PREFIX = 'tginv:';
-const ROOT = resolve(__dirname, '..');
-const READY_TIMEOUT_MS = 60_000;
 const REQUESTS = 500;
 const UNIT = 10_000;
-
-interface Child {
-  name: string;
-  base: string;
-  proc: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-const children: Child[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
-function startChild(name: string, port: number): Child {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    DATABASE_URL: testDatabaseUrl(),
-    REDIS_URL: testRedisUrl(),
-    REDIS_KEY_PREFIX: REDIS_PREFIX,
-    TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_GRACE_MS: '2000',
-  };
-  const proc = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/tollgate/main.ts'],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(chunk.toString());
-    if (output.length > 200) output.shift();
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
-  const child = { name, base: `http://127.0.0.1:${port}`, proc, output, exited };
-  children.push(child);
-  return child;
-}
-
-async function waitReady(child: Child): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let gone = false;
-  void child.exited.then(() => (gone = true));
-  for (;;) {
-    if (gone) throw new Error(`${child.name} exited before it was ready:\n${child.output.join('')}`);
-    try {
-      const res = await fetch(`${child.base}/health/ready`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${child.name} not ready within ${READY_TIMEOUT_MS} ms:\n${child.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function stopChildren(): Promise<void> {
-  await Promise.all(
-    children.splice(0).map(async (child) => {
-      if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-      child.proc.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        child.exited.then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000))),
-      ]);
-      clearTimeout(timer);
-      if (!stopped) {
-        child.proc.kill('SIGKILL');
-        await child.exited;
-      }
-    }),
-  );
-}
-
-// Whatever happens to this worker, the children do not outlive it.
-process.once('exit', () => {
-  for (const child of children) child.proc.kill('SIGKILL');
-});
-
-interface Answer {
-  status: number;
-  body: any;
-}
-
-async function call(
-  child: Child,
-  method: string,
-  path: string,
-  options: { key?: string; body?: unknown; idempotencyKey?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.key ?? PLATFORM_KEY}` };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-  const res = await fetch(`${child.base}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = text.length ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body };
-}
 
 async function ok(answer: Promise<Answer>, what: string): Promise<Answer> {
   const res = await answer;
@@ -155,21 +22,22 @@ async function ok(answer: Promise<Answer>, what: string): Promise<Answer> {
 }
 
 describe('invariants: two service processes, one Redis, one Postgres', () => {
-  let a: Child;
-  let b: Child;
+  let a: ServiceProcess;
+  let b: ServiceProcess;
   let redis: Redis;
+  const stopChildren = () => Promise.all([a, b].map((child) => child?.stop()));
 
   beforeAll(async () => {
     // The global setup emptied the schema: one in-process boot migrates it (and registers the
     // shared platform key) before the children start.
     const t = await createTestApp({ env: { TOLLGATE_PLATFORM_KEY: PLATFORM_KEY, REDIS_KEY_PREFIX: REDIS_PREFIX } });
     await t.close();
-    const [portA, portB] = [await freePort(), await freePort()];
-    a = startChild('process A', portA);
-    b = startChild('process B', portB === portA ? await freePort() : portB);
+    const env = { REDIS_KEY_PREFIX: REDIS_PREFIX };
+    a = await ServiceProcess.start('process A', PLATFORM_KEY, env);
+    b = await ServiceProcess.start('process B', PLATFORM_KEY, env);
     const booting = Date.now();
     try {
-      await Promise.all([waitReady(a), waitReady(b)]);
+      await Promise.all([a.ready(), b.ready()]);
 
       console.log(`two processes ready in ${((Date.now() - booting) / 1000).toFixed(1)} s`);
     } catch (error) {
@@ -196,13 +64,13 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       const pool = k * UNIT;
       // Set up through A; B learns of all of it from Postgres.
       const org = uniqueId(`two-${level}`);
-      await ok(call(a, 'POST', '/v1/orgs', { body: { id: org, name: `Org ${org}` } }), 'create org');
+      await ok(a.call('POST', '/v1/orgs', { body: { id: org, name: `Org ${org}` } }), 'create org');
       await ok(
-        call(a, 'POST', `/v1/orgs/${org}/credits`, { body: { amount: level === 'org' ? pool : 1_000_000_000, reason: 'top-up' } }),
+        a.call('POST', `/v1/orgs/${org}/credits`, { body: { amount: level === 'org' ? pool : 1_000_000_000, reason: 'top-up' } }),
         'credits',
       );
       await ok(
-        call(a, 'PUT', `/v1/orgs/${org}/projects/p`, {
+        a.call('PUT', `/v1/orgs/${org}/projects/p`, {
           body: {
             limit: level === 'project' ? pool : null,
             period: 'month',
@@ -213,7 +81,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
         'project',
       );
       const key = (
-        await ok(call(a, 'POST', `/v1/orgs/${org}/keys`, { body: { scopes: ['admission', 'read'], environment: 'live' } }), 'key')
+        await ok(a.call('POST', `/v1/orgs/${org}/keys`, { body: { scopes: ['admission', 'read'], environment: 'live' } }), 'key')
       ).body.secret as string;
 
       // At the org and project levels the requests spread over users (and, for the org, projects);
@@ -227,7 +95,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       // once, so neither starts the race late and the holds really interleave.
       for (const child of [a, b]) {
         const warm = await ok(
-          call(child, 'POST', '/v1/reservations', {
+          child.call('POST', '/v1/reservations', {
             key,
             body: { org_id: org, project_id: 'p', user_id: 'warm-up', amount: 1 },
             idempotencyKey: uniqueId('w'),
@@ -235,7 +103,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
           'warm-up',
         );
         await ok(
-          call(child, 'POST', `/v1/reservations/${warm.body.id}/release`, { key, body: {}, idempotencyKey: uniqueId('w') }),
+          child.call('POST', `/v1/reservations/${warm.body.id}/release`, { key, body: {}, idempotencyKey: uniqueId('w') }),
           'warm-up release',
         );
       }
@@ -243,11 +111,13 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       const burst = Date.now();
       const results = await Promise.all(
         Array.from({ length: REQUESTS }, (_, i) =>
-          call(i % 2 === 0 ? a : b, 'POST', '/v1/reservations', {
-            key,
-            body: { org_id: org, ...target(i), amount: UNIT, ttl_seconds: 600 },
-            idempotencyKey: uniqueId('k'),
-          }).catch((error: Error) => ({ status: -1, body: error.message })),
+          (i % 2 === 0 ? a : b)
+            .call('POST', '/v1/reservations', {
+              key,
+              body: { org_id: org, ...target(i), amount: UNIT, ttl_seconds: 600 },
+              idempotencyKey: uniqueId('k'),
+            })
+            .catch((error: Error) => ({ status: -1, body: error.message })),
         ),
       );
       const count = (s: number) => results.filter((r) => r.status === s).length;
@@ -271,10 +141,10 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
 
       if (level === 'user') {
         // Declared now (no cap of its own: the project's default), so the tree shows the user.
-        await ok(call(a, 'PUT', `/v1/orgs/${org}/projects/p/users/u`, { body: {} }), 'declare user');
+        await ok(a.call('PUT', `/v1/orgs/${org}/projects/p/users/u`, { body: {} }), 'declare user');
       }
-      const treeA = (await ok(call(a, 'GET', `/v1/orgs/${org}/usage`, { key }), 'usage A')).body;
-      const treeB = (await ok(call(b, 'GET', `/v1/orgs/${org}/usage`, { key }), 'usage B')).body;
+      const treeA = (await ok(a.call('GET', `/v1/orgs/${org}/usage`, { key }), 'usage A')).body;
+      const treeB = (await ok(b.call('GET', `/v1/orgs/${org}/usage`, { key }), 'usage B')).body;
       expect(treeB).toEqual(treeA);
       expect(treeA.org).toMatchObject({ reserved: k * UNIT, committed: 0 });
       const node =
@@ -291,7 +161,7 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       let cursor: string | null = null;
       do {
         const page: Answer = await ok(
-          call(b, 'GET', `/v1/reservations?org_id=${org}&status=held&limit=200${cursor ? `&cursor=${cursor}` : ''}`, { key }),
+          b.call('GET', `/v1/reservations?org_id=${org}&status=held&limit=200${cursor ? `&cursor=${cursor}` : ''}`, { key }),
           'list',
         );
         rows += page.body.data.length;
@@ -301,10 +171,10 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       const keys = await redis.keys(`*{${org}:live}*`);
       expect(keys.length).toBeGreaterThan(0);
       await redis.del(...keys);
-      expect((await ok(call(b, 'GET', `/v1/orgs/${org}/usage`, { key }), 'usage after rebuild')).body).toEqual(treeA);
+      expect((await ok(b.call('GET', `/v1/orgs/${org}/usage`, { key }), 'usage after rebuild')).body).toEqual(treeA);
       // And the rebuilt pool is still full: one more is refused, by either process.
       for (const child of [a, b]) {
-        const more = await call(child, 'POST', '/v1/reservations', {
+        const more = await child.call('POST', '/v1/reservations', {
           key,
           body: { org_id: org, ...target(0), amount: UNIT },
           idempotencyKey: uniqueId('k'),
@@ -316,12 +186,12 @@ describe('invariants: two service processes, one Redis, one Postgres', () => {
       const held = results.filter((r) => r.status === 201).map((r) => r.body.id as string);
       const released = await Promise.all(
         held.map((id, i) =>
-          call(i % 2 === 0 ? b : a, 'POST', `/v1/reservations/${id}/release`, { key, body: {}, idempotencyKey: uniqueId('r') }),
+          (i % 2 === 0 ? b : a).call('POST', `/v1/reservations/${id}/release`, { key, body: {}, idempotencyKey: uniqueId('r') }),
         ),
       );
       expect(released.filter((r) => r.status !== 200)).toEqual([]);
       for (const child of [a, b]) {
-        const tree = (await ok(call(child, 'GET', `/v1/orgs/${org}/usage`, { key }), 'usage after release')).body;
+        const tree = (await ok(child.call('GET', `/v1/orgs/${org}/usage`, { key }), 'usage after release')).body;
         expect({ from: child.name, reserved: tree.org.reserved, committed: tree.org.committed }).toEqual({
           from: child.name,
           reserved: 0,
