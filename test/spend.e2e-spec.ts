@@ -97,6 +97,7 @@ describe.each([
       to: '2026-11-04T00:00:00.000Z',
       interval: 'day',
       group_by: 'project',
+      top: 100,
       amount: 1_050_000,
       data: [
         // The first bucket keeps its calendar bounds though the window starts at noon.
@@ -219,6 +220,56 @@ describe.each([
       ],
     ]);
     expect(byUser.amount).toBe(1_050_000);
+  });
+
+  it('lists the top groups of a bucket, largest first, and sums the rest into others', async () => {
+    const { org, key } = await fund();
+    // One day, five users: u1 100, u2 500, u3 300 (twice: 600), u4 50, u5 500 micro-credits.
+    const charges: Array<[string, number]> = [
+      ['u1', 100],
+      ['u2', 500],
+      ['u3', 300],
+      ['u3', 300],
+      ['u4', 50],
+      ['u5', 500],
+    ];
+    for (const [i, [user, amount]] of charges.entries()) {
+      await commitAt(`2026-11-05T0${i}:00:00.000Z`, key, org, { project: 'p1', user }, { amount });
+    }
+    const window = 'from=2026-11-05T00:00:00Z&to=2026-11-06T00:00:00Z&group_by=user';
+    const top2 = await spend(org, `${window}&top=2`, key);
+    expect({ top: top2.top, amount: top2.amount, data: top2.data }).toEqual({
+      top: 2,
+      amount: 1_750,
+      data: [
+        {
+          start: '2026-11-05T00:00:00.000Z',
+          end: '2026-11-06T00:00:00.000Z',
+          amount: 1_750,
+          count: 6,
+          // The two largest (u3 600; u2 and u5 tie at 500, u2 first by key), listed in key order.
+          groups: [
+            { key: 'u2', project_id: 'p1', amount: 500, count: 1 },
+            { key: 'u3', project_id: 'p1', amount: 600, count: 2 },
+          ],
+          others: { groups: 3, amount: 650, count: 3 },
+        },
+      ],
+    });
+    // The default lists all five: no others.
+    const all = await spend(org, window, key);
+    expect(all.data[0].groups.map((g: any) => g.key)).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(all.data[0]).not.toHaveProperty('others');
+    for (const top of ['0', '1001', '2.5', 'x']) {
+      const res = await api.get(`/v1/orgs/${org}/spend?${window}&top=${top}`, { key });
+      const fields = [...new Set(res.body.errors?.map((e: any) => e.field))];
+      expect({ top, status: res.status, code: res.body.code, fields }).toEqual({
+        top,
+        status: 422,
+        code: 'validation_failed',
+        fields: ['top'],
+      });
+    }
   });
 
   it('shows what was charged above the hold in the variance report, per group', async () => {

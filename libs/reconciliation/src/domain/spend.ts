@@ -22,6 +22,13 @@ export function spendWindowProblem(from: Date, to: Date, interval: SpendInterval
   return null;
 }
 
+/**
+ * Groups answered per bucket at most (the largest; ties by key): a bucket of an organization with
+ * a million users stays a chart's worth, and what is cut is summed into `others`.
+ */
+export const DEFAULT_SPEND_TOP = 100;
+export const MAX_SPEND_TOP = 1_000;
+
 export interface SpendGroup {
   /** The project id, the product (null: raw amounts) or the user id (with its project_id). */
   key: string | null;
@@ -38,5 +45,8 @@ export interface SpendBucket {
   end: Date;
   amount: number;
   count: number;
+  /** The `top` largest groups, in key order. */
   groups: SpendGroup[];
+  /** The groups past `top`, summed; absent when every group is listed. */
+  others?: { groups: number; amount: number; count: number };
 }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { decodeCursor, DEFAULT_PAGE_SIZE, PlatformError, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { RecordedUsageEvent } from '../adapters/mikro-orm/usage-event.repository';
-import { spendWindowProblem } from '../domain/spend';
+import { DEFAULT_SPEND_TOP, spendWindowProblem } from '../domain/spend';
 import { GetSpendUseCase } from '../usecases/get-spend/get-spend.usecase';
 import { GetVarianceUseCase } from '../usecases/get-variance/get-variance.usecase';
 import { ListUsageEventsUseCase } from '../usecases/list-usage-events/list-usage-events.usecase';
@@ -96,22 +96,25 @@ export class ReconciliationController {
       'Micro-credits charged (after the overage policy) over [from, to) per bucket: UTC calendar days, ISO weeks from Monday, ' +
       'or calendar months (interval, default day), each with its start and end, its total and one entry per group (project, ' +
       'product or user; default project) that spent in it. Every bucket that meets the window is listed, those without spend ' +
-      'with zeros and no groups; the first and last keep their calendar bounds but count only the window. from and to are ' +
+      'with zeros and no groups; the first and last keep their calendar bounds but count only the window. Each bucket lists ' +
+      'its `top` largest groups (default 100, at most 1,000) and sums the rest into `others` {groups, amount, count}. from and to are ' +
       'required; the window is at most 400 days for day, 1,120 for week, 3,660 for month.',
   })
   @RequireScopes('read', 'quota:admin', 'billing:admin')
   async spend(@Caller() ctx: CallContext, @Param() { org }: OrgPathDto, @Query() query: SpendQueryDto) {
     const interval = query.interval ?? 'day';
     const groupBy = query.group_by ?? 'project';
+    const top = query.top ?? DEFAULT_SPEND_TOP;
     const problem = spendWindowProblem(query.from, query.to, interval);
     if (problem) throw PlatformError.validation([{ field: 'to', message: problem }]);
-    const buckets = await this.getSpend.execute(ctx, org, { from: query.from, to: query.to }, interval, groupBy);
+    const buckets = await this.getSpend.execute(ctx, org, { from: query.from, to: query.to }, interval, groupBy, top);
     return {
       org_id: org,
       from: query.from.toISOString(),
       to: query.to.toISOString(),
       interval,
       group_by: groupBy,
+      top,
       amount: buckets.reduce((sum, b) => sum + b.amount, 0),
       data: buckets.map((b) => ({
         start: b.start.toISOString(),
@@ -119,6 +122,7 @@ export class ReconciliationController {
         amount: b.amount,
         count: b.count,
         groups: b.groups,
+        ...(b.others ? { others: b.others } : {}),
       })),
     };
   }

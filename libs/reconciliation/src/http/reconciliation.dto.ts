@@ -1,8 +1,8 @@
 import { IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, Matches } from 'class-validator';
+import { IsDate, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { OptionalField, PageQueryDto } from '@tollgate/platform';
-import { SPEND_GROUPS, SPEND_INTERVALS, SpendGroupBy, SpendInterval } from '../domain/spend';
+import { MAX_SPEND_TOP, SPEND_GROUPS, SPEND_INTERVALS, SpendGroupBy, SpendInterval } from '../domain/spend';
 import { VARIANCE_GROUPS, VarianceGroupBy } from '../domain/variance';
 
 /** Product names as rate cards allow them. */
@@ -52,4 +52,12 @@ export class SpendQueryDto {
   @OptionalField()
   @IsIn(SPEND_GROUPS)
   group_by?: SpendGroupBy;
+
+  /** Groups listed per bucket, largest first; the rest are summed into the bucket's `others`. */
+  @OptionalField()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SPEND_TOP)
+  top?: number;
 }

@@ -143,6 +143,7 @@ export class UsageEventRepository {
     window: { orgId: string; environment: UsageEvent['environment']; from: Date; to: Date },
     interval: SpendInterval,
     groupBy: SpendGroupBy,
+    top: number,
   ): Promise<SpendBucket[]> {
     // Both come from closed enums (the DTO and these maps), never from the caller's text.
     const unit = { day: 'day', week: 'week', month: 'month' }[interval];
@@ -159,12 +160,19 @@ export class UsageEventRepository {
            from usage_ledger
           where org_id = ? and environment = ? and committed_at >= ? and committed_at < ?
           group by 1, ${columns.join(', ')}
+       ), ranked as (
+         select *, row_number() over (partition by local_start order by amount desc, ${columns.join(', ')}) as rank from spend
+       ), kept as (
+         select local_start, ${columns.join(', ')}, amount, count, false as others, 1::bigint as groups from ranked where rank <= ?
+         union all
+         select local_start, ${columns.map((c) => `null::text as ${c}`).join(', ')}, sum(amount), sum(count), true, count(*)
+           from ranked where rank > ? group by local_start
        )
        select b.local_start at time zone 'UTC' as bucket_start, (b.local_start + ${step}) at time zone 'UTC' as bucket_end,
-              ${columns.map((c) => `s.${c}`).join(', ')}, s.amount, s.count
-         from buckets b left join spend s on s.local_start = b.local_start
-        order by b.local_start, ${columns.map((c) => `s.${c}`).join(', ')}`,
-      [window.from, window.to, window.orgId, window.environment, window.from, window.to],
+              ${columns.map((c) => `s.${c}`).join(', ')}, s.amount, s.count, s.others, s.groups
+         from buckets b left join kept s on s.local_start = b.local_start
+        order by b.local_start, s.others, ${columns.map((c) => `s.${c}`).join(', ')}`,
+      [window.from, window.to, window.orgId, window.environment, window.from, window.to, top, top],
     );
     const buckets: SpendBucket[] = [];
     for (const row of rows) {
@@ -178,10 +186,14 @@ export class UsageEventRepository {
       if (row.count === null) continue;
       const amount = Number(row.amount);
       const count = Number(row.count);
-      const key = (groupBy === 'user' ? row.user_id : row[columns[0]]) as string | null;
-      bucket.groups.push(groupBy === 'user' ? { key, project_id: row.project_id as string, amount, count } : { key, amount, count });
       bucket.amount += amount;
       bucket.count += count;
+      if (row.others) {
+        bucket.others = { groups: Number(row.groups), amount, count };
+        continue;
+      }
+      const key = (groupBy === 'user' ? row.user_id : row[columns[0]]) as string | null;
+      bucket.groups.push(groupBy === 'user' ? { key, project_id: row.project_id as string, amount, count } : { key, amount, count });
     }
     return buckets;
   }

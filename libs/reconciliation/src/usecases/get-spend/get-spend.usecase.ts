@@ -17,9 +17,10 @@ export class GetSpendUseCase {
     window: { from: Date; to: Date },
     interval: SpendInterval,
     groupBy: SpendGroupBy,
+    top: number,
   ): Promise<SpendBucket[]> {
     // 404 for an organization the caller may not see (or that does not exist).
     await this.organizations.execute(ctx, orgId);
-    return this.events.spend({ orgId, environment: ctx.principal.environment, ...window }, interval, groupBy);
+    return this.events.spend({ orgId, environment: ctx.principal.environment, ...window }, interval, groupBy, top);
   }
 }
