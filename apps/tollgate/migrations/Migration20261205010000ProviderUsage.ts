@@ -58,6 +58,7 @@ export class Migration20261205010000ProviderUsage extends Migration {
         event_ids jsonb null,
         detail text null,
         errors jsonb null,
+        revised boolean not null default false,
         primary key (run_id, position)
       )`);
     this.addSql(`
