@@ -407,7 +407,6 @@ describe.each(MODES)('provider usage import ($name)', (mode) => {
     const ms = Date.now() - started;
     expect(res.status).toBe(201);
     expect(res.body.summary).toMatchObject({ records: 10_000, adjusted: 1, unmatched_records: 9_999 });
-    // eslint-disable-next-line no-console
     console.log(`[${mode.name}] 10,000-record import: ${ms} ms`);
   }, 120_000);
 
