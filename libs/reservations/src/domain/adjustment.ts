@@ -92,7 +92,10 @@ export interface CorrectionContext {
   rateIds: Record<string, string>;
   provider: string;
   providerRequestId: string;
-  /** The commit's instant: a correction belongs to the usage it corrects. */
+  /**
+   * The adjustment's instant, as its ledger row's: a correction is booked when it is made (a
+   * vendor takes no event backdated past its window, Metronome 34 days; docs/usage-events.md).
+   */
   occurredAt: Date;
 }
 

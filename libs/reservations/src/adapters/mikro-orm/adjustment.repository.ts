@@ -12,8 +12,6 @@ export interface ChargedSoFar {
   /** Adjustments already made (the next is number adjustments + 1). */
   adjustments: number;
   lines: ChargedLineSoFar[];
-  /** The commit's instant (its usage events'). */
-  committedAt: Date;
 }
 
 /** An adjustment's ledger row and its correction events (one outbox row each is added). */
@@ -70,18 +68,15 @@ export class AdjustmentRepository {
            from usage_ledger where reservation_id = ?`,
         [reservationId],
       );
-      const lines = await tx.execute<{ dimension: string | null; amount: string; quantity: string; committed_at: string | Date | null }[]>(
-        `select dimension, sum(amount)::text as amount, sum(quantity)::text as quantity,
-                min(occurred_at) filter (where kind = 'usage') as committed_at
+      const lines = await tx.execute<{ dimension: string | null; amount: string; quantity: string }[]>(
+        `select dimension, sum(amount)::text as amount, sum(quantity)::text as quantity
            from usage_events where reservation_id = ? group by dimension`,
         [reservationId],
       );
-      const committedAt = lines.map((l) => l.committed_at).find((at) => at !== null);
       const { write, result } = await decide({
         total: Number(ledger.total),
         adjustments: Number(ledger.n),
         lines: lines.map((l) => ({ dimension: l.dimension, amount: Number(l.amount), quantity: l.quantity })),
-        committedAt: committedAt ? new Date(committedAt) : new Date(0),
       });
       if (write) await insertAdjustment(tx, write);
       return result;

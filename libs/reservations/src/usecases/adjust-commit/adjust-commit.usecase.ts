@@ -94,6 +94,7 @@ export class AdjustCommitUseCase {
         const moves = corrections(lines, charged.lines);
         if (delta === 0 && moves.length === 0) return { write: null, result: { kind: 'equal', charged: charged.total } };
         const n = charged.adjustments + 1;
+        const now = this.clock.now();
         const id = adjustmentEntryId(commit.reservationId, n);
         const events = correctionEvents(
           {
@@ -109,7 +110,7 @@ export class AdjustCommitUseCase {
             rateIds: Object.fromEntries(priced.rates.map((rate) => [rate.dimension, rate.rate_id])),
             provider: commit.provider,
             providerRequestId: commit.providerRequestId,
-            occurredAt: charged.committedAt,
+            occurredAt: now,
           },
           moves,
         );
@@ -145,7 +146,7 @@ export class AdjustCommitUseCase {
             providerRequestId: commit.providerRequestId,
             reason,
             events,
-            recordedAt: this.clock.now(),
+            recordedAt: now,
           },
           result: {
             kind: 'adjusted',
