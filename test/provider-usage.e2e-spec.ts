@@ -10,6 +10,16 @@ const CARD = {
     { product: 'video.generate', dimension: 'video_seconds', model: 'flat', unit_price: '0.3' },
     { product: 'llm.chat', dimension: 'input_tokens', model: 'flat', unit_price: '0.00001' },
     { product: 'llm.chat', dimension: 'output_tokens', model: 'flat', unit_price: '0.00003' },
+    {
+      product: 'image.generate',
+      dimension: 'images',
+      model: 'graduated',
+      tier_scope: 'period',
+      tiers: [
+        { up_to: 100, unit_price: '0.01' },
+        { up_to: null, unit_price: '0.005' },
+      ],
+    },
   ],
 };
 
@@ -445,6 +455,58 @@ describe.each(MODES)('provider usage import ($name)', (mode) => {
     // Importing takes quota:admin.
     const reader = (await api.createOrgKey(a.org, ['read'])).secret;
     expect((await importJson([video('shared-a', 8)], reader)).status).toBe(403);
+  });
+
+  it('adjusts nothing when the adjustment cannot be written (failed, retried by a re-import), and refuses holds it cannot price', async () => {
+    const { org, key } = await fund();
+    const id = await commitVideo(key, org, 10, 8, 'fail-1');
+    const before = await tree(org);
+    const fn = `pg_fail_${org.replace(/-/g, '_')}`;
+    await sql(`create or replace function ${fn}() returns trigger language plpgsql as $$
+      begin if new.org_id = '${org}' and new.kind = 'correction' then raise exception 'injected failure'; end if; return new; end $$`);
+    await sql(`create trigger ${fn} before insert on usage_events for each row execute function ${fn}()`);
+    try {
+      const failed = await importJson([video('fail-1', 9)], key);
+      expect(failed.status).toBe(201);
+      expect(failed.body.items[0]).toMatchObject({ status: 'failed', reservation_id: id, delta: null });
+      // The store had moved: it was dropped and is rebuilt from Postgres, where nothing changed.
+      expect(await tree(org)).toEqual(before);
+      expect(await sql(`select count(*)::int as n from usage_ledger where reservation_id = ?`, [id])).toEqual([{ n: 1 }]);
+    } finally {
+      await sql(`drop trigger ${fn} on usage_events`);
+    }
+    const retried = await importJson([video('fail-1', 9)], key);
+    expect(retried.body.items[0]).toMatchObject({ status: 'adjusted', delta: 300_000 });
+    expect((await tree(org)).org.committed - before.org.committed).toBe(300_000);
+
+    // A raw-amount hold, and a hold priced by a period-tiered rate: reported, nothing written.
+    const raw = await api.post(
+      '/v1/reservations',
+      { org_id: org, project_id: 'p', user_id: 'u', amount: 1_000 },
+      { key, idempotencyKey: uniqueId('k') },
+    );
+    await api.post(
+      `/v1/reservations/${raw.body.id}/commit`,
+      { amount: 500, provider: { name: 'runway', request_id: 'raw-1' } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
+    const images = await api.post(
+      '/v1/reservations',
+      { org_id: org, project_id: 'p', user_id: 'u', product: 'image.generate', usage: { images: 4 } },
+      { key, idempotencyKey: uniqueId('k') },
+    );
+    expect(images.status).toBe(201);
+    await api.post(
+      `/v1/reservations/${images.body.id}/commit`,
+      { usage: { images: 4 }, provider: { name: 'runway', request_id: 'img-1' } },
+      { key, idempotencyKey: uniqueId('c') },
+    );
+    const unadjustable = await importJson(
+      [video('raw-1', 1), { provider: 'runway', request_id: 'img-1', usage: { images: 5 }, occurred_at: OCCURRED }, video('fail-1', 9)],
+      key,
+    );
+    expect(unadjustable.body.items.map((i: any) => i.status)).toEqual(['unadjustable', 'unadjustable', 'duplicate']);
+    expect(unadjustable.body.items[1].errors).toEqual([{ field: 'usage', message: expect.stringContaining('period') }]);
   });
 
   it('a store rebuilt after adjustments shows the same tree (the rebuild reads adjustments from the ledger)', async () => {
