@@ -412,6 +412,8 @@ describe.each(MODES)('provider usage import ($name)', (mode) => {
     const { org, key } = await fund();
     await commitVideo(key, org, 10, 8, 'big-0');
     const records = Array.from({ length: 10_000 }, (_, i) => video(`big-${i}`, i === 0 ? 9 : 1));
+    // Over the service-wide 1 MiB body limit: the route's own bound applies.
+    expect(JSON.stringify({ records }).length).toBeGreaterThan(1024 * 1024);
     const started = Date.now();
     const res = await importJson(records, key);
     const ms = Date.now() - started;

@@ -63,20 +63,22 @@ export class AdjustmentRepository {
         [reservationId],
       );
       if (locked.length === 0) return null;
-      const [ledger] = await tx.execute<{ total: string; n: string }[]>(
-        `select coalesce(sum(amount), 0)::text as total, count(*) filter (where kind = 'adjustment') as n
-           from usage_ledger where reservation_id = ?`,
-        [reservationId],
-      );
-      const lines = await tx.execute<{ dimension: string | null; amount: string; quantity: string }[]>(
-        `select dimension, sum(amount)::text as amount, sum(quantity)::text as quantity
-           from usage_events where reservation_id = ? group by dimension`,
-        [reservationId],
+      // A statement of its own after the lock: a statement's snapshot is taken when it starts, so
+      // reads in the locking statement could miss what the previous holder of the lock wrote.
+      const [charged] = await tx.execute<
+        { total: string; n: string; lines: { dimension: string | null; amount: string; quantity: string }[] }[]
+      >(
+        `select (select coalesce(sum(amount), 0)::text from usage_ledger where reservation_id = ?) as total,
+                (select count(*) from usage_ledger where reservation_id = ? and kind = 'adjustment') as n,
+                (select coalesce(jsonb_agg(jsonb_build_object('dimension', dimension, 'amount', amount::text, 'quantity', quantity::text)), '[]'::jsonb)
+                   from (select dimension, sum(amount) as amount, sum(quantity) as quantity
+                           from usage_events where reservation_id = ? group by dimension) e) as lines`,
+        [reservationId, reservationId, reservationId],
       );
       const { write, result } = await decide({
-        total: Number(ledger.total),
-        adjustments: Number(ledger.n),
-        lines: lines.map((l) => ({ dimension: l.dimension, amount: Number(l.amount), quantity: l.quantity })),
+        total: Number(charged.total),
+        adjustments: Number(charged.n),
+        lines: charged.lines.map((l) => ({ dimension: l.dimension, amount: Number(l.amount), quantity: l.quantity })),
       });
       if (write) await insertAdjustment(tx, write);
       return result;
@@ -84,55 +86,58 @@ export class AdjustmentRepository {
   }
 }
 
+/** The ledger row, its events and their outbox rows: one statement (data-modifying CTEs), one round trip. */
 async function insertAdjustment(tx: EntityManager, a: AdjustmentRecord): Promise<void> {
-  await tx.execute(
-    `insert into usage_ledger (id, kind, reservation_id, org_id, environment, project_id, user_id, amount, periods, committed_at,
-                               product, usage, quantity_period, estimate, actual, variance, provider, provider_request_id, reason)
-     values (?, 'adjustment', ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, null, ?, ?, ?, ?, ?, ?)`,
-    [
-      a.id,
-      a.reservationId,
-      a.orgId,
-      a.environment,
-      a.projectId,
-      a.userId,
-      a.amount,
-      JSON.stringify(a.periods),
-      a.recordedAt,
-      a.product,
-      JSON.stringify(a.usage),
-      a.estimate,
-      a.actual,
-      a.actual - a.estimate,
-      a.provider,
-      a.providerRequestId,
-      a.reason,
-    ],
-  );
-  if (a.events.length === 0) return;
-  const rows = a.events.map(eventRow);
-  const columns = Object.keys(rows[0]);
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => {
-    for (const column of columns) {
-      const value = row[column];
-      params.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value);
+  const params: unknown[] = [
+    a.id,
+    a.reservationId,
+    a.orgId,
+    a.environment,
+    a.projectId,
+    a.userId,
+    a.amount,
+    JSON.stringify(a.periods),
+    a.recordedAt,
+    a.product,
+    JSON.stringify(a.usage),
+    a.estimate,
+    a.actual,
+    a.actual - a.estimate,
+    a.provider,
+    a.providerRequestId,
+    a.reason,
+  ];
+  const ctes = [
+    `l as (insert into usage_ledger (id, kind, reservation_id, org_id, environment, project_id, user_id, amount, periods, committed_at,
+                                     product, usage, quantity_period, estimate, actual, variance, provider, provider_request_id, reason)
+           values (?, 'adjustment', ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, null, ?, ?, ?, ?, ?, ?) returning 1)`,
+  ];
+  if (a.events.length > 0) {
+    const rows = a.events.map(eventRow);
+    const columns = Object.keys(rows[0]);
+    const tuples = rows.map((row) => {
+      for (const column of columns) {
+        const value = row[column];
+        params.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value);
+      }
+      return `(${columns.map(() => '?').join(', ')})`;
+    });
+    ctes.push(`e as (insert into usage_events (${columns.join(', ')}) values ${tuples.join(', ')} returning 1)`);
+    for (const event of a.events) {
+      params.push(
+        `${event.id}:${DEFAULT_DESTINATION}`,
+        event.id,
+        event.orgId,
+        event.environment,
+        DEFAULT_DESTINATION,
+        a.recordedAt,
+        a.recordedAt,
+      );
     }
-    return `(${columns.map(() => '?').join(', ')})`;
-  });
-  await tx.execute(`insert into usage_events (${columns.join(', ')}) values ${tuples.join(', ')}`, params);
-  const outbox = a.events.flatMap((event) => [
-    `${event.id}:${DEFAULT_DESTINATION}`,
-    event.id,
-    event.orgId,
-    event.environment,
-    DEFAULT_DESTINATION,
-    a.recordedAt,
-    a.recordedAt,
-  ]);
-  await tx.execute(
-    `insert into usage_outbox (id, event_id, org_id, environment, destination, next_attempt_at, created_at)
-     values ${a.events.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-    outbox,
-  );
+    ctes.push(
+      `o as (insert into usage_outbox (id, event_id, org_id, environment, destination, next_attempt_at, created_at)
+             values ${a.events.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} returning 1)`,
+    );
+  }
+  await tx.execute(`with ${ctes.join(', ')} select 1`, params);
 }

@@ -4,7 +4,7 @@ import { chargeFor, EnsureScopeLoadedUseCase, HoldPeriods, QuotaScope, QuotaStor
 import { GetOrganizationUseCase } from '@tollgate/tenancy';
 import { PriceResult } from '@tollgate/rate-cards';
 import { AdjustmentRepository } from '../../adapters/mikro-orm/adjustment.repository';
-import { adjustmentEntryId, correctionEvents, corrections, targetLines } from '../../domain/adjustment';
+import { adjustmentEntryId, correctionEvents, corrections, TargetLine, targetLines } from '../../domain/adjustment';
 import { Environment, ReservationPricing } from '../../domain/reservation';
 import { ActualPricing, ActualUsage, overageRule, PricedUse } from '../actual-pricing';
 
@@ -82,11 +82,35 @@ export class AdjustCommitUseCase {
     const target = chargeFor(price.total, commit.holdAmount, overageRule(org));
     const lines = targetLines(price.lines, priced.usage, target);
     const scope: QuotaScope = { orgId: commit.orgId, environment: commit.environment };
-    // Loaded before the transaction: a rebuild reads Postgres, which (embedded) the open
-    // transaction would hold up.
+    const attempt = () => this.write(commit, scope, priced, price, target, lines, reason);
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ScopeNotLoaded)) throw error;
+    }
+    // Loaded outside the transaction (a rebuild reads Postgres, which the open transaction would
+    // hold up when embedded), then once more.
     await this.loader.run(scope, async () =>
       (await this.store.isLoaded(scope)) ? { kind: 'loaded' as const } : { kind: 'not_loaded' as const },
     );
+    return attempt().catch((error: unknown) => {
+      if (!(error instanceof ScopeNotLoaded)) throw error;
+      throw new PlatformError('store_unavailable', 'The quota store keeps losing this organization; import the record again.', {
+        retry_after_seconds: 1,
+      });
+    });
+  }
+
+  /** One transaction: lock, read what was charged, move the store, write. ScopeNotLoaded: nothing changed. */
+  private async write(
+    commit: CommitToAdjust,
+    scope: QuotaScope,
+    priced: PricedUse,
+    price: PriceResult,
+    target: number,
+    lines: TargetLine[],
+    reason: string,
+  ): Promise<AdjustCommitResult> {
     let storeMoved = false;
     try {
       const result = await this.adjustments.underLock<AdjustCommitResult>(commit.reservationId, async (charged) => {
@@ -121,11 +145,7 @@ export class AdjustCommitUseCase {
             periods: commit.periods,
             delta,
           });
-          if (outcome.kind === 'not_loaded') {
-            throw new PlatformError('store_unavailable', 'The quota store lost this organization during an adjustment; import again.', {
-              retry_after_seconds: 1,
-            });
-          }
+          if (outcome.kind === 'not_loaded') throw new ScopeNotLoaded();
           storeMoved = true;
         }
         return {
@@ -166,6 +186,9 @@ export class AdjustCommitUseCase {
     }
   }
 }
+
+/** The store does not hold the scope: roll back, load it, try again. */
+class ScopeNotLoaded extends Error {}
 
 function unadjustable(reason: string, field: string | null): AdjustCommitResult {
   return { kind: 'unadjustable', reason, field };
