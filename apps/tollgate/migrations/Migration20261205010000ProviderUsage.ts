@@ -26,6 +26,11 @@ export class Migration20261205010000ProviderUsage extends Migration {
     this.addSql(`
       create index usage_ledger_provider_idx on usage_ledger (provider, provider_request_id)
         where kind = 'commit' and provider_request_id is not null`);
+    // A platform key's unmatched commits: one provider's commits of an environment in a window
+    // (an organization key's use usage_ledger_committed_idx).
+    this.addSql(`
+      create index usage_ledger_provider_time_idx on usage_ledger (environment, provider, committed_at)
+        where kind = 'commit' and provider_request_id is not null`);
     this.addSql(`
       create table reconciliation_runs (
         id text primary key,
@@ -88,6 +93,7 @@ export class Migration20261205010000ProviderUsage extends Migration {
 
   override async down(): Promise<void> {
     this.addSql('drop table if exists provider_usage_records, reconciliation_run_items, reconciliation_runs');
+    this.addSql('drop index usage_ledger_provider_time_idx');
     this.addSql('drop index usage_ledger_provider_idx');
     this.addSql('drop index usage_ledger_reservation_idx');
     this.addSql('drop index usage_ledger_commit_uniq');
