@@ -160,6 +160,24 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       expect(spent.amount).toBe(1_500_000);
       expect(spent.data.flatMap((b: any) => b.groups)).toEqual([{ key: user, project_id: project, amount: 1_500_000, count: 1 }]);
 
+      // Reconciliation: a provider record with the longest request id a record may carry (no commit names it).
+      const imported = await call(
+        'POST',
+        '/v1/reconciliation/provider-usage',
+        '/v1/reconciliation/provider-usage',
+        {
+          records: [
+            { provider: 'p'.repeat(128), request_id: 'r'.repeat(256), usage: { video_seconds: 1 }, occurred_at: '2026-12-01T00:00:00Z' },
+          ],
+        },
+        uniqueId('i'),
+      );
+      expect(imported.body.items).toEqual([expect.objectContaining({ status: 'unmatched', request_id: 'r'.repeat(256) })]);
+      expect((await call('GET', '/v1/reconciliation/runs/:id', `/v1/reconciliation/runs/${imported.body.id}`)).body.id).toBe(
+        imported.body.id,
+      );
+      expect((await call('GET', '/v1/reconciliation/runs', '/v1/reconciliation/runs')).body.data[0].id).toBe(imported.body.id);
+
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)
         .filter((r) => r.url.startsWith('/v1'))

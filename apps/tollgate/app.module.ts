@@ -41,6 +41,7 @@ export class AppModule {
     const tenancy = TenancyModule.register({ rateCardDirectory: MikroOrmRateCardDirectory });
     const quota = QuotaModule.register({ tenancy, store: shared === 'redis' ? 'redis' : 'in-memory', holdLedger: MikroOrmHoldLedger });
     const rateCards = RateCardsModule.register({ tenancy });
+    const reservations = ReservationsModule.register({ tenancy, quota, rateCards });
     return {
       module: AppModule,
       imports: [
@@ -56,8 +57,8 @@ export class AppModule {
         tenancy,
         quota,
         rateCards,
-        ReservationsModule.register({ tenancy, quota, rateCards }),
-        ReconciliationModule.register({ tenancy }),
+        reservations,
+        ReconciliationModule.register({ tenancy, reservations }),
         ...(options.extraImports ?? []),
       ],
     };

@@ -2,12 +2,20 @@ import { HttpStatus } from '@nestjs/common';
 import type { PlatformErrorCode, SharedErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
 import type { PricingErrorCode, RateCardErrorCode } from '@tollgate/rate-cards';
+import type { ReconciliationErrorCode } from '@tollgate/reconciliation';
 import type { ReservationErrorCode } from '@tollgate/reservations';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
 export type ErrorCode =
-  SharedErrorCode | PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode | RateCardErrorCode | PricingErrorCode;
+  | SharedErrorCode
+  | PlatformErrorCode
+  | TenancyErrorCode
+  | QuotaErrorCode
+  | ReservationErrorCode
+  | RateCardErrorCode
+  | PricingErrorCode
+  | ReconciliationErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -72,4 +80,9 @@ export const ERROR_STATUS = {
   no_rate_for_dimension: HttpStatus.INTERNAL_SERVER_ERROR,
   invalid_rate: HttpStatus.INTERNAL_SERVER_ERROR,
   invalid_pricing_request: HttpStatus.INTERNAL_SERVER_ERROR,
+  // reconciliation (decision 023)
+  run_not_found: HttpStatus.NOT_FOUND,
+  // Like a body over the size limit: the batch is too large as a whole; nothing was imported.
+  too_many_records: HttpStatus.PAYLOAD_TOO_LARGE,
+  invalid_csv: HttpStatus.BAD_REQUEST,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

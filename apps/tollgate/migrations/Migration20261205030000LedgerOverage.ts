@@ -12,7 +12,7 @@ export class Migration20261205030000LedgerOverage extends Migration {
     this.addSql(`
       update usage_ledger l set overage = o.overage
         from reservation_outcomes o
-       where o.reservation_id = l.reservation_id and o.overage > 0`);
+       where o.reservation_id = l.reservation_id and o.overage > 0 and l.kind = 'commit'`);
     this.addSql(`create index usage_ledger_overage_idx on usage_ledger (org_id, environment) where overage > 0`);
   }
 

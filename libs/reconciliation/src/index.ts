@@ -1,3 +1,5 @@
 export * from './reconciliation.module';
 export * from './domain/variance';
 export * from './domain/spend';
+export * from './domain/provider-usage';
+export * from './domain/reconciliation.error';

@@ -4,3 +4,7 @@ export * from './domain/reservation.error';
 export * from './domain/usage-event';
 export { ExpireHoldsUseCase } from './usecases/expire-holds/expire-holds.usecase';
 export { MikroOrmHoldLedger } from './adapters/mikro-orm/hold-ledger.adapter';
+export * from './domain/adjustment';
+export { AdjustCommitUseCase } from './usecases/adjust-commit/adjust-commit.usecase';
+export type { AdjustCommitResult, CommitToAdjust } from './usecases/adjust-commit/adjust-commit.usecase';
+export type { ActualUsage } from './usecases/actual-pricing';

@@ -13,6 +13,9 @@ import { ReserveUseCase } from './usecases/reserve/reserve.usecase';
 import { AdmissionPricing } from './usecases/admission-pricing';
 import { RunningQuantities } from './usecases/running-quantities';
 import { ReserveBatchUseCase } from './usecases/reserve-batch/reserve-batch.usecase';
+import { ActualPricing } from './usecases/actual-pricing';
+import { AdjustCommitUseCase } from './usecases/adjust-commit/adjust-commit.usecase';
+import { AdjustmentRepository } from './adapters/mikro-orm/adjustment.repository';
 
 /**
  * Reserve, commit, release, extend, expire. The quota module's HoldLedger port is answered by
@@ -27,6 +30,8 @@ export class ReservationsModule {
       imports: [modules.tenancy, modules.quota, modules.rateCards],
       controllers: [ReservationsController, QuotesController],
       providers: PROVIDERS,
+      // For reconciliation's provider usage import (decision 023).
+      exports: [AdjustCommitUseCase],
     };
   }
 }
@@ -45,4 +50,7 @@ const PROVIDERS = [
   GetReservationUseCase,
   ListReservationsUseCase,
   ExpireHoldsUseCase,
+  ActualPricing,
+  AdjustmentRepository,
+  AdjustCommitUseCase,
 ];

@@ -618,6 +618,86 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       });
     });
 
+    describe('adjust (provider usage corrections)', () => {
+      const committedAt = async (scope: QuotaScope, now = NOW) =>
+        Promise.all([ORG, project(), user()].map(async (node) => (await figures(scope, node, now)).committed));
+
+      it('moves committed at org, project and user by a positive or negative delta, in the hold periods, leaving reserved', async () => {
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(500, 'month')],
+          [user(), cap(300, 'day')],
+        ]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 80, NOW);
+        await sut.reserve(scope, hold(10), NOW);
+        expect(await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: 25 })).toEqual({ kind: 'adjusted' });
+        expect(await committedAt(scope)).toEqual([105, 105, 105]);
+        expect(await figures(scope, user())).toMatchObject({ reserved: 10, available: 300 - 105 - 10 });
+        expect(await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: -45 })).toEqual({ kind: 'adjusted' });
+        expect(await committedAt(scope)).toEqual([60, 60, 60]);
+        // Above the limit is allowed (the usage happened); available then reads 0.
+        await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: 400 });
+        expect(await figures(scope, user())).toMatchObject({ committed: 460, available: 0 });
+      });
+
+      it('never takes a counter below zero, and takes nothing from a period the counter no longer counts', async () => {
+        const scope = await given([[user(), cap(300, 'day')]]);
+        const h = hold(100);
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 50, NOW);
+        const tomorrow = new Date(NOW.getTime() + 24 * HOUR);
+        const t = hold(30, { expiresAtMs: tomorrow.getTime() + HOUR });
+        await sut.reserve(scope, t, tomorrow);
+        await sut.commit(scope, t.holdId, 30, tomorrow);
+        // Yesterday's hold corrected today: the day counter counts tomorrow now, untouched; all-time moves.
+        await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: -20 });
+        expect(await figures(scope, user(), tomorrow)).toMatchObject({ period: 'day', committed: 30 });
+        expect(await figures(scope, ORG, tomorrow)).toMatchObject({ period: 'none', committed: 60 });
+        await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: -1_000 });
+        expect(await figures(scope, ORG, tomorrow)).toMatchObject({ committed: 0 });
+      });
+
+      it('starts a counter for a node that had none (a commit of zero corrected upwards)', async () => {
+        const scope = await given();
+        const h = hold(100, { userId: 'u9' });
+        await sut.reserve(scope, h, NOW);
+        await sut.commit(scope, h.holdId, 0, NOW);
+        await sut.adjust(scope, { projectId: 'p1', userId: 'u9', periods: NOW_PERIODS, delta: 70 });
+        expect(await figures(scope, user('u9'))).toMatchObject({ committed: 70, reserved: 0 });
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 70 });
+      });
+
+      it('answers not_loaded for a scope it does not hold, and refuses a zero, fractional or unsafe delta or bad periods', async () => {
+        expect(await sut.adjust(newScope(), { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: 5 })).toEqual({
+          kind: 'not_loaded',
+        });
+        const scope = await given();
+        for (const delta of [0, 1.5, MAX + 1, Number.NaN]) {
+          await expect(sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta })).rejects.toBeInstanceOf(
+            QuotaError,
+          );
+        }
+        await expect(
+          sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: { ...NOW_PERIODS, week: '2026-11' }, delta: 5 }),
+        ).rejects.toBeInstanceOf(QuotaError);
+        await expect(sut.adjust(scope, { projectId: 'p|1', userId: 'u1', periods: NOW_PERIODS, delta: 5 })).rejects.toBeInstanceOf(
+          QuotaError,
+        );
+        expect(await figures(scope, ORG)).toMatchObject({ committed: 0 });
+      });
+
+      it('refuses a positive delta that would pass 2^53-1 and changes nothing', async () => {
+        const scope = await given();
+        await sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: MAX - 10 });
+        await expect(sut.adjust(scope, { projectId: 'p1', userId: 'u1', periods: NOW_PERIODS, delta: 11 })).rejects.toMatchObject({
+          code: 'amount_overflow',
+        });
+        expect(await committedAt(scope)).toEqual([MAX - 10, MAX - 10, MAX - 10]);
+      });
+    });
+
     describe('release and extend', () => {
       it('release returns the whole hold to every level', async () => {
         const scope = await given([

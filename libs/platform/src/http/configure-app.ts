@@ -13,6 +13,7 @@ import { ProblemFilter, sendProblem } from './problem.filter';
 import { createValidationPipe } from './validation';
 import { setupDocs } from './docs';
 import { registerJsonParser } from './json-body';
+import { registerBulkBodies } from './bulk-body';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -118,6 +119,7 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
   fastify.removeContentTypeParser(['text/plain']);
   // Depth and size bounds before anything else reads the body (docs/decisions/017).
   registerJsonParser(fastify);
+  registerBulkBodies(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

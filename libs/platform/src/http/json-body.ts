@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { FieldError, PlatformError } from '../errors/tollgate-error';
+import { bulkBoundsOf } from './bulk-body';
 
 /**
  * Bounds on a JSON body, checked on the raw text in one linear pass before it is parsed,
@@ -115,11 +116,12 @@ export function findNulStrings(value: unknown): FieldError[] {
  */
 export function registerJsonParser(fastify: FastifyInstance): void {
   fastify.removeContentTypeParser(['application/json']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
+    const bulk = bulkBoundsOf(request);
     let parsed: unknown;
     try {
-      const { hasNul } = checkJsonShape(text);
+      const { hasNul } = bulk ? checkJsonShape(text, JSON_MAX_DEPTH, bulk.maxTokens, bulk.maxItems) : checkJsonShape(text);
       parsed = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
       if (hasNul) {
         const errors = findNulStrings(parsed);

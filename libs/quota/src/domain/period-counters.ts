@@ -54,3 +54,15 @@ export function charged(counter: PeriodCounter | undefined, admitted: string, am
   if (admitted === counter.periodId) return { periodId: admitted, amount: counter.amount + amount };
   return null;
 }
+
+/**
+ * The counter after an adjustment of `delta` (signed) for a hold admitted in `admitted`. A
+ * positive delta counts as a commit does (charged). A negative one takes back only from the
+ * period it was charged in, never below zero: a counter of another period (an older one, over;
+ * a newer one) has nothing of this hold's to give back. null: unchanged.
+ */
+export function adjusted(counter: PeriodCounter | undefined, admitted: string, delta: number): PeriodCounter | null {
+  if (delta > 0) return charged(counter, admitted, delta);
+  if (delta === 0 || counter === undefined || counter.periodId !== admitted) return null;
+  return { periodId: admitted, amount: Math.max(0, counter.amount + delta) };
+}

@@ -2,6 +2,7 @@ import { OverageRule } from './overage';
 import { isValidInstant, PERIODS, periodOfId } from './period';
 import {
   ActiveHold,
+  Adjustment,
   BATCH_POLICIES,
   BatchPolicy,
   HoldSpec,
@@ -136,17 +137,31 @@ export function checkUsageNodes(nodes: NodeRef[]): void {
   nodes.forEach((node, i) => checkNodeRef(node, `nodes[${i}]`));
 }
 
+/** An adjustment (see QuotaStore.adjust): the hold's nodes and periods, a non-zero exact delta. */
+export function checkAdjustment(adjustment: Adjustment): void {
+  if (adjustment === null || typeof adjustment !== 'object') throw QuotaError.invalid('adjustment', 'must be an object');
+  checkId('adjustment.projectId', adjustment.projectId);
+  checkId('adjustment.userId', adjustment.userId);
+  checkPeriods(adjustment.periods, 'adjustment');
+  const { delta } = adjustment;
+  if (typeof delta !== 'number' || !Number.isSafeInteger(delta) || delta === 0) throw QuotaError.invalidAmount('adjustment.delta', delta);
+}
+
+function checkPeriods(periods: ActiveHold['periods'], field: string): void {
+  for (const kind of CALENDAR_KINDS) {
+    if (typeof periods?.[kind] !== 'string' || periodOfId(periods[kind]) !== kind) {
+      throw QuotaError.invalid(`${field}.periods.${kind}`, `must be a ${kind} id`);
+    }
+  }
+}
+
 function checkActiveHold(hold: ActiveHold, field: string): void {
   checkId(`${field}.holdId`, hold.holdId);
   checkId(`${field}.projectId`, hold.projectId);
   checkId(`${field}.userId`, hold.userId);
   checkHoldAmount(`${field}.amount`, hold.amount);
   checkEpochMs(`${field}.expiresAtMs`, hold.expiresAtMs);
-  for (const kind of CALENDAR_KINDS) {
-    if (typeof hold.periods?.[kind] !== 'string' || periodOfId(hold.periods[kind]) !== kind) {
-      throw QuotaError.invalid(`${field}.periods.${kind}`, `must be a ${kind} id`);
-    }
-  }
+  checkPeriods(hold.periods, field);
 }
 
 /** Shape only; sums are checked by the adapters as they build their state. */

@@ -134,6 +134,21 @@ export type CommitOutcome =
   | { kind: 'stale'; quantities: Record<string, string | null> }
   | NotLoaded;
 
+/**
+ * A correction of a commit (a provider's usage report said otherwise): signed micro-credits
+ * charged to the nodes of the committed hold (org, its project, its user) in the periods the
+ * hold was admitted in, as its commit was. Negative takes spend back.
+ */
+export interface Adjustment {
+  projectId: string;
+  userId: string;
+  periods: HoldPeriods;
+  /** Non-zero, |delta| ≤ 2^53−1. */
+  delta: number;
+}
+
+export type AdjustOutcome = { kind: 'adjusted' } | NotLoaded;
+
 export type ReleaseOutcome = { kind: 'released'; hold: ActiveHold } | { kind: 'not_held' } | NotLoaded;
 
 export type ExtendOutcome = { kind: 'extended'; hold: ActiveHold } | { kind: 'not_held' } | NotLoaded;

@@ -1,4 +1,6 @@
 import {
+  AdjustOutcome,
+  Adjustment,
   BatchOutcome,
   BatchPolicy,
   CommitOutcome,
@@ -85,6 +87,15 @@ export abstract class QuotaStore {
     overage?: OverageRule,
     quantities?: QuantityUpdate[],
   ): Promise<CommitOutcome>;
+
+  /**
+   * Corrects a commit after the fact (a provider usage adjustment): adds the signed `delta` to
+   * the committed counters of the hold's org, project and user in the periods the hold was
+   * admitted in (every kind, as commit does; a negative delta never takes a counter below 0,
+   * nor from a period the counter no longer counts). No limit is checked: like an overage, the
+   * usage has happened. Reserved is untouched.
+   */
+  abstract adjust(scope: QuotaScope, adjustment: Adjustment): Promise<AdjustOutcome>;
 
   /** Returns the whole hold to every level. */
   abstract release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome>;

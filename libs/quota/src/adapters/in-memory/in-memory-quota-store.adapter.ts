@@ -1,9 +1,20 @@
 import { holdNodes, nodeKey } from '../../domain/node-key';
 import { Period, periodIds, periodOfId } from '../../domain/period';
-import { CalendarIds, charged, committedIn, currentIds, idOfKind, PERIOD_KINDS, PeriodCounter } from '../../domain/period-counters';
+import {
+  adjusted,
+  CalendarIds,
+  charged,
+  committedIn,
+  currentIds,
+  idOfKind,
+  PERIOD_KINDS,
+  PeriodCounter,
+} from '../../domain/period-counters';
 import { ExpiryQueue } from './expiry-queue';
 import {
   ActiveHold,
+  AdjustOutcome,
+  Adjustment,
   BatchItemOutcome,
   BatchOutcome,
   BatchPolicy,
@@ -30,6 +41,7 @@ import {
 import { QuotaError } from '../../domain/quota.error';
 import {
   addExact,
+  checkAdjustment,
   checkBatch,
   checkEpochMs,
   checkExpiry,
@@ -281,6 +293,32 @@ export class InMemoryQuotaStore extends QuotaStore {
       overage: Math.max(0, amount - hold.amount),
       hold: { ...hold, periods: { ...hold.periods } },
     };
+  }
+
+  async adjust(scope: QuotaScope, adjustment: Adjustment): Promise<AdjustOutcome> {
+    checkScope(scope);
+    checkAdjustment(adjustment);
+    const state = this.scopeOf(scope);
+    if (!state) return NOT_LOADED;
+    const { projectId, userId, periods, delta } = adjustment;
+    // Every node's new counters are computed (and checked) before any is written.
+    const plan = holdNodes(projectId, userId).map((ref) => {
+      const key = nodeKey(ref);
+      const node = state.nodes.get(key) ?? emptyNode();
+      const counters = { ...node.counters };
+      for (const kind of PERIOD_KINDS) {
+        const next = adjusted(node.counters[kind], idOfKind(periods, kind), delta);
+        if (next === null) continue;
+        if (delta > 0) addExact(next.amount - delta, delta, `committed of ${key}`);
+        counters[kind] = next;
+      }
+      return { key, node, counters };
+    });
+    for (const { key, node, counters } of plan) {
+      node.counters = counters;
+      if (!state.nodes.has(key)) state.nodes.set(key, node);
+    }
+    return { kind: 'adjusted' };
   }
 
   async release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome> {

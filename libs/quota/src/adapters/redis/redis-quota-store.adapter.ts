@@ -7,6 +7,8 @@ import { holdNodes, nodeKey } from '../../domain/node-key';
 import { Period, periodIds, periodOfId } from '../../domain/period';
 import {
   ActiveHold,
+  AdjustOutcome,
+  Adjustment,
   BatchItemOutcome,
   BatchOutcome,
   BatchPolicy,
@@ -34,6 +36,7 @@ import {
 import { QuotaError } from '../../domain/quota.error';
 import {
   addExact,
+  checkAdjustment,
   checkBatch,
   checkEpochMs,
   checkExpiry,
@@ -66,6 +69,7 @@ const SCRIPTS = {
   reserve: { file: 'reserve.lua', keys: 3 },
   reserveBatch: { file: 'reserve-batch.lua', keys: 3 },
   commit: { file: 'commit.lua', keys: 3 },
+  adjust: { file: 'adjust.lua', keys: 1 },
   release: { file: 'release.lua', keys: 3 },
   extend: { file: 'extend.lua', keys: 3 },
   expireDue: { file: 'expire-due.lua', keys: 3 },
@@ -418,6 +422,21 @@ export class RedisQuotaStore extends QuotaStore {
       default:
         throw this.unexpected('commit', reply);
     }
+  }
+
+  async adjust(scope: QuotaScope, adjustment: Adjustment): Promise<AdjustOutcome> {
+    checkScope(scope);
+    checkAdjustment(adjustment);
+    const { projectId, userId, periods, delta } = adjustment;
+    const [hash] = this.keys.scope(scope);
+    const reply = await this.run(
+      'adjust',
+      [hash],
+      [projectId, userId, periods.day, periods.week, periods.month, delta > 0 ? '+' : '-', String(Math.abs(delta))],
+    );
+    if (reply[0] === 'not_loaded') return NOT_LOADED;
+    if (reply[0] === 'adjusted') return { kind: 'adjusted' };
+    throw this.unexpected('adjust', reply);
   }
 
   async release(scope: QuotaScope, holdId: string): Promise<ReleaseOutcome> {

@@ -101,7 +101,8 @@ export class UsageEventRepository {
   async variance(window: Omit<EventWindow, 'product'>, groupBy: VarianceGroupBy): Promise<VarianceGroup[]> {
     const columns = { project: ['project_id'], user: ['project_id', 'user_id'], product: ['product'] }[groupBy].map((c) => `l.${c}`);
     const { where, params } = conditions(window, 'committed_at', 'l.');
-    where.push('l.estimate is not null');
+    // Commits only: an adjustment (decision 023) corrects the charge, not the estimate's fit.
+    where.push(`l.kind = 'commit'`, 'l.estimate is not null');
     const relative = `(l.actual - l.estimate)::numeric / nullif(l.estimate, 0)`;
     // The outcome (primary key reservation_id) says what the overage policy charged above the hold.
     const rows = await this.em.getConnection().execute<Record<string, string | null>[]>(
@@ -134,7 +135,8 @@ export class UsageEventRepository {
   }
 
   /**
-   * Charged micro-credits per UTC calendar bucket and group over [from, to), aggregated in
+   * Charged micro-credits per UTC calendar bucket and group over [from, to), commits and
+   * adjustments (signed, at the instant they were recorded, decision 023), aggregated in
    * Postgres (one row per bucket and group comes back, never the ledger rows). Every bucket that
    * meets the window is answered, those without spend with zeros: `generate_series` over the
    * truncated bounds, left-joined to the grouped ledger.

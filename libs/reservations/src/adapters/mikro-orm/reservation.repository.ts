@@ -183,7 +183,9 @@ export class ReservationRepository {
     if (outcome.status === 'committed' && ledger) {
       rows.push({
         table: 'usage_ledger',
-        conflictKey: 'reservation_id',
+        // The id is derived from the reservation (one commit row per reservation: a partial unique
+        // index, as adjustment rows share the reservation id, decision 023).
+        conflictKey: 'id',
         row: {
           id: ledger.id,
           reservation_id: view.id,
@@ -267,7 +269,8 @@ export class ReservationRepository {
   }
 }
 
-function eventRow(event: UsageEvent): Record<string, unknown> {
+/** A usage event as its usage_events row (shared with adjustments). */
+export function eventRow(event: UsageEvent): Record<string, unknown> {
   return {
     id: event.id,
     kind: event.kind,

@@ -12,12 +12,13 @@ import {
   QuotaStore,
 } from '@tollgate/quota';
 import { CallContext, Organization } from '@tollgate/tenancy';
-import { PriceLine, PriceOperationUseCase, ResolvedRate } from '@tollgate/rate-cards';
-import { orgOfReservationId, quantityKey, requestHash, ReservationPricing, statusOf } from '../../domain/reservation';
+import { PriceLine } from '@tollgate/rate-cards';
+import { orgOfReservationId, quantityKey, requestHash, statusOf } from '../../domain/reservation';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationError } from '../../domain/reservation.error';
 import { ChargedLine, ledgerEntryId, usageEventsOf } from '../../domain/usage-event';
 import { ReservationContext } from '../reservation-context';
+import { ActualPricing, overageRule, PricedUse } from '../actual-pricing';
 import { EndResult, notHeld, presentCommitted, replayOrRefuse } from '../reservation-answers';
 import { addQuantity, RunningQuantities } from '../running-quantities';
 
@@ -27,16 +28,6 @@ const MAX_PRICING_ATTEMPTS = 10;
 /** What a commit reports: a raw cost, or the actual usage to price at the hold's rates. */
 export type ActualUse =
   { kind: 'amount'; amount: number } | { kind: 'usage'; usage: Record<string, number | string>; dimensions?: Record<string, string> };
-
-/** A priced commit: the hold's recorded pricing and the rates the actual usage is priced at. */
-interface PricedUse {
-  pricing: ReservationPricing;
-  usage: Record<string, number | string>;
-  rates: ResolvedRate[];
-  dimensions: Record<string, string>;
-  /** A rate whose tiers count the period: commits of the product take turns (see charge). */
-  periodTiered: boolean;
-}
 
 /** What one attempt charges: the amount, its priced lines, and the running quantities it moves. */
 interface Charge {
@@ -77,7 +68,7 @@ export class CommitReservationUseCase {
     private readonly loader: EnsureScopeLoadedUseCase,
     private readonly reservations: ReservationRepository,
     private readonly clock: Clock,
-    private readonly pricing: PriceOperationUseCase,
+    private readonly actualPricing: ActualPricing,
     private readonly quantities: RunningQuantities,
     metrics: MetricsService,
   ) {
@@ -189,37 +180,12 @@ export class CommitReservationUseCase {
     });
   }
 
-  /**
-   * Usage is priced at the rates the hold recorded, or, when the commit reports other
-   * dimensions (the provider ran 720p, say), at those the hold's card had for them at the
-   * hold's instant. Rates are append-only and start no earlier than they are written, so that
-   * answer never changes; an override or a card assigned after the hold plays no part.
-   */
+  /** The actual usage of a priced hold at the hold's recorded rates (ActualPricing). */
   private async pricedUse(ctx: CallContext, id: string, actual: Extract<ActualUse, { kind: 'usage' }>): Promise<PricedUse> {
     const pricing = await this.context.pricingOf(ctx, id);
     if (!pricing)
       throw PlatformError.validation([{ field: 'usage', message: 'this reservation holds a raw amount: commit it with amount' }]);
-    const recorded = pricing.rates as ResolvedRate[];
-    const orgId = ctx.principal.orgId ?? orgOfReservationId(id);
-    const changed =
-      actual.dimensions !== undefined && Object.entries(actual.dimensions).some(([name, value]) => pricing.dimensions[name] !== value);
-    let rates = recorded;
-    let dimensions = pricing.dimensions;
-    if (changed && pricing.pricedAt && orgId !== null) {
-      dimensions = { ...pricing.dimensions, ...actual.dimensions };
-      const price = await this.pricing.execute({
-        orgId,
-        environment: 'live', // unused: cards and overrides are per organization
-        product: pricing.product,
-        usage: actual.usage,
-        dimensions,
-        at: new Date(pricing.pricedAt),
-        mode: 'actual',
-        rateCardId: pricing.rateCardId,
-      });
-      rates = price.rates;
-    }
-    return { pricing, usage: actual.usage, rates, dimensions, periodTiered: recorded.some((r) => r.tier_scope === 'period') };
+    return this.actualPricing.use(ctx.principal.orgId ?? orgOfReservationId(id), pricing, actual);
   }
 
   /**
@@ -276,18 +242,7 @@ export class CommitReservationUseCase {
       alreadyUsed[rate.dimension] = expected ?? '0';
       updates.push({ key, expected, next: addQuantity(expected, priced.usage[rate.dimension]) });
     }
-    const price = this.pricing.priceWithRecordedRates(priced.rates, priced.usage, 'actual', alreadyUsed);
+    const price = this.actualPricing.price(priced, alreadyUsed);
     return { amount: price.total, lines: price.lines, updates };
-  }
-}
-
-function overageRule(org: Organization): OverageRule {
-  switch (org.overagePolicy) {
-    case 'allow':
-      return { kind: 'allow' };
-    case 'cap_at_hold':
-      return { kind: 'cap_at_hold' };
-    case 'allow_up_to_percent':
-      return { kind: 'up_to_percent', percent: org.overagePercent ?? 0 };
   }
 }
