@@ -6,3 +6,4 @@ export * from './wait';
 export * from './manual-clock';
 export * from './redis-keys';
 export * from './tcp-proxy';
+export * from './csv';

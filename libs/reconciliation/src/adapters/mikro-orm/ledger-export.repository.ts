@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ExportEntry, ExportEvent, ExportScope } from '../../domain/ledger-export';
+
+/**
+ * The entry's kind. MERGE POINT (issue 11, adjustments): when `usage_ledger.kind` exists, this
+ * becomes `l.kind`; until then every ledger row is a commit.
+ */
+const ENTRY_KIND = `'commit'`;
+
+/**
+ * Which usage events belong to an entry. MERGE POINT (issue 11, adjustments): a commit's events
+ * are its reservation's `usage` events; an adjustment's are the `correction` events written with
+ * it, joined on whatever links the two when that lands (an adjustment must not list the commit's
+ * events, nor a commit the corrections).
+ */
+const ENTRY_EVENTS = `e.reservation_id = p.reservation_id and e.kind = 'usage'`;
+
+/** RFC 3339 UTC with milliseconds, as the rest of the API writes instants. */
+const RFC3339_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+interface Row {
+  id: string;
+  kind: string;
+  reservation_id: string;
+  org_id: string;
+  environment: string;
+  project_id: string;
+  user_id: string;
+  product: string | null;
+  amount: string;
+  estimate: string | null;
+  actual: string | null;
+  variance: string | null;
+  provider: string | null;
+  provider_request_id: string | null;
+  periods: Record<string, string> | null;
+  committed: string;
+  /** committed_at to the microsecond: the keyset position, never rounded through a JS Date. */
+  position: string;
+  event_id: string | null;
+  event_kind: string;
+  line: number;
+  dimension: string | null;
+  dimensions: Record<string, string>;
+  quantity: string;
+  event_amount: string;
+  event_estimate: string | null;
+  event_actual: string | null;
+  event_variance: string | null;
+  rate_card_id: string | null;
+  rate_id: string | null;
+  occurred: string;
+  recorded: string;
+}
+
+/**
+ * Reads the ledger for the finance export, one page of entries (with their events) per query,
+ * by keyset on (committed_at, id): `usage_ledger_committed_idx` (org, environment, committed_at)
+ * finds the page's start, an incremental sort orders the few rows that share an instant by id.
+ * No transaction spans pages (embedded, one would stall every other connection; on Postgres it
+ * would pin a snapshot for the length of a download): an entry committed inside the window while
+ * the export runs is listed when the keyset has not passed its instant yet.
+ */
+@Injectable()
+export class LedgerExportRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async *pages(scope: ExportScope, pageSize: number): AsyncGenerator<ExportEntry[]> {
+    let after: { position: string; id: string } | undefined;
+    for (;;) {
+      const rows = await this.page(scope, after, pageSize);
+      const entries = toEntries(rows);
+      if (entries.length === 0) return;
+      yield entries;
+      if (entries.length < pageSize) return;
+      const last = rows[rows.length - 1];
+      after = { position: last.position, id: last.id };
+    }
+  }
+
+  private page(scope: ExportScope, after: { position: string; id: string } | undefined, limit: number): Promise<Row[]> {
+    const params: unknown[] = [scope.orgId, scope.environment, scope.from, scope.to];
+    let keyset = '';
+    if (after) {
+      // The first condition bounds the index scan; the row comparison skips the instant's rows already sent.
+      keyset = `and l.committed_at >= ?::timestamptz and (l.committed_at, l.id) > (?::timestamptz, ?)`;
+      params.push(after.position, after.position, after.id);
+    }
+    params.push(limit);
+    return this.em.getConnection().execute<Row[]>(
+      `with p as (
+         select l.id, ${ENTRY_KIND} as kind, l.reservation_id, l.org_id, l.environment, l.project_id, l.user_id, l.product,
+                l.amount, l.estimate, l.actual, l.variance, l.provider, l.provider_request_id, l.periods, l.committed_at
+           from usage_ledger l
+          where l.org_id = ? and l.environment = ? and l.committed_at >= ? and l.committed_at < ? ${keyset}
+          order by l.committed_at, l.id
+          limit ?
+       )
+       select p.id, p.kind, p.reservation_id, p.org_id, p.environment, p.project_id, p.user_id, p.product,
+              p.amount, p.estimate, p.actual, p.variance, p.provider, p.provider_request_id, p.periods,
+              to_char(p.committed_at at time zone 'UTC', ${RFC3339_MS}) as committed,
+              to_char(p.committed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position,
+              e.id as event_id, e.kind as event_kind, e.line, e.dimension, e.dimensions, e.quantity::text as quantity,
+              e.amount as event_amount, e.estimate as event_estimate, e.actual as event_actual, e.variance as event_variance,
+              e.rate_card_id, e.rate_id,
+              to_char(e.occurred_at at time zone 'UTC', ${RFC3339_MS}) as occurred,
+              to_char(e.recorded_at at time zone 'UTC', ${RFC3339_MS}) as recorded
+         from p left join usage_events e on ${ENTRY_EVENTS}
+        order by p.committed_at, p.id, e.line, e.id`,
+      params,
+    );
+  }
+}
+
+/** Consecutive rows of one entry (its events, or one row with null event columns) become one entry. */
+function toEntries(rows: Row[]): ExportEntry[] {
+  const entries: ExportEntry[] = [];
+  let current: ExportEntry | undefined;
+  for (const row of rows) {
+    if (!current || current.id !== row.id) {
+      const periods = row.periods ?? {};
+      current = {
+        id: row.id,
+        kind: row.kind,
+        reservationId: row.reservation_id,
+        orgId: row.org_id,
+        environment: row.environment,
+        projectId: row.project_id,
+        userId: row.user_id,
+        product: row.product,
+        amount: String(row.amount),
+        estimate: str(row.estimate),
+        actual: str(row.actual),
+        variance: str(row.variance),
+        provider: row.provider,
+        providerRequestId: row.provider_request_id,
+        committedAt: row.committed,
+        periods: { day: periods.day, week: periods.week, month: periods.month },
+        events: [],
+      };
+      entries.push(current);
+    }
+    if (row.event_id !== null) current.events.push(toEvent(row));
+  }
+  return entries;
+}
+
+function toEvent(row: Row): ExportEvent {
+  return {
+    id: row.event_id!,
+    kind: row.event_kind,
+    line: row.line,
+    dimension: row.dimension,
+    dimensions: row.dimensions,
+    quantity: row.quantity,
+    amount: String(row.event_amount),
+    estimate: str(row.event_estimate),
+    actual: str(row.event_actual),
+    variance: str(row.event_variance),
+    rateCardId: row.rate_card_id,
+    rateId: row.rate_id,
+    occurredAt: row.occurred,
+    recordedAt: row.recorded,
+  };
+}
+
+const str = (value: string | number | null) => (value === null ? null : String(value));
