@@ -185,7 +185,11 @@ describe('ledger export formatting', () => {
     expect(JSON.parse(first.value as string)).toMatchObject({ type: 'entry', id: 'use_1', amount: 52_020, amount_credits: '0.052020' });
     const rest: string[] = [];
     for await (const chunk of chunks) rest.push(chunk);
-    const lines = rest.join('').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = rest
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.type)).toEqual(['entry', 'summary']);
     expect(lines[1]).toMatchObject({ entries: 2, events: 4, amount: 104_040 });
   });

@@ -16,7 +16,8 @@ const DAY_MS = 86_400_000;
 /** Why a window cannot be exported (`to` not after `from`, or too long), or null when it can. */
 export function exportWindowProblem(from: Date, to: Date): string | null {
   if (from.getTime() >= to.getTime()) return 'to must be after from';
-  if (to.getTime() - from.getTime() > MAX_EXPORT_WINDOW_DAYS * DAY_MS) return `to must be at most ${MAX_EXPORT_WINDOW_DAYS} days after from`;
+  if (to.getTime() - from.getTime() > MAX_EXPORT_WINDOW_DAYS * DAY_MS)
+    return `to must be at most ${MAX_EXPORT_WINDOW_DAYS} days after from`;
   return null;
 }
 
@@ -167,9 +168,16 @@ function csvCell(value: Cell, type: ColumnType): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** Cells from column `offset` on, joined (no line end). */
+function csvCells(cells: Cell[], offset = 0): string {
+  let text = '';
+  for (let i = 0; i < cells.length; i++) text += (i > 0 ? ',' : '') + csvCell(cells[i], TYPES[offset + i]);
+  return text;
+}
+
 /** Every row has every column (RFC 4180): the cells not given are empty. */
 function csvRow(cells: Cell[]): string {
-  return TYPES.map((type, i) => csvCell(cells[i], type)).join(',') + '\r\n';
+  return csvCells(cells) + ','.repeat(COLUMNS.length - cells.length) + '\r\n';
 }
 
 export function csvHeader(): string {
@@ -203,12 +211,13 @@ function entryCells(entry: ExportEntry): Cell[] {
 
 /** One row per event line of the entry (the entry's columns repeated), or one `entry` row when it has no events. */
 export function csvEntryRows(entry: ExportEntry): string {
-  const head = entryCells(entry);
-  if (entry.events.length === 0) return csvRow(head);
+  const cells = entryCells(entry);
+  if (entry.events.length === 0) return csvRow(cells);
+  // The entry's columns are formatted once and repeated on each of its lines.
+  const head = csvCells(cells) + ',';
   let rows = '';
   for (const e of entry.events) {
-    rows += csvRow([
-      ...head,
+    const line: Cell[] = [
       e.id,
       e.kind,
       e.line,
@@ -224,7 +233,8 @@ export function csvEntryRows(entry: ExportEntry): string {
       e.rateId,
       e.occurredAt,
       e.recordedAt,
-    ]);
+    ];
+    rows += head + csvCells(line, cells.length) + ','.repeat(COLUMNS.length - cells.length - line.length) + '\r\n';
   }
   return rows;
 }
@@ -311,7 +321,11 @@ export function ndjsonSummaryLine(scope: ExportScope, totals: ExportTotals): str
 
 /** `ledger_<org>_<env>_<from>_<to>.<format>`, times compact (`20261101T000000Z`), nothing a file system or header refuses. */
 export function exportFileName(scope: ExportScope, format: LedgerExportFormat): string {
-  const compact = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const compact = (d: Date) =>
+    d
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
   const org = scope.orgId.replace(/[^A-Za-z0-9._-]/g, '_');
   return `ledger_${org}_${scope.environment}_${compact(scope.from)}_${compact(scope.to)}.${format === 'csv' ? 'csv' : 'ndjson'}`;
 }

@@ -56,8 +56,12 @@ interface Row {
 
 /**
  * Reads the ledger for the finance export, one page of entries (with their events) per query,
- * by keyset on (committed_at, id): `usage_ledger_committed_idx` (org, environment, committed_at)
- * finds the page's start, an incremental sort orders the few rows that share an instant by id.
+ * by keyset on (committed_at, id) in code-point order (`collate "C"`, as decision 016), whatever
+ * the database's collation: `usage_ledger_export_idx` makes a page one index range scan. The
+ * events are fetched per entry through `usage_events_reservation_idx`: `offset 0` keeps the
+ * lateral subquery from being flattened into a join the planner may answer with a scan of the
+ * organization's (or every) usage event for each page (measured: 0.26 s a page at 240,000
+ * events, against 0.09 s).
  * No transaction spans pages (embedded, one would stall every other connection; on Postgres it
  * would pin a snapshot for the length of a download): an entry committed inside the window while
  * the export runs is listed when the keyset has not passed its instant yet.
@@ -66,16 +70,24 @@ interface Row {
 export class LedgerExportRepository {
   constructor(private readonly em: EntityManager) {}
 
+  /**
+   * Pages in order. The next page's query starts when a page is handed over, so Postgres works
+   * while the caller formats and writes: at most two pages are held, and a consumer that stops
+   * leaves at most that one query to finish.
+   */
   async *pages(scope: ExportScope, pageSize: number): AsyncGenerator<ExportEntry[]> {
-    let after: { position: string; id: string } | undefined;
-    for (;;) {
-      const rows = await this.page(scope, after, pageSize);
+    let next: Promise<Row[]> | undefined = this.page(scope, undefined, pageSize);
+    while (next) {
+      const rows: Row[] = await next;
       const entries = toEntries(rows);
-      if (entries.length === 0) return;
-      yield entries;
-      if (entries.length < pageSize) return;
-      const last = rows[rows.length - 1];
-      after = { position: last.position, id: last.id };
+      next = undefined;
+      if (entries.length === pageSize) {
+        const last = rows[rows.length - 1];
+        next = this.page(scope, { position: last.position, id: last.id }, pageSize);
+        // Awaited on the next turn; until then (or never, if the consumer stops) its failure must not be unhandled.
+        next.catch(() => undefined);
+      }
+      if (entries.length > 0) yield entries;
     }
   }
 
@@ -84,7 +96,7 @@ export class LedgerExportRepository {
     let keyset = '';
     if (after) {
       // The first condition bounds the index scan; the row comparison skips the instant's rows already sent.
-      keyset = `and l.committed_at >= ?::timestamptz and (l.committed_at, l.id) > (?::timestamptz, ?)`;
+      keyset = `and l.committed_at >= ?::timestamptz and (l.committed_at, l.id collate "C") > (?::timestamptz, ? collate "C")`;
       params.push(after.position, after.position, after.id);
     }
     params.push(limit);
@@ -94,7 +106,7 @@ export class LedgerExportRepository {
                 l.amount, l.estimate, l.actual, l.variance, l.provider, l.provider_request_id, l.periods, l.committed_at
            from usage_ledger l
           where l.org_id = ? and l.environment = ? and l.committed_at >= ? and l.committed_at < ? ${keyset}
-          order by l.committed_at, l.id
+          order by l.committed_at, l.id collate "C"
           limit ?
        )
        select p.id, p.kind, p.reservation_id, p.org_id, p.environment, p.project_id, p.user_id, p.product,
@@ -106,8 +118,8 @@ export class LedgerExportRepository {
               e.rate_card_id, e.rate_id,
               to_char(e.occurred_at at time zone 'UTC', ${RFC3339_MS}) as occurred,
               to_char(e.recorded_at at time zone 'UTC', ${RFC3339_MS}) as recorded
-         from p left join usage_events e on ${ENTRY_EVENTS}
-        order by p.committed_at, p.id, e.line, e.id`,
+         from p left join lateral (select * from usage_events e where ${ENTRY_EVENTS} offset 0) e on true
+        order by p.committed_at, p.id collate "C", e.line, e.id`,
       params,
     );
   }
