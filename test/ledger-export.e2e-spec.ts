@@ -304,6 +304,34 @@ describe.each([
     expect((await exportOf(org, WINDOW, key)).text).toBe(csv.text);
   });
 
+  it('pages through more entries than a page holds, instants shared across page ends, in order and exact', async () => {
+    const { org, key } = await fund();
+    await sql(seedLedgerSql(org, 4_100));
+    const expected = await windowFigures(t.app.get(EntityManager), org);
+    expect(expected.entries).toBe(4_100);
+    const docs = (await exportOf(org, `${WINDOW}&format=ndjson`, key)).text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const summary = docs.pop();
+    let last = '';
+    let amount = 0n;
+    let events = 0;
+    for (const doc of docs) {
+      const position = `${doc.committed_at} ${doc.id}`;
+      expect(position > last).toBe(true);
+      last = position;
+      amount += BigInt(doc.amount);
+      events += doc.events.length;
+      expect(doc.events.reduce((sum: number, e: { amount: number }) => sum + e.amount, 0)).toBe(doc.amount);
+    }
+    expect({ entries: docs.length, events, amount: amount.toString() }).toEqual(expected);
+    expect(summary).toMatchObject({ type: 'summary', entries: 4_100, events: expected.events, amount: Number(expected.amount) });
+    const csv = csvRecords((await exportOf(org, WINDOW, key)).text);
+    expect(csv.pop()).toMatchObject({ record_type: 'summary', entries: '4100', amount_micros: expected.amount });
+    expect(csv).toHaveLength(expected.events);
+  });
+
   it('shows an organization key only its own organization and environment', async () => {
     const { org, key, testKey } = await workload();
     const other = await fund();
@@ -367,66 +395,63 @@ const LARGE_ENTRIES = 200_000;
 const TIE = 7;
 
 /**
- * 200,000 committed reservations of one organization written straight into Postgres as the
- * commit path would (reservation, committed outcome, ledger row, usage events; one transaction,
- * so the deferred usage_ledger_needs_commit trigger checks every row), every tenth with two
- * event lines, ties of seven entries per instant, md5 ids (so id order is not insertion order),
- * plus ten entries just before the window and ten at its end.
+ * `n` committed reservations of one organization written straight into Postgres as the commit
+ * path writes them (reservation, committed outcome, ledger row, usage events), in one statement
+ * so every foreign key and the deferred usage_ledger_needs_commit trigger check every row:
+ * every tenth with two event lines, seven entries per instant (pages of 2,000 end inside such a
+ * group, so the keyset's tie-break is exercised), md5 ids (id order is not insertion order),
+ * plus ten entries just before the window and ten at its end. `org` is a uniqueId (no quotes).
  */
-async function seedLargeLedger(org: string): Promise<void> {
-  const client = new Client({ connectionString: testDatabaseUrl() });
-  await client.connect();
-  const n = LARGE_ENTRIES;
-  try {
-    await client.query('begin');
-    await client.query(
-      `create temporary table seed on commit drop as
-       select i, 'res_' || md5($1 || ':r' || i) || '.' || $1 as rid, 'use_' || md5($1 || ':l' || i) as lid,
-              'p' || (i % 20) as project_id, 'u' || (i % 500) as user_id, 1000 + i % 997 as amount,
-              null::jsonb as periods,
-              case when i > ${n + 10} then timestamptz '${TO}' + (i % 3) * interval '1 second'
-                   when i > ${n} then timestamptz '${FROM}' - interval '1 millisecond'
-                   else timestamptz '${FROM}' + (i / ${TIE}) * interval '13 seconds' end as at
-         from generate_series(1, ${n + 20}) i`,
-      [org],
-    );
-    await client.query(
-      `update seed set periods = jsonb_build_object('day', to_char(at at time zone 'UTC', 'YYYY-MM-DD'), 'month', to_char(at at time zone 'UTC', 'YYYY-MM'))`,
-    );
-    await client.query(
-      `insert into reservations (id, org_id, environment, project_id, user_id, amount, idempotency_key, request_hash, periods,
-                                 expires_at, response, created_at)
-       select rid, $1, 'live', project_id, user_id, amount, 'k' || i, 'h', periods, at + interval '15 minutes', '{}'::jsonb,
-              at - interval '1 second'
-         from seed`,
-      [org],
-    );
-    await client.query(
-      `insert into reservation_outcomes (reservation_id, org_id, environment, status, amount_committed, amount_released, created_at)
-       select rid, $1, 'live', 'committed', amount, 0, at from seed`,
-      [org],
-    );
-    await client.query(
-      `insert into usage_ledger (id, reservation_id, org_id, environment, project_id, user_id, amount, periods, committed_at,
-                                 estimate, actual, variance, provider, provider_request_id)
-       select lid, rid, $1, 'live', project_id, user_id, amount, periods, at, amount + 10, amount, -10, 'openai', 'req-' || i
-         from seed`,
-      [org],
-    );
-    await client.query(
-      `insert into usage_events (id, kind, reservation_id, line, org_id, environment, project_id, user_id, product, dimension,
-                                 dimensions, quantity, amount, estimate, actual, variance, occurred_at, recorded_at)
-       select 'evt_' || md5($1 || ':e' || i || ':' || line), 'usage', rid, line, $1, 'live', project_id, user_id, null, null,
-              '{}'::jsonb, 1, case when i % 10 <> 0 then amount when line = 0 then amount - amount / 3 else amount / 3 end,
-              null, null, null, at, at
-         from seed cross join (values (0), (1)) l(line)
-        where line = 0 or i % 10 = 0`,
-      [org],
-    );
-    await client.query('commit');
-  } finally {
-    await client.end();
-  }
+function seedLedgerSql(org: string, n: number): string {
+  return `
+    with g as (
+      select i, 'res_' || md5('${org}:r' || i) || '.${org}' as rid, 'use_' || md5('${org}:l' || i) as lid,
+             'p' || (i % 20) as project_id, 'u' || (i % 500) as user_id, 1000 + i % 997 as amount,
+             case when i > ${n + 10} then timestamptz '${TO}' + (i % 3) * interval '1 second'
+                  when i > ${n} then timestamptz '${FROM}' - interval '1 millisecond'
+                  else timestamptz '${FROM}' + (i / ${TIE}) * interval '13 seconds' end as at
+        from generate_series(1, ${n + 20}) i
+    ), seed as materialized (
+      select g.*, jsonb_build_object('day', to_char(at at time zone 'UTC', 'YYYY-MM-DD'),
+                                     'month', to_char(at at time zone 'UTC', 'YYYY-MM')) as periods
+        from g
+    ), r as (
+      insert into reservations (id, org_id, environment, project_id, user_id, amount, idempotency_key, request_hash, periods,
+                                expires_at, response, created_at)
+      select rid, '${org}', 'live', project_id, user_id, amount, 'k' || i, 'h', periods, at + interval '15 minutes', '{}'::jsonb,
+             at - interval '1 second'
+        from seed
+    ), o as (
+      insert into reservation_outcomes (reservation_id, org_id, environment, status, amount_committed, amount_released, created_at)
+      select rid, '${org}', 'live', 'committed', amount, 0, at from seed
+    ), l as (
+      insert into usage_ledger (id, reservation_id, org_id, environment, project_id, user_id, amount, periods, committed_at,
+                                estimate, actual, variance, provider, provider_request_id)
+      select lid, rid, '${org}', 'live', project_id, user_id, amount, periods, at, amount + 10, amount, -10, 'openai', 'req-' || i
+        from seed
+    )
+    insert into usage_events (id, kind, reservation_id, line, org_id, environment, project_id, user_id, product, dimension,
+                              dimensions, quantity, amount, estimate, actual, variance, occurred_at, recorded_at)
+    select 'evt_' || md5('${org}:e' || i || ':' || line), 'usage', rid, line, '${org}', 'live', project_id, user_id, null, null,
+           '{}'::jsonb, 1, case when i % 10 <> 0 then amount when line = 0 then amount - amount / 3 else amount / 3 end,
+           null, null, null, at, at
+      from seed cross join (values (0), (1)) l(line)
+     where line = 0 or i % 10 = 0`;
+}
+
+/** What the window holds, from SQL: the figures an export must reproduce. */
+async function windowFigures(em: EntityManager, org: string): Promise<{ entries: number; events: number; amount: string }> {
+  const [l] = await em.getConnection().execute(
+    `select count(*)::int as entries, coalesce(sum(amount), 0)::text as amount from usage_ledger
+      where org_id = ? and environment = 'live' and committed_at >= ? and committed_at < ?`,
+    [org, FROM, TO],
+  );
+  const [e] = await em.getConnection().execute(
+    `select count(*)::int as events from usage_events e join usage_ledger l on l.reservation_id = e.reservation_id
+      where l.org_id = ? and l.committed_at >= ? and l.committed_at < ?`,
+    [org, FROM, TO],
+  );
+  return { entries: l.entries, events: e.events, amount: l.amount };
 }
 
 /**
@@ -510,7 +535,7 @@ function download(port: number, path: string, key: string, onText: (text: string
 /**
  * Growth over a baseline taken after a full GC: of the V8 heap and of the resident set, sampled
  * every 5 ms (garbage not yet collected included), and of the live heap, measured after a full
- * GC forced every second (what the process really holds while it streams).
+ * GC forced every 3 seconds (what the process really holds while it streams).
  */
 function memorySampler() {
   setFlagsFromString('--expose-gc');
@@ -528,7 +553,7 @@ function memorySampler() {
   const live = setInterval(() => {
     gc();
     livePeak = Math.max(livePeak, getHeapStatistics().used_heap_size);
-  }, 1_000);
+  }, 3_000);
   return {
     stop() {
       clearInterval(sample);
@@ -561,20 +586,15 @@ describe('ledger export of 200,000 entries, streamed (Postgres + Redis)', () => 
     org = await t.client.createOrg(uniqueId('big'));
     key = (await t.client.createOrgKey(org, ['read'])).secret;
     const seeding = Date.now();
-    await seedLargeLedger(org);
+    const client = new Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    try {
+      await client.query(seedLedgerSql(org, LARGE_ENTRIES));
+    } finally {
+      await client.end();
+    }
     console.log(`seeded ${LARGE_ENTRIES + 20} ledger entries in ${Date.now() - seeding} ms`);
-    const em = t.app.get(EntityManager);
-    const [l] = await em.getConnection().execute(
-      `select count(*)::int as entries, sum(amount)::text as amount from usage_ledger
-        where org_id = ? and environment = 'live' and committed_at >= ? and committed_at < ?`,
-      [org, FROM, TO],
-    );
-    const [e] = await em.getConnection().execute(
-      `select count(*)::int as events from usage_events e join usage_ledger l on l.reservation_id = e.reservation_id
-        where l.org_id = ? and l.committed_at >= ? and l.committed_at < ?`,
-      [org, FROM, TO],
-    );
-    expected = { entries: l.entries, events: e.events, amount: l.amount };
+    expected = await windowFigures(t.app.get(EntityManager), org);
     expect(expected.entries).toBe(LARGE_ENTRIES);
   }, 180_000);
   afterAll(() => t.close());
