@@ -7,7 +7,18 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Client } from 'pg';
 import { LEDGER_CSV_COLUMNS, LEDGER_CSV_TEXT_COLUMNS, microsToCredits } from '@tollgate/reconciliation';
-import { createTestApp, ManualClock, parseCsv, TcpProxy, TestApp, TestClient, testDatabaseUrl, uniqueId, waitFor } from '@tollgate/testing';
+import {
+  createTestApp,
+  ManualClock,
+  parseCsv,
+  TcpProxy,
+  TestApp,
+  TestClient,
+  testDatabaseUrl,
+  uniqueId,
+  waitFor,
+  eventually,
+} from '@tollgate/testing';
 
 /**
  * The finance export (GET /v1/orgs/{org}/ledger/export) on a small workload, in both modes:
@@ -302,6 +313,14 @@ describe.each([
     }
     // The default format is CSV, byte for byte.
     expect((await exportOf(org, WINDOW, key)).text).toBe(csv.text);
+    // HEAD: the headers, no body, and the export it started is ended (nothing left in flight).
+    const head = await api.request('HEAD', `/v1/orgs/${org}/ledger/export?${WINDOW}`, { key });
+    expect({ status: head.status, type: head.headers['content-type'], body: head.text }).toEqual({
+      status: 200,
+      type: 'text/csv; charset=utf-8',
+      body: '',
+    });
+    await eventually(async () => expect((await api.get('/metrics', { key: null })).text).toMatch(/^tollgate_ledger_exports_in_flight 0$/m));
   });
 
   it('pages through more entries than a page holds, instants shared across page ends, in order and exact', async () => {
