@@ -15,6 +15,7 @@ import {
   TestApp,
   TestClient,
   testDatabaseUrl,
+  seedLedgerSql,
   uniqueId,
   waitFor,
   eventually,
@@ -40,6 +41,7 @@ const CARD = {
 const FROM = '2026-11-01T00:00:00.000Z';
 const TO = '2026-12-01T00:00:00.000Z';
 const WINDOW = `from=${FROM}&to=${TO}`;
+const WINDOW_BOUNDS = { from: FROM, to: TO };
 
 /** Values a client chose that a spreadsheet or a naive CSV reader would trip on. */
 const HOSTILE_PROVIDER = '=HYPERLINK("http://evil.example","x")';
@@ -325,7 +327,7 @@ describe.each([
 
   it('pages through more entries than a page holds, instants shared across page ends, in order and exact', async () => {
     const { org, key } = await fund();
-    await sql(seedLedgerSql(org, 4_100));
+    await sql(seedLedgerSql(org, 4_100, WINDOW_BOUNDS));
     const expected = await windowFigures(t.app.get(EntityManager), org);
     expect(expected.entries).toBe(4_100);
     const docs = (await exportOf(org, `${WINDOW}&format=ndjson`, key)).text
@@ -410,53 +412,6 @@ describe.each([
 // ---- a large organization, streamed ---------------------------------------------------------
 
 const LARGE_ENTRIES = 200_000;
-/** Entries that share a committed_at: pages of 2,000 end inside such a group, so the keyset's tie-break is exercised. */
-const TIE = 7;
-
-/**
- * `n` committed reservations of one organization written straight into Postgres as the commit
- * path writes them (reservation, committed outcome, ledger row, usage events), in one statement
- * so every foreign key and the deferred usage_ledger_needs_commit trigger check every row:
- * every tenth with two event lines, seven entries per instant (pages of 2,000 end inside such a
- * group, so the keyset's tie-break is exercised), md5 ids (id order is not insertion order),
- * plus ten entries just before the window and ten at its end. `org` is a uniqueId (no quotes).
- */
-function seedLedgerSql(org: string, n: number): string {
-  return `
-    with g as (
-      select i, 'res_' || md5('${org}:r' || i) || '.${org}' as rid, 'use_' || md5('${org}:l' || i) as lid,
-             'p' || (i % 20) as project_id, 'u' || (i % 500) as user_id, 1000 + i % 997 as amount,
-             case when i > ${n + 10} then timestamptz '${TO}' + (i % 3) * interval '1 second'
-                  when i > ${n} then timestamptz '${FROM}' - interval '1 millisecond'
-                  else timestamptz '${FROM}' + (i / ${TIE}) * interval '13 seconds' end as at
-        from generate_series(1, ${n + 20}) i
-    ), seed as materialized (
-      select g.*, jsonb_build_object('day', to_char(at at time zone 'UTC', 'YYYY-MM-DD'),
-                                     'month', to_char(at at time zone 'UTC', 'YYYY-MM')) as periods
-        from g
-    ), r as (
-      insert into reservations (id, org_id, environment, project_id, user_id, amount, idempotency_key, request_hash, periods,
-                                expires_at, response, created_at)
-      select rid, '${org}', 'live', project_id, user_id, amount, 'k' || i, 'h', periods, at + interval '15 minutes', '{}'::jsonb,
-             at - interval '1 second'
-        from seed
-    ), o as (
-      insert into reservation_outcomes (reservation_id, org_id, environment, status, amount_committed, amount_released, created_at)
-      select rid, '${org}', 'live', 'committed', amount, 0, at from seed
-    ), l as (
-      insert into usage_ledger (id, reservation_id, org_id, environment, project_id, user_id, amount, periods, committed_at,
-                                estimate, actual, variance, provider, provider_request_id)
-      select lid, rid, '${org}', 'live', project_id, user_id, amount, periods, at, amount + 10, amount, -10, 'openai', 'req-' || i
-        from seed
-    )
-    insert into usage_events (id, kind, reservation_id, line, org_id, environment, project_id, user_id, product, dimension,
-                              dimensions, quantity, amount, estimate, actual, variance, occurred_at, recorded_at)
-    select 'evt_' || md5('${org}:e' || i || ':' || line), 'usage', rid, line, '${org}', 'live', project_id, user_id, null, null,
-           '{}'::jsonb, 1, case when i % 10 <> 0 then amount when line = 0 then amount - amount / 3 else amount / 3 end,
-           null, null, null, at, at
-      from seed cross join (values (0), (1)) l(line)
-     where line = 0 or i % 10 = 0`;
-}
 
 /** What the window holds, from SQL: the figures an export must reproduce. */
 async function windowFigures(em: EntityManager, org: string): Promise<{ entries: number; events: number; amount: string }> {
@@ -608,7 +563,7 @@ describe('ledger export of 200,000 entries, streamed (Postgres + Redis)', () => 
     const client = new Client({ connectionString: testDatabaseUrl() });
     await client.connect();
     try {
-      await client.query(seedLedgerSql(org, LARGE_ENTRIES));
+      await client.query(seedLedgerSql(org, LARGE_ENTRIES, WINDOW_BOUNDS));
     } finally {
       await client.end();
     }
