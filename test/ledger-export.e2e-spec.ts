@@ -595,11 +595,13 @@ describe('ledger export of 200,000 entries, streamed (Postgres + Redis)', () => 
         `live heap growth ${mb(memory.liveGrowth)} MB; heap peak growth ${mb(memory.heapGrowth)} MB (garbage included) ` +
         `over ${mb(memory.heap0)} MB; rss peak growth ${mb(memory.rssGrowth)} MB over ${mb(memory.rss0)} MB`,
     );
-    // Bounded: the process never holds the export, nor any large part of it (a page is about 1 MB of text).
+    // Bounded: what the process holds (live heap: two pages of rows and text, a few MB) stays far
+    // below the export's size. The peak with garbage depends on when V8 collects (measured
+    // +27 to +97 MB, the same for any export size): reported, and only checked against runaway.
     expect(got.bytes).toBeGreaterThan(60 * MB);
-    expect(memory.liveGrowth).toBeLessThan(32 * MB);
-    expect(memory.heapGrowth).toBeLessThan(got.bytes / 2);
-    expect(memory.rssGrowth).toBeLessThan(got.bytes / 2);
+    expect(memory.liveGrowth).toBeLessThan(Math.min(20 * MB, got.bytes / 4));
+    expect(memory.heapGrowth).toBeLessThan(256 * MB);
+    expect(memory.rssGrowth).toBeLessThan(got.bytes);
   }, 180_000);
 
   it('stops querying when the client goes away mid-stream', async () => {
