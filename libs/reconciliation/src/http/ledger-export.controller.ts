@@ -71,8 +71,9 @@ export class LedgerExportController {
     if (problem) throw PlatformError.validation([{ field: 'to', message: problem }]);
     const format = query.format ?? 'csv';
     const { scope, chunks } = await this.exportLedger.execute(ctx, org, { from: query.from, to: query.to }, format);
-    // The first chunk runs the first query: an unknown org, a store down or a bad query still
-    // answers problem+json here, before the status line and headers are sent.
+    // The first chunk runs the first query here, before the status line is sent: a store that is
+    // down still answers problem+json through the filter (test/outages.e2e-spec.ts), whatever
+    // the HTTP layer would do with a stream that fails before its first byte.
     const first = await chunks.next();
     reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
     return new StreamableFile(chunkStream(first.done ? '' : first.value, chunks), {
