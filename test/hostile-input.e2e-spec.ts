@@ -159,6 +159,16 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       const spent = (await call('GET', '/v1/orgs/:org/spend', `/v1/orgs/${org}/spend?${spendWindow}&group_by=user`)).body;
       expect(spent.amount).toBe(1_500_000);
       expect(spent.data.flatMap((b: any) => b.groups)).toEqual([{ key: user, project_id: project, amount: 1_500_000, count: 1 }]);
+      const exported = await call('GET', '/v1/orgs/:org/ledger/export', `/v1/orgs/${org}/ledger/export?${spendWindow}&format=ndjson`);
+      expect(
+        exported.text
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line)),
+      ).toEqual([
+        expect.objectContaining({ type: 'entry', org_id: org, project_id: project, user_id: user, amount: 1_500_000 }),
+        expect.objectContaining({ type: 'summary', org_id: org, entries: 1, amount: 1_500_000 }),
+      ]);
 
       // Reconciliation: a provider record with the longest request id a record may carry (no commit names it).
       const imported = await call(

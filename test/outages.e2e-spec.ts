@@ -71,6 +71,8 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
     // Warm the key caches.
     await api.get(`/v1/orgs/${org}`);
     await api.get(`/v1/orgs/${org}`, { key: orgKey.secret });
+    // And the organization cache, so the export's own query meets the outage.
+    expect((await api.get(`/v1/orgs/${org}/ledger/export?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z`)).status).toBe(200);
   });
   afterAll(async () => {
     await t?.close();
@@ -168,6 +170,8 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
       },
       { family: 'reservations', method: 'POST', url: `/v1/reservations/${holds.release}/release`, body: {}, idempotencyKey: uniqueId('r') },
       { family: 'reservations', method: 'POST', url: `/v1/reservations/${holds.extend}/extend`, body: { ttl_seconds: 600 } },
+      // The export reads its first page before answering: Postgres down is a 503, not a 200 with a broken body.
+      { family: 'reconciliation', method: 'GET', url: `/v1/orgs/${org}/ledger/export?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z` },
     ];
   }
 
@@ -215,6 +219,7 @@ describe('outages: every route answers 503 store_unavailable, never 500, when Po
               `quota GET /v1/orgs/${org}/usage`,
               'rate-cards POST /v1/rate-cards',
               `tenancy GET /v1/orgs/${org}`,
+              `reconciliation GET /v1/orgs/${org}/ledger/export`,
             ]
           : [
               'reservations POST /v1/reservations',

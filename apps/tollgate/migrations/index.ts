@@ -10,7 +10,9 @@ import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261
 import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
 import { Migration20261201020000LedgerNeedsCommit } from './Migration20261201020000LedgerNeedsCommit';
 import { Migration20261205010000ProviderUsage } from './Migration20261205010000ProviderUsage';
+import { Migration20261205020000LedgerExport } from './Migration20261205020000LedgerExport';
 import { Migration20261205030000LedgerOverage } from './Migration20261205030000LedgerOverage';
+import { Migration20261205050000EventLedgerEntry } from './Migration20261205050000EventLedgerEntry';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -26,5 +28,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
   { name: 'Migration20261201020000LedgerNeedsCommit', class: Migration20261201020000LedgerNeedsCommit },
   { name: 'Migration20261205010000ProviderUsage', class: Migration20261205010000ProviderUsage },
+  { name: 'Migration20261205020000LedgerExport', class: Migration20261205020000LedgerExport },
   { name: 'Migration20261205030000LedgerOverage', class: Migration20261205030000LedgerOverage },
+  { name: 'Migration20261205050000EventLedgerEntry', class: Migration20261205050000EventLedgerEntry },
 ];

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { UsageEventRepository } from './adapters/mikro-orm/usage-event.repository';
 import { ReconciliationController } from './http/reconciliation.controller';
+import { LedgerExportModule } from './ledger-export.module';
 import { GetSpendUseCase } from './usecases/get-spend/get-spend.usecase';
 import { GetVarianceUseCase } from './usecases/get-variance/get-variance.usecase';
 import { ListUsageEventsUseCase } from './usecases/list-usage-events/list-usage-events.usecase';
@@ -23,7 +24,7 @@ export class ReconciliationModule {
   static register(modules: { tenancy: DynamicModule; reservations: DynamicModule }): DynamicModule {
     return {
       module: ReconciliationModule,
-      imports: [modules.tenancy, modules.reservations],
+      imports: [modules.tenancy, modules.reservations, LedgerExportModule.register(modules)],
       controllers: [ReconciliationController, ProviderUsageController],
       providers: [
         UsageEventRepository,

@@ -7,3 +7,5 @@ export * from './manual-clock';
 export * from './redis-keys';
 export * from './tcp-proxy';
 export * from './service-process';
+export * from './csv';
+export * from './ledger-seed';

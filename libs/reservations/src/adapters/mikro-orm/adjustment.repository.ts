@@ -113,7 +113,7 @@ async function insertAdjustment(tx: EntityManager, a: AdjustmentRecord): Promise
            values (?, 'adjustment', ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, null, ?, ?, ?, ?, ?, ?) returning 1)`,
   ];
   if (a.events.length > 0) {
-    const rows = a.events.map(eventRow);
+    const rows = a.events.map((event) => eventRow(event, a.id));
     const columns = Object.keys(rows[0]);
     const tuples = rows.map((row) => {
       for (const column of columns) {

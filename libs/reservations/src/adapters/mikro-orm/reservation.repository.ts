@@ -208,7 +208,7 @@ export class ReservationRepository {
           provider_request_id: ledger.provider?.requestId ?? null,
         },
       });
-      for (const event of ledger.events) rows.push({ table: 'usage_events', conflictKey: 'id', row: eventRow(event) });
+      for (const event of ledger.events) rows.push({ table: 'usage_events', conflictKey: 'id', row: eventRow(event, ledger.id) });
       for (const event of ledger.events) {
         rows.push({
           table: 'usage_outbox',
@@ -269,10 +269,11 @@ export class ReservationRepository {
   }
 }
 
-/** A usage event as its usage_events row (shared with adjustments). */
-export function eventRow(event: UsageEvent): Record<string, unknown> {
+/** A usage event as its usage_events row, with the ledger entry it was written with (shared with adjustments). */
+export function eventRow(event: UsageEvent, ledgerEntryId: string): Record<string, unknown> {
   return {
     id: event.id,
+    ledger_entry_id: ledgerEntryId,
     kind: event.kind,
     reservation_id: event.reservationId,
     line: event.line,
