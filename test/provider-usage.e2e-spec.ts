@@ -204,6 +204,31 @@ describe.each(MODES)('provider usage import ($name)', (mode) => {
     ]);
     expect(ledger[1].id).toBe(hi.ledger_entry_id);
     expect(ledger[1].reason).toContain(res.body.id);
+    // The finance export pairs each entry with the events written with it: the commit with its usage event, the adjustment with its correction.
+    const day = 86_400_000;
+    const window = `from=${new Date(Date.now() - day).toISOString()}&to=${new Date(Date.now() + day).toISOString()}`;
+    const exported = await api.get(`/v1/orgs/${org}/ledger/export?${window}&format=ndjson`, { key });
+    expect(exported.status).toBe(200);
+    const lines = exported.text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const entriesOf = (reservation: string) =>
+      lines
+        .filter((line) => line.type === 'entry' && line.reservation_id === reservation)
+        .map((e) => ({ kind: e.kind, amount: e.amount, events: e.events.map((x: any) => [x.kind, x.amount]) }));
+    expect(entriesOf(higher)).toEqual([
+      { kind: 'commit', amount: 2_400_000, events: [['usage', 2_400_000]] },
+      { kind: 'adjustment', amount: 300_000, events: [['correction', 300_000]] },
+    ]);
+    expect(entriesOf(lower)[1]).toEqual({ kind: 'adjustment', amount: -450_000, events: [['correction', -450_000]] });
+    expect(lines[lines.length - 1]).toMatchObject({
+      type: 'summary',
+      entries: 5,
+      events: 5,
+      amount: after.committed,
+      events_amount: after.committed,
+    });
     // The variance report counts commits only.
     const variance = (await api.get(`/v1/orgs/${org}/variance`)).body.data[0];
     expect(variance).toMatchObject({ count: 3, actual: 3 * 2_400_000 });
