@@ -9,6 +9,7 @@ import { Migration20261128070000ActiveHoldsByExpiry } from './Migration202611280
 import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261201000000PeriodCountersAndScopes';
 import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
 import { Migration20261201020000LedgerNeedsCommit } from './Migration20261201020000LedgerNeedsCommit';
+import { Migration20261205000000LedgerRollups } from './Migration20261205000000LedgerRollups';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201000000PeriodCountersAndScopes', class: Migration20261201000000PeriodCountersAndScopes },
   { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
   { name: 'Migration20261201020000LedgerNeedsCommit', class: Migration20261201020000LedgerNeedsCommit },
+  { name: 'Migration20261205000000LedgerRollups', class: Migration20261205000000LedgerRollups },
 ];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { ActiveHold, HoldLedger, HoldPeriods, NodeRef, periodIds, QuotaScope } from '@tollgate/quota';
+import { ActiveHold, HoldLedger, HoldPeriods, NodeRef, periodId, periodIds, periodWindow, QuotaScope } from '@tollgate/quota';
 import { quantityKey } from '../../domain/reservation';
 
 interface HoldRow {
@@ -15,8 +15,10 @@ interface HoldRow {
 /**
  * The quota module's HoldLedger port, read from this module's tables: what a rebuild of the
  * quota store needs (active holds, committed spend per node and period, running quantities,
- * the organization's consumption over time). Only an EntityManager is needed, so the
- * composition root hands this class to the quota module (QuotaModule.register).
+ * the organization's consumption over time). Spend is read from the ledger's rollups
+ * (decision 021: kept by a trigger in the ledger rows' own statement), so a rebuild reads
+ * O(active holds + users + days), not the organization's history. Only an EntityManager is
+ * needed, so the composition root hands this class to the quota module (QuotaModule.register).
  */
 @Injectable()
 export class MikroOrmHoldLedger extends HoldLedger {
@@ -26,10 +28,10 @@ export class MikroOrmHoldLedger extends HoldLedger {
 
   async quantities(scope: QuotaScope, now: Date): Promise<{ key: string; value: string }[]> {
     const rows = await this.em.getConnection().execute<{ product: string; dimension: string; period: string; value: string }[]>(
-      `select l.product, u.key as dimension, l.quantity_period as period, sum(u.value::numeric)::text as value
-         from usage_ledger l, jsonb_each_text(l.usage) u
-        where l.org_id = ? and l.environment = ? and l.quantity_period = ? and l.product is not null
-        group by l.product, u.key, l.quantity_period`,
+      `select product, dimension, quantity_period as period, sum(value)::text as value
+         from usage_rollup_quantities
+        where org_id = ? and environment = ? and quantity_period = ?
+        group by product, dimension, quantity_period`,
       [scope.orgId, scope.environment, periodIds(now).month],
     );
     return rows.map((r) => ({ key: quantityKey(r.product, r.dimension, r.period), value: r.value }));
@@ -66,40 +68,70 @@ export class MikroOrmHoldLedger extends HoldLedger {
     }));
   }
 
+  /**
+   * Spend up to an instant = the whole hours before it (usage_rollup_hours) + the ledger rows of
+   * its own hour up to it (the committed_at index): at most an hour of rows per instant, in one
+   * round trip, exact to the microsecond as the ledger is.
+   */
   async consumedAt(scope: QuotaScope, instants: Date[]): Promise<number[]> {
     if (instants.length === 0) return [];
-    const columns = instants.map((_, i) => `coalesce(sum(amount) filter (where committed_at <= ?), 0) as c${i}`).join(', ');
-    const [row] = await this.em
-      .getConnection()
-      .execute<Record<string, string>[]>(`select ${columns} from usage_ledger where org_id = ? and environment = ?`, [
+    const hour = `date_trunc('hour', ?::timestamptz, 'UTC')`;
+    const whole = instants.map((_, i) => `coalesce(sum(amount) filter (where hour < ${hour}), 0) as h${i}`).join(', ');
+    const partial = instants
+      .map((_, i) => `coalesce(sum(amount) filter (where committed_at >= ${hour} and committed_at <= ?), 0) as p${i}`)
+      .join(', ');
+    const ranges = instants.map(() => `(committed_at >= ${hour} and committed_at <= ?)`).join(' or ');
+    const sums = instants.map((_, i) => `h${i} + p${i} as c${i}`).join(', ');
+    const [row] = await this.em.getConnection().execute<Record<string, string>[]>(
+      `select ${sums}
+         from (select ${whole} from usage_rollup_hours where org_id = ? and environment = ?) h,
+              (select ${partial} from usage_ledger where org_id = ? and environment = ? and (${ranges})) p`,
+      [
         ...instants,
         scope.orgId,
         scope.environment,
-      ]);
+        ...instants.flatMap((instant) => [instant, instant]),
+        scope.orgId,
+        scope.environment,
+        ...instants.flatMap((instant) => [instant, instant]),
+      ],
+    );
     return instants.map((_, i) => Math.min(Number(row[`c${i}`]), Number.MAX_SAFE_INTEGER));
   }
 
   async committed(scope: QuotaScope, now: Date): Promise<{ node: NodeRef; periodId: string; amount: number }[]> {
     const { day, week, month } = periodIds(now);
-    // One pass over the scope's ledger for every node and kind (grouping sets: org, project, user).
+    // A hold's periods are the ids of one instant (the scope's mark, decision 018), so every
+    // rollup of the current week or month has a day on or after the earlier of their starts.
+    const since = periodId(
+      'day',
+      new Date(Math.min(periodWindow('week', now)!.start.getTime(), periodWindow('month', now)!.start.getTime())),
+    );
+    // One row per user for all time and per user and admission day since `since`, summed per
+    // node and kind in one pass (grouping sets: org, project, user).
     const rows = await this.em.getConnection().execute<
       {
         g: number;
         project_id: string | null;
         user_id: string | null;
-        total: string;
+        total: string | null;
         day: string | null;
         week: string | null;
         month: string | null;
       }[]
     >(
-      `select grouping(project_id, user_id) as g, project_id, user_id, sum(amount) as total,
-              sum(amount) filter (where periods->>'day' = ?) as day,
-              sum(amount) filter (where periods->>'week' = ?) as week,
-              sum(amount) filter (where periods->>'month' = ?) as month
-         from usage_ledger where org_id = ? and environment = ?
-        group by grouping sets ((), (project_id), (project_id, user_id))`,
-      [day, week, month, scope.orgId, scope.environment],
+      `with parts as (
+         select project_id, user_id, amount as total, null::bigint as day, null::bigint as week, null::bigint as month
+           from usage_rollup_totals where org_id = ? and environment = ?
+         union all
+         select project_id, user_id, null, case when day = ? then amount end, case when week = ? then amount end,
+                case when month = ? then amount end
+           from usage_rollups where org_id = ? and environment = ? and day >= ?
+       )
+       select grouping(project_id, user_id) as g, project_id, user_id, sum(total) as total,
+              sum(day) as day, sum(week) as week, sum(month) as month
+         from parts group by grouping sets ((), (project_id), (project_id, user_id))`,
+      [scope.orgId, scope.environment, day, week, month, scope.orgId, scope.environment, since],
     );
     const counters: { node: NodeRef; periodId: string; amount: number }[] = [];
     for (const r of rows) {
@@ -110,14 +142,14 @@ export class MikroOrmHoldLedger extends HoldLedger {
           : g === 1
             ? { level: 'project', projectId: r.project_id! }
             : { level: 'user', projectId: r.project_id!, userId: r.user_id! };
-      for (const [periodId, sum] of [
+      for (const [id, sum] of [
         ['', r.total],
         [day, r.day],
         [week, r.week],
         [month, r.month],
       ] as const) {
         const amount = Math.min(Number(sum ?? 0), Number.MAX_SAFE_INTEGER);
-        if (amount > 0) counters.push({ node, periodId, amount });
+        if (amount > 0) counters.push({ node, periodId: id, amount });
       }
     }
     return counters;
