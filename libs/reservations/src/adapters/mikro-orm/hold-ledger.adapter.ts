@@ -41,21 +41,23 @@ export class MikroOrmHoldLedger extends HoldLedger {
    * A hold active at `now` expires after it: by its own expiry, or by its latest extension's.
    * Both are indexed, so a rebuild reads the holds expiring in the future, not the
    * organization's whole history (the candidates are then checked against the latest expiry).
+   * The candidates are an array, not a join: the planner cannot know how few of an
+   * organization's reservations expire in the future (expiry and organization are estimated
+   * independently), and measured on a 1M-reservation organization it hash-joined every
+   * reservation with every outcome (0.6–4 s) where 200 index lookups do.
    */
   async activeHolds(scope: QuotaScope, now: Date): Promise<ActiveHold[]> {
     const rows = await this.em.getConnection().execute<HoldRow[]>(
-      `with candidates as (
-         select id from reservations where org_id = ? and environment = ? and expires_at > ?
-         union
-         select x.reservation_id from reservation_extensions x join reservations rx on rx.id = x.reservation_id
-          where x.expires_at > ? and rx.org_id = ? and rx.environment = ?
-       )
-       select r.id, r.project_id, r.user_id, r.amount, r.periods, coalesce(e.expires_at, r.expires_at) as current_expires_at
+      `select r.id, r.project_id, r.user_id, r.amount, r.periods, coalesce(e.expires_at, r.expires_at) as current_expires_at
          from reservations r
-         join candidates c on c.id = r.id
-         left join reservation_outcomes o on o.reservation_id = r.id
          left join lateral (select expires_at from reservation_extensions x where x.reservation_id = r.id order by seq desc limit 1) e on true
-        where o.status is null and coalesce(e.expires_at, r.expires_at) > ?`,
+        where r.id = any(array(
+                select id from reservations where org_id = ? and environment = ? and expires_at > ?
+                union
+                select x.reservation_id from reservation_extensions x join reservations rx on rx.id = x.reservation_id
+                 where x.expires_at > ? and rx.org_id = ? and rx.environment = ?))
+          and not exists (select 1 from reservation_outcomes o where o.reservation_id = r.id)
+          and coalesce(e.expires_at, r.expires_at) > ?`,
       [scope.orgId, scope.environment, now, now, scope.orgId, scope.environment, now],
     );
     return rows.map((row) => ({
