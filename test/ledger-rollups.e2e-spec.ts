@@ -157,9 +157,9 @@ describe.each(MODES)('ledger rollups ($name)', (mode) => {
            from usage_ledger where org_id = ? group by 1 order by 1`,
       ],
       [
-        `select quantity_period, product, dimension, project_id, user_id, value::text, entries::text from usage_rollup_quantities where org_id = ? order by 1, 2, 3, 4, 5`,
-        `select l.quantity_period, l.product, u.key as dimension, l.project_id, l.user_id, sum(u.value::numeric)::text as value, count(*)::text as entries
-           from usage_ledger l, jsonb_each_text(l.usage) u where l.org_id = ? and l.product is not null group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`,
+        `select quantity_period, product, dimension, value::text, entries::text from usage_rollup_quantities where org_id = ? order by 1, 2, 3`,
+        `select l.quantity_period, l.product, u.key as dimension, sum(u.value::numeric)::text as value, count(*)::text as entries
+           from usage_ledger l, jsonb_each_text(l.usage) u where l.org_id = ? and l.product is not null group by 1, 2, 3 order by 1, 2, 3`,
       ],
     ];
     const sizes: number[] = [];

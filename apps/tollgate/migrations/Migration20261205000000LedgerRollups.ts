@@ -27,13 +27,15 @@ const UPSERTS = (source: string) => [
      from ${source} group by 1, 2, 3 order by 1, 2, 3
    on conflict (org_id, environment, hour)
    do update set amount = r.amount + excluded.amount, entries = r.entries + excluded.entries`,
-  // Running quantities per billing period, product and dimension (per user: no row every commit of an org updates).
-  `insert into usage_rollup_quantities as r (org_id, environment, quantity_period, product, dimension, project_id, user_id, value, entries)
-   select l.org_id, l.environment, l.quantity_period, l.product, u.key, l.project_id, l.user_id, sum(u.value::numeric), count(*)
+  // Running quantities per billing period, product and dimension. Per organization, not per user:
+  // its statements already queue on the organization's current hour above, and per user a
+  // statement of 100 priced commits updated 100 times as many rows (measured: ~2.5 of ~6 ms).
+  `insert into usage_rollup_quantities as r (org_id, environment, quantity_period, product, dimension, value, entries)
+   select l.org_id, l.environment, l.quantity_period, l.product, u.key, sum(u.value::numeric), count(*)
      from ${source} l, jsonb_each_text(l.usage) u
     where l.product is not null and l.quantity_period is not null and u.value is not null
-    group by 1, 2, 3, 4, 5, 6, 7 order by 1, 2, 3, 4, 5, 6, 7
-   on conflict (org_id, environment, quantity_period, product, dimension, project_id, user_id)
+    group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+   on conflict (org_id, environment, quantity_period, product, dimension)
    do update set value = r.value + excluded.value, entries = r.entries + excluded.entries`,
 ];
 
@@ -85,11 +87,9 @@ export class Migration20261205000000LedgerRollups extends Migration {
         quantity_period text not null,
         product text not null,
         dimension text not null,
-        project_id text not null,
-        user_id text not null,
         value numeric not null,
         entries bigint not null,
-        primary key (org_id, environment, quantity_period, product, dimension, project_id, user_id)
+        primary key (org_id, environment, quantity_period, product, dimension)
       )`);
     this.addSql(`
       create function usage_ledger_rollup() returns trigger language plpgsql as $$
