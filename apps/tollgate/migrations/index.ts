@@ -9,6 +9,7 @@ import { Migration20261128070000ActiveHoldsByExpiry } from './Migration202611280
 import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261201000000PeriodCountersAndScopes';
 import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
 import { Migration20261201020000LedgerNeedsCommit } from './Migration20261201020000LedgerNeedsCommit';
+import { Migration20261205000000LedgerRollups } from './Migration20261205000000LedgerRollups';
 import { Migration20261205010000ProviderUsage } from './Migration20261205010000ProviderUsage';
 import { Migration20261205020000LedgerExport } from './Migration20261205020000LedgerExport';
 import { Migration20261205030000LedgerOverage } from './Migration20261205030000LedgerOverage';
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261201000000PeriodCountersAndScopes', class: Migration20261201000000PeriodCountersAndScopes },
   { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
   { name: 'Migration20261201020000LedgerNeedsCommit', class: Migration20261201020000LedgerNeedsCommit },
+  { name: 'Migration20261205000000LedgerRollups', class: Migration20261205000000LedgerRollups },
   { name: 'Migration20261205010000ProviderUsage', class: Migration20261205010000ProviderUsage },
   { name: 'Migration20261205020000LedgerExport', class: Migration20261205020000LedgerExport },
   { name: 'Migration20261205030000LedgerOverage', class: Migration20261205030000LedgerOverage },
