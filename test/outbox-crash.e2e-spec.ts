@@ -1,5 +1,13 @@
 import { Client } from 'pg';
-import { createTestApp, ServiceProcess, TEST_PLATFORM_KEY, testDatabaseUrl, uniqueId } from '@tollgate/testing';
+import {
+  createTestApp,
+  ledgerInvariantProblems,
+  pgSql,
+  ServiceProcess,
+  TEST_PLATFORM_KEY,
+  testDatabaseUrl,
+  uniqueId,
+} from '@tollgate/testing';
 
 /**
  * "Nothing lost" across a crash between commit and dispatch: the service is killed (SIGKILL, no
@@ -197,5 +205,6 @@ describe('a crash between commit and dispatch', () => {
       distinctEvents: 2 * COMMITS,
       reserved: 0,
     });
+    expect(await ledgerInvariantProblems(pgSql(db), { orgId: org, environment: 'live' }, tree)).toEqual([]);
   }, 180_000);
 });

@@ -9,3 +9,4 @@ export * from './tcp-proxy';
 export * from './service-process';
 export * from './csv';
 export * from './ledger-seed';
+export * from './ledger-invariant';
