@@ -1,8 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { EnsureScopeLoadedUseCase, HoldLedger, NodeRef, periodIds, QuotaScope, QuotaStore } from '@tollgate/quota';
+import { EnsureScopeLoadedUseCase, HoldLedger, NodeRef, periodIds, QuotaScope } from '@tollgate/quota';
 import { quantityKey } from '@tollgate/reservations';
-import { createTestApp, deleteKeysMatching, eventually, ManualClock, TestApp, TestClient, testRedisUrl, uniqueId } from '@tollgate/testing';
+import { createTestApp, eventually, ManualClock, TestApp, TestClient, uniqueId, STORE_MODES } from '@tollgate/testing';
 
 /**
  * Decision 021: the ledger's rollups (kept by a trigger in the ledger rows' own statement) equal
@@ -28,36 +27,6 @@ const CARD = {
     },
   ],
 };
-
-interface Mode {
-  name: string;
-  embedded: boolean;
-  loseStore(t: TestApp, org: string): Promise<void>;
-}
-
-const MODES: Mode[] = [
-  {
-    name: 'Postgres + Redis',
-    embedded: false,
-    async loseStore(_t, org) {
-      const redis = new Redis(testRedisUrl());
-      try {
-        // The store had the organization: what follows is a rebuild, not a first load.
-        expect((await redis.keys(`*{${org}:live}*`)).length).toBeGreaterThan(0);
-        await deleteKeysMatching(redis, `*{${org}:live}*`);
-      } finally {
-        redis.disconnect();
-      }
-    },
-  },
-  {
-    name: 'embedded (PGlite, in-process store)',
-    embedded: true,
-    async loseStore(t, org) {
-      await t.app.get(QuotaStore).unload({ orgId: org, environment: 'live' });
-    },
-  },
-];
 
 /** Set up on Thursday 26 November 2026; the workload runs from Friday 27 (ISO week 48) to Thursday 3 December (week 49). */
 const START = new Date('2026-11-26T20:17:30.000Z');
@@ -124,7 +93,7 @@ async function reference(em: EntityManager, scope: QuotaScope, now: Date, instan
 
 const byJson = <T>(items: T[]) => [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
-describe.each(MODES)('ledger rollups ($name)', (mode) => {
+describe.each(STORE_MODES)('ledger rollups ($name)', (mode) => {
   let t: TestApp;
   let api: TestClient;
   let cardId: string;
@@ -201,7 +170,7 @@ describe.each(MODES)('ledger rollups ($name)', (mode) => {
     const pool = (await t.app.get(EnsureScopeLoadedUseCase).snapshot({ orgId: org, environment: 'live' })).nodes[0].config.limit;
     await eventually(async () => expect((await tree(org)).org.limit).toBe(pool), 5_000);
     const before = await tree(org);
-    await mode.loseStore(t, org);
+    expect(await mode.loseStore(t, org)).toBe(true);
     expect(await tree(org)).toEqual(before);
     return before;
   }

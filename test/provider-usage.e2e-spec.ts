@@ -1,7 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { QuotaStore } from '@tollgate/quota';
-import { createTestApp, deleteKeysMatching, TestApp, TestClient, testRedisUrl, uniqueId, ledgerInvariantProblems } from '@tollgate/testing';
+import { createTestApp, TestApp, TestClient, uniqueId, ledgerInvariantProblems, STORE_MODES } from '@tollgate/testing';
 
 /** Video per second (one line); chat per input and output token (two lines). */
 const CARD = {
@@ -23,37 +21,9 @@ const CARD = {
   ],
 };
 
-interface Mode {
-  name: string;
-  embedded: boolean;
-  loseStore(t: TestApp, org: string): Promise<void>;
-}
-
-const MODES: Mode[] = [
-  {
-    name: 'Postgres + Redis',
-    embedded: false,
-    async loseStore(_t, org) {
-      const redis = new Redis(testRedisUrl());
-      try {
-        await deleteKeysMatching(redis, `*{${org}:live}*`);
-      } finally {
-        redis.disconnect();
-      }
-    },
-  },
-  {
-    name: 'embedded (PGlite, in-process store)',
-    embedded: true,
-    async loseStore(t, org) {
-      await t.app.get(QuotaStore).unload({ orgId: org, environment: 'live' });
-    },
-  },
-];
-
 const OCCURRED = '2026-12-01T10:00:00Z';
 
-describe.each(MODES)('provider usage import ($name)', (mode) => {
+describe.each(STORE_MODES)('provider usage import ($name)', (mode) => {
   let t: TestApp;
   let api: TestClient;
   let cardId: string;

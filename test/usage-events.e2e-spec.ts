@@ -1,7 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { QuotaStore } from '@tollgate/quota';
-import { createTestApp, deleteKeysMatching, TestApp, TestClient, testRedisUrl, uniqueId, ledgerInvariantProblems } from '@tollgate/testing';
+import { createTestApp, TestApp, TestClient, uniqueId, ledgerInvariantProblems, STORE_MODES } from '@tollgate/testing';
 
 /** A chat product priced per input and output token (two lines), dearer for the large model; video per second. */
 const CARD = {
@@ -15,36 +13,7 @@ const CARD = {
   ],
 };
 
-interface Mode {
-  name: string;
-  embedded: boolean;
-  /** The quota store loses the organization (Redis keys deleted, or the in-process store unloaded). */
-  loseStore(t: TestApp, org: string): Promise<void>;
-}
-
-const MODES: Mode[] = [
-  {
-    name: 'Postgres + Redis',
-    embedded: false,
-    async loseStore(_t, org) {
-      const redis = new Redis(testRedisUrl());
-      try {
-        await deleteKeysMatching(redis, `*{${org}:live}*`);
-      } finally {
-        redis.disconnect();
-      }
-    },
-  },
-  {
-    name: 'embedded (PGlite, in-process store)',
-    embedded: true,
-    async loseStore(t, org) {
-      await t.app.get(QuotaStore).unload({ orgId: org, environment: 'live' });
-    },
-  },
-];
-
-describe.each(MODES)('usage events ($name)', (mode) => {
+describe.each(STORE_MODES)('usage events ($name)', (mode) => {
   let t: TestApp;
   let api: TestClient;
   let cardId: string;

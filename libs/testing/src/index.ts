@@ -10,3 +10,4 @@ export * from './service-process';
 export * from './csv';
 export * from './ledger-seed';
 export * from './ledger-invariant';
+export * from './store-modes';
