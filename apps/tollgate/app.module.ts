@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig, ConfigModule } from '@tollgate/config';
+import { BillingModule } from '@tollgate/billing';
 import {
   CacheModule,
   Clock,
@@ -58,6 +59,7 @@ export class AppModule {
         rateCards,
         ReservationsModule.register({ tenancy, quota, rateCards }),
         ReconciliationModule.register({ tenancy }),
+        BillingModule.register(),
         ...(options.extraImports ?? []),
       ],
     };

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import type { BillingErrorCode } from '@tollgate/billing';
 import type { PlatformErrorCode, SharedErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
 import type { PricingErrorCode, RateCardErrorCode } from '@tollgate/rate-cards';
@@ -7,7 +8,14 @@ import type { TenancyErrorCode } from '@tollgate/tenancy';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
 export type ErrorCode =
-  SharedErrorCode | PlatformErrorCode | TenancyErrorCode | QuotaErrorCode | ReservationErrorCode | RateCardErrorCode | PricingErrorCode;
+  | SharedErrorCode
+  | PlatformErrorCode
+  | TenancyErrorCode
+  | QuotaErrorCode
+  | ReservationErrorCode
+  | RateCardErrorCode
+  | PricingErrorCode
+  | BillingErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -72,4 +80,9 @@ export const ERROR_STATUS = {
   no_rate_for_dimension: HttpStatus.INTERNAL_SERVER_ERROR,
   invalid_rate: HttpStatus.INTERNAL_SERVER_ERROR,
   invalid_pricing_request: HttpStatus.INTERNAL_SERVER_ERROR,
+  // billing: choosing a backend Tollgate does not know, or one with no credentials, is a bad request body
+  unknown_billing_backend: HttpStatus.UNPROCESSABLE_ENTITY,
+  billing_backend_not_configured: HttpStatus.UNPROCESSABLE_ENTITY,
+  // a vendor failed a synchronous call (provisioning a customer, a usage read-back)
+  billing_vendor_error: HttpStatus.BAD_GATEWAY,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

@@ -7,3 +7,4 @@ export * from './manual-clock';
 export * from './redis-keys';
 export * from './tcp-proxy';
 export * from './service-process';
+export * from './fakes';
