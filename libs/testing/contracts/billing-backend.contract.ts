@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { BillableEvent, BillingBackend, BillingError, DeliveryItem, DeliveryOutcome, ProvisionedCustomer } from '@tollgate/billing';
 import { BillingConfig } from '@tollgate/config';
 import { FakeVendorServer } from '../src/fakes/fake-vendor-server';
+import { eventually } from '../src/wait';
 
 export interface BillingBackendHarness {
   fake: FakeVendorServer;
-  /** A backend against the fake, with live and test credentials, changed by `overrides`. */
+  /** A backend against the fake, with live and test credentials and a 1 s vendor timeout, changed by `overrides`. */
   backend(overrides?: Partial<BillingConfig>): BillingBackend;
   /** The config field of the test environment's key, and what it is called in the environment. */
   testKey: { field: keyof BillingConfig; variable: string };
@@ -209,6 +210,21 @@ export function billingBackendContract(name: string, makeHarness: () => Promise<
 
         expect(statuses(await sut.deliver(items(customer, events)))).toEqual(['delivered']);
         expect(kept(customer)[0]).toMatchObject({ events: 1 });
+      });
+
+      it('answers a 2xx slower than the timeout as retryable; the vendor kept them, and the resend counts once', async () => {
+        const { orgId, customer } = await provisioned();
+        const events = [event(orgId), event(orgId)];
+        // The harness's timeout is 1 s: the vendor answers (and keeps the events) after we gave up.
+        harness.fake.fail({ kind: 'slow', delayMs: 1_500 });
+
+        const outcomes = await sut.deliver(items(customer, events));
+        await eventually(async () => expect(kept(customer)).toEqual([expect.objectContaining({ events: 2 })]), 5_000);
+        const resent = await sut.deliver(items(customer, events));
+
+        expect(statuses(outcomes)).toEqual(['retryable', 'retryable']);
+        expect(statuses(resent)).toEqual(['delivered', 'delivered']);
+        expect(kept(customer)).toEqual([expect.objectContaining({ events: 2, amountMicros: sum(events) })]);
       });
 
       it('makes only the events the vendor refuses permanent: the call is bisected, the rest delivered', async () => {
