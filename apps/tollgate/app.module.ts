@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig, ConfigModule } from '@tollgate/config';
+import { BillingModule } from '@tollgate/billing';
 import {
   CacheModule,
   Clock,
@@ -59,6 +60,7 @@ export class AppModule {
         rateCards,
         reservations,
         ReconciliationModule.register({ tenancy, reservations }),
+        BillingModule.register(),
         ...(options.extraImports ?? []),
       ],
     };

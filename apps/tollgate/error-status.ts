@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import type { BillingErrorCode } from '@tollgate/billing';
 import type { PlatformErrorCode, SharedErrorCode } from '@tollgate/platform';
 import type { QuotaErrorCode } from '@tollgate/quota';
 import type { PricingErrorCode, RateCardErrorCode } from '@tollgate/rate-cards';
@@ -15,7 +16,8 @@ export type ErrorCode =
   | ReservationErrorCode
   | RateCardErrorCode
   | PricingErrorCode
-  | ReconciliationErrorCode;
+  | ReconciliationErrorCode
+  | BillingErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -85,4 +87,9 @@ export const ERROR_STATUS = {
   // Like a body over the size limit: the batch is too large as a whole; nothing was imported.
   too_many_records: HttpStatus.PAYLOAD_TOO_LARGE,
   invalid_csv: HttpStatus.BAD_REQUEST,
+  // billing: choosing a backend Tollgate does not know, or one with no credentials, is a bad request body
+  unknown_billing_backend: HttpStatus.UNPROCESSABLE_ENTITY,
+  billing_backend_not_configured: HttpStatus.UNPROCESSABLE_ENTITY,
+  // a vendor failed a synchronous call (provisioning a customer, a usage read-back)
+  billing_vendor_error: HttpStatus.BAD_GATEWAY,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

@@ -101,4 +101,60 @@ describe('loadConfig', () => {
     expect(message).toContain('DATABASE_URL: must be a postgres:// or postgresql:// URL');
     expect(message).toContain('TOLLGATE_PLATFORM_KEY: ');
   });
+
+  describe('billing vendors', () => {
+    it('has no vendor credentials by default: every backend is unconfigured, nothing is required', () => {
+      const sut = loadConfig({});
+
+      expect(sut.billing).toMatchObject({
+        flexpriceBaseUrl: 'https://us.api.flexprice.io/v1',
+        metronomeBaseUrl: 'https://api.metronome.com',
+        vendorTimeoutMs: 10_000,
+      });
+      expect(sut.billing.flexpriceApiKey).toBeUndefined();
+      expect(sut.billing.metronomeBearerTokenTest).toBeUndefined();
+    });
+
+    it('reads each backend per environment', () => {
+      const sut = loadConfig({
+        FLEXPRICE_BASE_URL: 'http://localhost:4010/v1',
+        FLEXPRICE_API_KEY: 'fp_live_key_1',
+        FLEXPRICE_BASE_URL_TEST: 'http://localhost:4010/v1',
+        FLEXPRICE_API_KEY_TEST: 'fp_test_key_1',
+        METRONOME_BASE_URL: 'http://localhost:4020',
+        METRONOME_BEARER_TOKEN: 'mn_live_token',
+        METRONOME_BEARER_TOKEN_TEST: 'mn_test_token',
+      });
+
+      expect(sut.billing).toMatchObject({
+        flexpriceBaseUrl: 'http://localhost:4010/v1',
+        flexpriceApiKey: 'fp_live_key_1',
+        flexpriceApiKeyTest: 'fp_test_key_1',
+        metronomeBaseUrl: 'http://localhost:4020',
+        metronomeBaseUrlTest: 'https://api.metronome.com',
+        metronomeBearerToken: 'mn_live_token',
+        metronomeBearerTokenTest: 'mn_test_token',
+      });
+    });
+
+    it('refuses a Flexprice base URL without /v1, and one key for live and test', () => {
+      const problems = problemsOf({
+        FLEXPRICE_BASE_URL: 'http://localhost:4010',
+        METRONOME_BEARER_TOKEN: 'same_token_1',
+        METRONOME_BEARER_TOKEN_TEST: 'same_token_1',
+      });
+
+      expect(problems).toContainEqual(expect.stringMatching(/^FLEXPRICE_BASE_URL: must end with \/v1/));
+      expect(problems).toContainEqual('METRONOME_BEARER_TOKEN and METRONOME_BEARER_TOKEN_TEST: live and test must not share a vendor key');
+    });
+
+    it('never echoes a rejected key, nor serializes an accepted one', () => {
+      const problems = problemsOf({ FLEXPRICE_API_KEY: 'fp secret with spaces' });
+      const sut = loadConfig({ FLEXPRICE_API_KEY: 'fp_live_secret_1' });
+
+      expect(problems).toEqual(['FLEXPRICE_API_KEY: must be 8 to 512 characters without whitespace (got <redacted>)']);
+      expect(JSON.stringify(sut)).not.toContain('fp_live_secret_1');
+      expect(JSON.stringify(sut.billing)).toContain('"flexpriceApiKey":"<redacted>"');
+    });
+  });
 });

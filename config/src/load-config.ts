@@ -1,7 +1,18 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { AuthConfig, DatabaseConfig, ENV_NAME, HttpConfig, IdempotencyConfig, LogConfig, RedisConfig, TenancyConfig } from './namespaces';
+import {
+  AuthConfig,
+  BillingConfig,
+  DatabaseConfig,
+  ENV_NAME,
+  HttpConfig,
+  IdempotencyConfig,
+  LogConfig,
+  RedisConfig,
+  SECRET_FIELDS,
+  TenancyConfig,
+} from './namespaces';
 
 export class AppConfig {
   constructor(
@@ -12,6 +23,7 @@ export class AppConfig {
     readonly idempotency: IdempotencyConfig,
     readonly tenancy: TenancyConfig,
     readonly log: LogConfig,
+    readonly billing: BillingConfig,
   ) {}
 
   /** Embedded: PGlite and in-process stores, for one-command local runs. */
@@ -40,8 +52,9 @@ function readNamespace<T extends object>(cls: new () => T, env: Env, problems: s
   }
   const instance = plainToInstance(cls, { ...defaults, ...raw });
   // A value that failed to parse (e.g. PORT=abc) stays a string and fails validation below.
+  const secrets: string[] = Reflect.getMetadata(SECRET_FIELDS, defaults) ?? [];
   for (const error of validateSync(instance, { forbidUnknownValues: false })) {
-    problems.push(describe(error, names));
+    problems.push(describe(error, names, secrets.includes(error.property)));
   }
   return instance;
 }
@@ -56,10 +69,12 @@ function parseScalar(value: string, fallback: unknown): unknown {
   return value;
 }
 
-function describe(error: ValidationError, names: Record<string, string>): string {
+function describe(error: ValidationError, names: Record<string, string>, secret: boolean): string {
   const variable = names[error.property] ?? error.property;
   const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
-  return `${variable}: ${reasons.join('; ')} (got ${JSON.stringify(error.value)})`;
+  // A rejected key is still (nearly) a key: the message names the variable, never the value.
+  const got = secret ? '<redacted>' : JSON.stringify(error.value);
+  return `${variable}: ${reasons.join('; ')} (got ${got})`;
 }
 
 /**
@@ -76,7 +91,15 @@ export function loadConfig(env: Env = process.env, { forService = true }: { forS
     readNamespace(IdempotencyConfig, env, problems),
     readNamespace(TenancyConfig, env, problems),
     readNamespace(LogConfig, env, problems),
+    readNamespace(BillingConfig, env, problems),
   );
+  const billing = config.billing;
+  for (const [live, test, names] of [
+    [billing.flexpriceApiKey, billing.flexpriceApiKeyTest, 'FLEXPRICE_API_KEY and FLEXPRICE_API_KEY_TEST'],
+    [billing.metronomeBearerToken, billing.metronomeBearerTokenTest, 'METRONOME_BEARER_TOKEN and METRONOME_BEARER_TOKEN_TEST'],
+  ] as const) {
+    if (live !== undefined && live === test) problems.push(`${names}: live and test must not share a vendor key`);
+  }
   if (forService && !config.embedded && !config.auth.platformKey) {
     problems.push('TOLLGATE_PLATFORM_KEY: required when DATABASE_URL is set (only embedded mode generates one)');
   }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 /**
  * Each namespace is a class: validated once at start-up, then injected by its class
@@ -11,6 +11,15 @@ function Env(name: string): PropertyDecorator {
   return (target, key) => {
     const names: Record<string, string> = Reflect.getMetadata(ENV_NAME, target) ?? {};
     Reflect.defineMetadata(ENV_NAME, { ...names, [key as string]: name }, target);
+  };
+}
+
+/** Fields whose value never appears in an error message or a log line (vendor keys). */
+export const SECRET_FIELDS = Symbol('secret-fields');
+function Secret(): PropertyDecorator {
+  return (target, key) => {
+    const secrets: string[] = Reflect.getMetadata(SECRET_FIELDS, target) ?? [];
+    Reflect.defineMetadata(SECRET_FIELDS, [...secrets, key as string], target);
   };
 }
 
@@ -155,4 +164,73 @@ export class LogConfig {
   @Env('LOG_FORMAT')
   @IsIn(['json'])
   format = 'json';
+}
+
+const VENDOR_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+/** A vendor key: one token, no whitespace (a pasted newline would fail every call, not start-up). */
+const VENDOR_KEY = /^\S{8,512}$/;
+
+/**
+ * Billing vendors' endpoints and credentials, one set per environment: `live` and `test`
+ * never share a key (a test event must never reach a live account). A backend without a key
+ * for an environment is "not configured" there and cannot be chosen for it. Keys are secrets:
+ * never logged, never echoed in a validation error, redacted when serialized.
+ */
+export class BillingConfig {
+  /** Flexprice API base, including `/v1` (the SDK and the REST paths are relative to it). */
+  @Env('FLEXPRICE_BASE_URL')
+  @IsUrl(VENDOR_URL)
+  @Matches(/\/v1$/, { message: 'must end with /v1 (no trailing slash)' })
+  flexpriceBaseUrl = 'https://us.api.flexprice.io/v1';
+
+  @Env('FLEXPRICE_API_KEY')
+  @Secret()
+  @IsOptional()
+  @Matches(VENDOR_KEY, { message: 'must be 8 to 512 characters without whitespace' })
+  flexpriceApiKey?: string;
+
+  @Env('FLEXPRICE_BASE_URL_TEST')
+  @IsUrl(VENDOR_URL)
+  @Matches(/\/v1$/, { message: 'must end with /v1 (no trailing slash)' })
+  flexpriceBaseUrlTest = 'https://us.api.flexprice.io/v1';
+
+  @Env('FLEXPRICE_API_KEY_TEST')
+  @Secret()
+  @IsOptional()
+  @Matches(VENDOR_KEY, { message: 'must be 8 to 512 characters without whitespace' })
+  flexpriceApiKeyTest?: string;
+
+  /** Metronome API base, without `/v1` (the SDK adds it). */
+  @Env('METRONOME_BASE_URL')
+  @IsUrl(VENDOR_URL)
+  metronomeBaseUrl = 'https://api.metronome.com';
+
+  @Env('METRONOME_BEARER_TOKEN')
+  @Secret()
+  @IsOptional()
+  @Matches(VENDOR_KEY, { message: 'must be 8 to 512 characters without whitespace' })
+  metronomeBearerToken?: string;
+
+  @Env('METRONOME_BASE_URL_TEST')
+  @IsUrl(VENDOR_URL)
+  metronomeBaseUrlTest = 'https://api.metronome.com';
+
+  @Env('METRONOME_BEARER_TOKEN_TEST')
+  @Secret()
+  @IsOptional()
+  @Matches(VENDOR_KEY, { message: 'must be 8 to 512 characters without whitespace' })
+  metronomeBearerTokenTest?: string;
+
+  /** How long one vendor call may take before it counts as failed (retryable). */
+  @Env('BILLING_VENDOR_TIMEOUT_MS')
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  vendorTimeoutMs = 10_000;
+
+  /** Keys never leave the process through a log line or a JSON dump of the configuration. */
+  toJSON(): Record<string, unknown> {
+    const secrets: string[] = Reflect.getMetadata(SECRET_FIELDS, this) ?? [];
+    return Object.fromEntries(Object.entries(this).map(([k, v]) => [k, secrets.includes(k) && v !== undefined ? '<redacted>' : v]));
+  }
 }

@@ -11,3 +11,4 @@ export * from './csv';
 export * from './ledger-seed';
 export * from './ledger-invariant';
 export * from './store-modes';
+export * from './fakes';

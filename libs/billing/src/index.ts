@@ -1,0 +1,12 @@
+export * from './domain/billable-event';
+export * from './domain/delivery';
+export * from './domain/billing.error';
+export * from './ports/billing-backend.port';
+export * from './billing-backend-registration';
+export * from './billing-backends';
+export * from './billing-backends.registry';
+export * from './billing.module';
+export { FlexpriceBillingBackend } from './adapters/flexprice/flexprice-billing-backend.adapter';
+export { FLEXPRICE_MAX_BATCH } from './adapters/flexprice/flexprice-event.mapper';
+export { MetronomeBillingBackend } from './adapters/metronome/metronome-billing-backend.adapter';
+export { METRONOME_MAX_BATCH } from './adapters/metronome/metronome-event.mapper';

@@ -1,0 +1,3 @@
+export * from './fake-vendor-server';
+export * from './fake-flexprice';
+export * from './fake-metronome';
