@@ -104,13 +104,13 @@ describe.each(MODES)('usage events ($name)', (mode) => {
       org,
     ]);
     const [o] = await sql<{ n: string }>(
-      `select count(*) as n from usage_outbox x join usage_events v on v.id = x.event_id where v.org_id = ? and x.status = 'pending'`,
+      `select count(*) as n from usage_outbox x join usage_events v on v.id = x.event_id where v.org_id = ? and x.destination = 'default' and x.status in ('pending', 'routed')`,
       [org],
     );
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect(Number(e.sum ?? 0)).toBe(Number(l.sum ?? 0));
     expect(Number(l.sum ?? 0)).toBe(tree.org.committed);
-    // One pending outbox row per event.
+    // One outbox row per event, pending until the dispatcher routes it (decision 025).
     expect(Number(o.n)).toBe(Number(e.n));
   }
 

@@ -59,7 +59,7 @@ export class AppModule {
         rateCards,
         ReservationsModule.register({ tenancy, quota, rateCards }),
         ReconciliationModule.register({ tenancy }),
-        BillingModule.register(),
+        BillingModule.register({ tenancy }),
         ...(options.extraImports ?? []),
       ],
     };

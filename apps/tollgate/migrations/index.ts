@@ -10,6 +10,7 @@ import { Migration20261201000000PeriodCountersAndScopes } from './Migration20261
 import { Migration20261201010000UsageEvents } from './Migration20261201010000UsageEvents';
 import { Migration20261201020000LedgerNeedsCommit } from './Migration20261201020000LedgerNeedsCommit';
 import { Migration20261205030000LedgerOverage } from './Migration20261205030000LedgerOverage';
+import { Migration20261205040000BillingRouting } from './Migration20261205040000BillingRouting';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201010000UsageEvents', class: Migration20261201010000UsageEvents },
   { name: 'Migration20261201020000LedgerNeedsCommit', class: Migration20261201020000LedgerNeedsCommit },
   { name: 'Migration20261205030000LedgerOverage', class: Migration20261205030000LedgerOverage },
+  { name: 'Migration20261205040000BillingRouting', class: Migration20261205040000BillingRouting },
 ];
