@@ -394,6 +394,25 @@ describe.each(MODES)('billing dispatch ($name)', ({ embedded }) => {
   }, 30_000);
 
   if (!embedded) {
+    it('an instance without the vendor keys leaves their deliveries to one that has them (a rolling deploy never dead-letters)', async () => {
+      const keyless = await createTestApp({ embedded: false, env: { ...env, FLEXPRICE_API_KEY: '', METRONOME_BEARER_TOKEN: '' } });
+      try {
+        const o = await org('keyless');
+        await routeTo(o, { backend: 'flexprice' });
+        const ids = await stream(o, 2);
+        await keyless.app.get(OutboxDispatcher).runOnce();
+        const rows = await sql<{ status: string; attempts: number }>(
+          `select status, attempts from usage_outbox where org_id = ? and destination = 'flexprice'`,
+          [o],
+        );
+        expect(rows).toEqual(ids.map(() => ({ status: 'pending', attempts: 0 })));
+        await dispatcher.runOnce();
+        expectExactlyOnce(flexprice, ids);
+      } finally {
+        await keyless.close();
+      }
+    });
+
     it('two dispatcher instances on one Postgres deliver each event exactly once', async () => {
       const second = await createTestApp({ embedded: false, env });
       try {

@@ -182,13 +182,22 @@ export class OutboxRepository {
   /**
    * Leases up to `limit` due deliveries of a backend for `leaseMs` (another instance skips the
    * locked rows now and the leased ones until the lease runs out: a crashed instance's are sent
-   * again after it), counting the attempt; answers them with their events, oldest first.
+   * again after it), counting the attempt; answers them with their events, oldest first. Only
+   * the environments this instance has credentials for: an instance missing a key leaves those
+   * deliveries to one that has it, instead of failing them.
    */
-  async lease(backend: string, limit: number, leaseId: string, leaseMs: number): Promise<LeasedDelivery[]> {
+  async lease(
+    backend: string,
+    environments: readonly BillingEnvironment[],
+    limit: number,
+    leaseId: string,
+    leaseMs: number,
+  ): Promise<LeasedDelivery[]> {
     const rows = await this.em.getConnection().execute<LeasedRow[]>(
       `with due as (
          select id from usage_outbox
-          where destination = ? and status in ('pending', 'failed') and next_attempt_at <= now()
+          where destination = ? and environment in (${environments.map(() => '?').join(', ')})
+            and status in ('pending', 'failed') and next_attempt_at <= now()
           order by next_attempt_at
           limit ?
           for update skip locked
@@ -201,7 +210,7 @@ export class OutboxRepository {
        select l.id as delivery_id, l.customer, l.attempts, l.created_at as delivery_created_at, e.*
          from leased l join usage_events e on e.id = l.event_id
         order by l.created_at, l.id`,
-      [backend, limit, leaseMs, leaseId],
+      [backend, ...environments, limit, leaseMs, leaseId],
     );
     return rows.map((r) => ({
       id: r.delivery_id,

@@ -4,6 +4,7 @@ import { BrokenCircuitError, CircuitBreakerPolicy, CircuitState, ConsecutiveBrea
 import { Counter, Gauge } from 'prom-client';
 import { BillingConfig } from '@tollgate/config';
 import { MetricsService, ReadinessDetails } from '@tollgate/platform';
+import { BillingEnvironment } from '../../domain/billable-event';
 import { DeliveryOutcome } from '../../domain/delivery';
 import { retryDelayMs } from '../../domain/routing';
 import {
@@ -25,6 +26,8 @@ class CallFailed extends Error {
 
 interface Lane {
   backend: BillingBackend;
+  /** The environments this instance can send to this backend (it has their credentials). */
+  environments: BillingEnvironment[];
   breaker: CircuitBreakerPolicy;
   /** No lease before this instant (breaker open, or the vendor's Retry-After). */
   pausedUntil: number;
@@ -69,7 +72,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
         breaker: new ConsecutiveBreaker(config.breakerFailures),
       });
       const rate = config.rateFor(name);
-      const lane: Lane = { backend, breaker, pausedUntil: 0, tokens: rate, refilledAt: Date.now(), rate };
+      const environments = (['live', 'test'] as const).filter((e) => backend.missingConfiguration(e).length === 0);
+      const lane: Lane = { backend, environments, breaker, pausedUntil: 0, tokens: rate, refilledAt: Date.now(), rate };
       breaker.onBreak(() => {
         lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + config.breakerHalfOpenMs);
         this.logger.warn({ backend: name, pauseMs: config.breakerHalfOpenMs }, 'billing backend circuit opened');
@@ -147,10 +151,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = [
-      this.loop(DEFAULT_DESTINATION, () => this.routeOnce()),
-      ...this.lanes.map((lane) => this.loop(lane.backend.name, () => this.pump(lane))),
-    ];
+    // Per backend, `concurrency` loops each leasing one call's worth: leases, vendor calls and
+    // outcome writes of different loops overlap, and the bucket and breaker are the backend's.
+    const senders = this.sendingLanes().flatMap((lane) =>
+      Array.from({ length: this.config.dispatchConcurrency }, () => this.loop(lane.backend.name, () => this.pump(lane, 1))),
+    );
+    this.loops = [this.loop(DEFAULT_DESTINATION, () => this.routeOnce()), ...senders];
   }
 
   /** Stops leasing and waits for the calls in flight to be recorded. */
@@ -166,8 +172,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   async runOnce(): Promise<number> {
     let handled = 0;
     while ((await this.routeOnce()) > 0) handled++;
-    const sent = await Promise.all(this.lanes.map((lane) => this.pump(lane)));
+    const sent = await Promise.all(this.sendingLanes().map((lane) => this.pump(lane, this.config.dispatchConcurrency)));
     return handled + sent.reduce((a, b) => a + b, 0);
+  }
+
+  /** Backends this instance can send to at all; the others' deliveries wait for an instance that can. */
+  private sendingLanes(): Lane[] {
+    return this.lanes.filter((lane) => lane.environments.length > 0);
   }
 
   private async loop(name: string, step: () => Promise<number>): Promise<void> {
@@ -201,18 +212,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** One lease of a backend's due deliveries, sent and recorded. Returns how many were leased. */
-  private async pump(lane: Lane): Promise<number> {
+  private async pump(lane: Lane, maxCalls: number): Promise<number> {
     const now = Date.now();
     if (now < lane.pausedUntil) return 0;
     lane.tokens = Math.min(Math.max(lane.rate, 1), lane.tokens + ((now - lane.refilledAt) * lane.rate) / 1000);
     lane.refilledAt = now;
     const { backend } = lane;
-    const limit = Math.min(Math.floor(lane.tokens), this.config.dispatchConcurrency * backend.maxBatchSize);
+    const limit = Math.min(Math.floor(lane.tokens), maxCalls * backend.maxBatchSize);
     if (limit < 1) return 0;
     const leaseId = randomBytes(9).toString('base64url');
-    const leased = await this.outbox.lease(backend.name, limit, leaseId, this.config.leaseMs);
+    // Taken before the lease (another loop of this backend may refill meanwhile), given back if unused.
+    lane.tokens -= limit;
+    const leased = await this.outbox.lease(backend.name, lane.environments, limit, leaseId, this.config.leaseMs);
+    lane.tokens += limit - leased.length;
     if (leased.length === 0) return 0;
-    lane.tokens -= leased.length;
     const calls = batches(leased, backend.maxBatchSize);
     let next = 0;
     const worker = async () => {
