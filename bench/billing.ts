@@ -1,8 +1,8 @@
 /**
  * `npm run bench:billing` (issue 12, item 8): the outbox dispatcher against fake vendors that
- * answer at once, in one process with the service (Postgres + Redis, as in production; the
- * fakes and the load client share the process and the machine's cores, so the figures are a
- * floor).
+ * answer at once (their own process, `npm run fakes`); the service and the load client share
+ * one process and the machine's cores with them (Postgres + Redis, as in production), so the
+ * figures are a floor.
  * 1. Delivery throughput: BENCH_EVENTS usage events written by real commits with the
  *    dispatcher stopped, then delivered (flexprice alone, then flexprice + shadow metronome):
  *    events/s from start to an empty outbox.
@@ -15,12 +15,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { OutboxDispatcher } from '@tollgate/billing';
-import { createTestApp, FAKE_FLEXPRICE_KEYS, FAKE_METRONOME_TOKENS, FakeFlexprice, FakeMetronome } from '@tollgate/testing';
-import { REPO_ROOT } from './lib/children';
+import { createTestApp, FAKE_FLEXPRICE_KEYS, FAKE_METRONOME_TOKENS } from '@tollgate/testing';
+import { freePort, REPO_ROOT, TS_NODE_ARGS } from './lib/children';
 import { BenchRequest, closedLoop, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
 
 /** Events per commit (a chat: input and output tokens). */
@@ -46,6 +46,22 @@ function ensureDatabase(): void {
   } catch {
     // exists
   }
+}
+
+function startFakes(fpPort: number, mnPort: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, path.join(REPO_ROOT, 'libs/testing/src/fakes/run-fakes.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FAKE_FLEXPRICE_PORT: String(fpPort), FAKE_METRONOME_PORT: String(mnPort) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('fake Metronome listening')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`fakes exited with ${code}`)));
+  });
 }
 
 function workload(runId: string, org: string): Workload {
@@ -76,9 +92,10 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   ensureDatabase();
-  const flexprice = new FakeFlexprice();
-  const metronome = new FakeMetronome();
-  const [fpUrl, mnUrl] = await Promise.all([flexprice.start(), metronome.start()]);
+  // The fakes run in their own process (npm run fakes): their request validation is not the service's CPU.
+  const [fpPort, mnPort] = [await freePort(), await freePort()];
+  const fakes = await startFakes(fpPort, mnPort);
+  const [fpUrl, mnUrl] = [`http://127.0.0.1:${fpPort}`, `http://127.0.0.1:${mnPort}`];
   const t = await createTestApp({
     env: {
       DATABASE_URL,
@@ -153,27 +170,43 @@ async function main(): Promise<void> {
       lines.push(line);
     }
 
-    // 2. Admission with and without dispatch (closed loop, interleaved slices).
+    // 2. Admission with and without dispatch (closed loop, interleaved slices). Without: an
+    // organization on `none`, dispatcher stopped. With: one on flexprice + shadow metronome,
+    // dispatcher running. Each slice starts with an empty outbox, so a slice pays only for
+    // dispatching its own events.
     const org = await newOrg({ backend: 'flexprice', shadow: 'metronome' });
+    const quiet = await newOrg({ backend: 'none' });
     const off: LoadResult[] = [];
     const on: LoadResult[] = [];
-    await closedLoop({ port, connections: 64, seconds: 2, ...workload(`warm-${randomBytes(3).toString('hex')}`, org) });
+    const drain = async () => {
+      dispatcher.start();
+      while ((await undelivered(org)) + (await undelivered(quiet)) > 0) await new Promise((r) => setTimeout(r, 50));
+      await dispatcher.stop();
+    };
+    await closedLoop({ port, connections: 64, seconds: 2, ...workload(`warm-${randomBytes(3).toString('hex')}`, quiet) });
+    await drain();
     for (let s = 0; s < SLICES; s++) {
       off.push(
-        await closedLoop({ port, connections: 64, seconds: SLICE_SECONDS, ...workload(`off-${s}-${randomBytes(3).toString('hex')}`, org) }),
+        await closedLoop({
+          port,
+          connections: 64,
+          seconds: SLICE_SECONDS,
+          ...workload(`off-${s}-${randomBytes(3).toString('hex')}`, quiet),
+        }),
       );
+      await drain();
       dispatcher.start();
       on.push(
         await closedLoop({ port, connections: 64, seconds: SLICE_SECONDS, ...workload(`on-${s}-${randomBytes(3).toString('hex')}`, org) }),
       );
-      await dispatcher.stop();
+      await drain();
     }
     const offR = mergeResults(off);
     const onR = mergeResults(on);
     const ratio = onR.rps / offR.rps;
     for (const [name, r] of [
-      ['admission (reserve + commit), dispatcher stopped', offR],
-      ['admission (reserve + commit), dispatcher running', onR],
+      ['admission (reserve + commit), org on none, dispatcher stopped', offR],
+      ['admission (reserve + commit), org on flexprice + shadow metronome, dispatcher running', onR],
     ] as const) {
       lines.push(
         `| ${name} | 64 connections, ${SLICES} × ${SLICE_SECONDS} s | p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms | **${Math.round(r.rps)} req/s** |`,
@@ -216,12 +249,12 @@ async function main(): Promise<void> {
   } finally {
     await dispatcher.stop();
     await t.close();
-    await Promise.all([flexprice.stop(), metronome.stop()]);
+    fakes.kill('SIGTERM');
   }
   const table = [
     `# bench:billing — ${new Date().toISOString()}`,
     '',
-    'Service, fakes and load client in one process on this machine (Postgres + Redis). Fakes answer at once.',
+    'Service and load client in one process, the fakes (answering at once) in another, on this machine (Postgres + Redis).',
     '',
     '| measurement | load | time / latency | result |',
     '|---|---|---|---|',

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { decodeCursor, DEFAULT_PAGE_SIZE, toPage } from '@tollgate/platform';
+import { decodeCursor, DEFAULT_PAGE_SIZE, PlatformError, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { presentRouting } from '../adapters/mikro-orm/billing-routing.repository';
 import { OutboxEntry } from '../adapters/mikro-orm/outbox.repository';
@@ -92,6 +92,9 @@ export class BillingController {
   async outbox(@Caller() ctx: CallContext, @Query() query: OutboxQueryDto) {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor<{ createdAt: string; id: string }>(query.cursor, ['createdAt', 'id']);
+    if (after && Number.isNaN(Date.parse(after.createdAt))) {
+      throw PlatformError.validation([{ field: 'cursor', message: 'cursor is not a cursor this API issued' }]);
+    }
     const rows = await this.listOutbox.execute(ctx, { status: query.status, backend: query.backend }, after, limit);
     return toPage(rows, limit, presentDelivery, (e) => ({ createdAt: e.createdAt.toISOString(), id: e.id }));
   }

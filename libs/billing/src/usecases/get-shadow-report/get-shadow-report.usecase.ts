@@ -29,8 +29,10 @@ export class GetShadowReportUseCase {
   async execute(ctx: CallContext, orgId: string, from: Date, to: Date) {
     await this.organizations.execute(ctx, orgId);
     if (from >= to) throw PlatformError.validation([{ field: 'to', message: 'to must be after from' }]);
-    const periods = monthlyPeriods(from, to);
-    if (periods.length > MAX_PERIODS)
+    // Bounded before the months are listed: a window of centuries is refused, not iterated.
+    const months = (to.getUTCFullYear() - from.getUTCFullYear()) * 12 + to.getUTCMonth() - from.getUTCMonth();
+    const periods = months < MAX_PERIODS ? monthlyPeriods(from, to) : [];
+    if (periods.length === 0 || periods.length > MAX_PERIODS)
       throw PlatformError.validation([{ field: 'to', message: `the window spans at most ${MAX_PERIODS} months` }]);
     const environment = ctx.principal.environment;
     const routing = await this.routing.find(orgId, environment);
