@@ -159,6 +159,17 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       const spent = (await call('GET', '/v1/orgs/:org/spend', `/v1/orgs/${org}/spend?${spendWindow}&group_by=user`)).body;
       expect(spent.amount).toBe(1_500_000);
       expect(spent.data.flatMap((b: any) => b.groups)).toEqual([{ key: user, project_id: project, amount: 1_500_000, count: 1 }]);
+      expect((await call('PUT', '/v1/orgs/:org/billing', `/v1/orgs/${org}/billing`, { backend: 'none' })).body).toMatchObject({
+        org_id: org,
+        backend: 'none',
+      });
+      expect((await call('GET', '/v1/orgs/:org/billing', `/v1/orgs/${org}/billing`)).body.org_id).toBe(org);
+      expect(
+        (await call('GET', '/v1/orgs/:org/billing/shadow-report', `/v1/orgs/${org}/billing/shadow-report?${spendWindow}`)).body,
+      ).toMatchObject({ org_id: org, backend: 'none', agree: expect.any(Boolean) });
+      expect((await call('GET', '/v1/billing/outbox', '/v1/billing/outbox?status=dead')).status).toBe(200);
+      const retried = await call('POST', '/v1/billing/outbox/:id/retry', `/v1/billing/outbox/${events[0].id}:metronome/retry`);
+      expect(retried.body.code).toBe('outbox_delivery_not_found');
 
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)
