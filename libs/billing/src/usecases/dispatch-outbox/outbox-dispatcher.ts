@@ -33,6 +33,12 @@ interface Lane {
   pausedUntil: number;
   tokens: number;
   refilledAt: number;
+  /**
+   * The last lease was a full batch: the extra loops help only then. With a small backlog one
+   * loop sends it in one call (several would split it into several calls, each hitting a
+   * vendor that asked to wait).
+   */
+  backlog: boolean;
   rate: number;
 }
 
@@ -73,7 +79,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       });
       const rate = config.rateFor(name);
       const environments = (['live', 'test'] as const).filter((e) => backend.missingConfiguration(e).length === 0);
-      const lane: Lane = { backend, environments, breaker, pausedUntil: 0, tokens: rate, refilledAt: Date.now(), rate };
+      const lane: Lane = { backend, environments, breaker, pausedUntil: 0, tokens: rate, refilledAt: Date.now(), rate, backlog: false };
       breaker.onBreak(() => {
         lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + config.breakerHalfOpenMs);
         this.logger.warn({ backend: name, pauseMs: config.breakerHalfOpenMs }, 'billing backend circuit opened');
@@ -154,8 +160,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     // Per backend, `concurrency` loops each leasing one call's worth: leases, vendor calls and
     // outcome writes of different loops overlap, and the bucket and breaker are the backend's.
     const senders = this.sendingLanes().flatMap((lane) =>
-      Array.from({ length: this.config.dispatchConcurrency }, () =>
-        this.loop(lane.backend.name, lane.backend.maxBatchSize, () => this.pump(lane, 1)),
+      Array.from({ length: this.config.dispatchConcurrency }, (_, i) =>
+        this.loop(lane.backend.name, lane.backend.maxBatchSize, () => (i === 0 || lane.backlog ? this.pump(lane, 1) : Promise.resolve(0))),
       ),
     );
     this.loops = [this.loop(DEFAULT_DESTINATION, ROUTE_BATCH, () => this.routeOnce()), ...senders];
@@ -232,6 +238,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     lane.tokens -= limit;
     const leased = await this.outbox.lease(backend.name, lane.environments, limit, leaseId, this.config.leaseMs);
     lane.tokens += limit - leased.length;
+    lane.backlog = leased.length === limit;
     if (leased.length === 0) return 0;
     const calls = batches(leased, backend.maxBatchSize);
     let next = 0;
