@@ -14,7 +14,7 @@ describe('embedded mode (PGlite, no Redis)', () => {
   it('is ready with Postgres checked and no Redis check', async () => {
     const res = await api.get('/health/ready', { key: null });
     expect(res.status).toBe(200);
-    expect(res.body.details).toEqual({ postgres: { status: 'up' } });
+    expect(res.body.details).toEqual({ postgres: { status: 'up' }, billing_outbox: { status: 'up', lag_seconds: 0, backends: {} } });
   });
 
   it('runs the tenancy flow end to end: organization, key, isolation, settings, audit', async () => {

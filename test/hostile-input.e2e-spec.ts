@@ -188,6 +188,18 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       );
       expect((await call('GET', '/v1/reconciliation/runs', '/v1/reconciliation/runs')).body.data[0].id).toBe(imported.body.id);
 
+      expect((await call('PUT', '/v1/orgs/:org/billing', `/v1/orgs/${org}/billing`, { backend: 'none' })).body).toMatchObject({
+        org_id: org,
+        backend: 'none',
+      });
+      expect((await call('GET', '/v1/orgs/:org/billing', `/v1/orgs/${org}/billing`)).body.org_id).toBe(org);
+      expect(
+        (await call('GET', '/v1/orgs/:org/billing/shadow-report', `/v1/orgs/${org}/billing/shadow-report?${spendWindow}`)).body,
+      ).toMatchObject({ org_id: org, backend: 'none', agree: expect.any(Boolean) });
+      expect((await call('GET', '/v1/billing/outbox', '/v1/billing/outbox?status=dead')).status).toBe(200);
+      const retried = await call('POST', '/v1/billing/outbox/:id/retry', `/v1/billing/outbox/${events[0].id}:metronome/retry`);
+      expect(retried.body.code).toBe('outbox_delivery_not_found');
+
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)
         .filter((r) => r.url.startsWith('/v1'))

@@ -22,9 +22,17 @@ describe('operations: health, metrics, docs, request ids, shutdown', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       status: 'ok',
-      info: { postgres: { status: 'up' }, redis: { status: 'up' } },
+      info: {
+        postgres: { status: 'up' },
+        redis: { status: 'up' },
+        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: 0 }),
+      },
       error: {},
-      details: { postgres: { status: 'up' }, redis: { status: 'up' } },
+      details: {
+        postgres: { status: 'up' },
+        redis: { status: 'up' },
+        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: 0 }),
+      },
     });
   });
 

@@ -72,9 +72,9 @@ describe('a crash between commit and dispatch', () => {
       `select r.id, o.status, o.amount_committed as committed, l.amount as ledger,
               (select count(*) from usage_events e where e.reservation_id = r.id) as events,
               (select sum(amount) from usage_events e where e.reservation_id = r.id) as event_sum,
-              (select count(*) from usage_outbox x join usage_events e on e.id = x.event_id where e.reservation_id = r.id) as outbox,
+              (select count(*) from usage_outbox x join usage_events e on e.id = x.event_id where e.reservation_id = r.id and x.destination = 'default') as outbox,
               (select count(*) from usage_outbox x join usage_events e on e.id = x.event_id
-                where e.reservation_id = r.id and x.status = 'pending') as pending
+                where e.reservation_id = r.id and x.destination = 'default' and x.status in ('pending', 'routed')) as pending
          from reservations r
          left join reservation_outcomes o on o.reservation_id = r.id
          left join usage_ledger l on l.reservation_id = r.id
@@ -187,8 +187,8 @@ describe('a crash between commit and dispatch', () => {
     const [totals] = await rows<{ ledger: string; events: string; outbox: string; distinct_events: string }>(
       `select (select sum(amount) from usage_ledger where org_id = $1) as ledger,
               (select sum(amount) from usage_events where org_id = $1) as events,
-              (select count(*) from usage_outbox where org_id = $1) as outbox,
-              (select count(distinct event_id) from usage_outbox where org_id = $1) as distinct_events`,
+              (select count(*) from usage_outbox where org_id = $1 and destination = 'default') as outbox,
+              (select count(distinct event_id) from usage_outbox where org_id = $1 and destination = 'default') as distinct_events`,
       [org],
     );
     const tree = (await service.ok('GET', `/v1/orgs/${org}/usage`, { key })).body;

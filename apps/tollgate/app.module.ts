@@ -60,7 +60,7 @@ export class AppModule {
         rateCards,
         reservations,
         ReconciliationModule.register({ tenancy, reservations }),
-        BillingModule.register(),
+        BillingModule.register({ tenancy }),
         ...(options.extraImports ?? []),
       ],
     };

@@ -92,4 +92,6 @@ export const ERROR_STATUS = {
   billing_backend_not_configured: HttpStatus.UNPROCESSABLE_ENTITY,
   // a vendor failed a synchronous call (provisioning a customer, a usage read-back)
   billing_vendor_error: HttpStatus.BAD_GATEWAY,
+  outbox_delivery_not_found: HttpStatus.NOT_FOUND,
+  outbox_delivery_not_retryable: HttpStatus.CONFLICT,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

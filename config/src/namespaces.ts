@@ -228,6 +228,94 @@ export class BillingConfig {
   @Max(120_000)
   vendorTimeoutMs = 10_000;
 
+  /** Run the outbox dispatcher in this instance (several instances may: leases keep them apart). */
+  @Env('BILLING_DISPATCH_ENABLED')
+  @IsBoolean()
+  dispatchEnabled = true;
+
+  /** Pause between dispatcher rounds when there was nothing to send. */
+  @Env('BILLING_DISPATCH_INTERVAL_MS')
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  dispatchIntervalMs = 250;
+
+  /** Vendor calls in flight per backend. */
+  @Env('BILLING_DISPATCH_CONCURRENCY')
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  dispatchConcurrency = 4;
+
+  /** Events per second per backend, e.g. `flexprice=2000,metronome=1000`; a backend not named gets BILLING_RATE_DEFAULT. */
+  @Env('BILLING_RATE_LIMITS')
+  @IsString()
+  @Matches(/^$|^[a-z0-9_-]+=\d+(,[a-z0-9_-]+=\d+)*$/, { message: 'must be name=events_per_second pairs separated by commas' })
+  rateLimits = '';
+
+  @Env('BILLING_RATE_DEFAULT')
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  rateDefault = 10_000;
+
+  /** First retry delay; doubled per attempt (full jitter) up to BILLING_RETRY_MAX_MS. */
+  @Env('BILLING_RETRY_BASE_MS')
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  retryBaseMs = 1_000;
+
+  @Env('BILLING_RETRY_MAX_MS')
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  retryMaxMs = 300_000;
+
+  /** A delivery is dead after this many failed attempts… */
+  @Env('BILLING_MAX_ATTEMPTS')
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  maxAttempts = 25;
+
+  /** …or once its event is this old (Metronome forgets a transaction_id after 34 days). */
+  @Env('BILLING_DEAD_AFTER_SECONDS')
+  @IsInt()
+  @Min(1)
+  @Max(2_592_000)
+  deadAfterSeconds = 259_200;
+
+  /** How long a leased delivery is reserved for its instance; past it another instance may send it (a crashed one). */
+  @Env('BILLING_LEASE_MS')
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  leaseMs = 60_000;
+
+  /** Consecutive failed calls that open a backend's circuit breaker… */
+  @Env('BILLING_BREAKER_FAILURES')
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  breakerFailures = 5;
+
+  /** …and how long it stays open before one call probes the vendor. */
+  @Env('BILLING_BREAKER_HALF_OPEN_MS')
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  breakerHalfOpenMs = 10_000;
+
+  /** Events per second per backend, from BILLING_RATE_LIMITS and BILLING_RATE_DEFAULT. */
+  rateFor(backend: string): number {
+    for (const pair of this.rateLimits.split(',').filter(Boolean)) {
+      const [name, rate] = pair.split('=');
+      if (name === backend) return Number(rate);
+    }
+    return this.rateDefault;
+  }
+
   /** Keys never leave the process through a log line or a JSON dump of the configuration. */
   toJSON(): Record<string, unknown> {
     const secrets: string[] = Reflect.getMetadata(SECRET_FIELDS, this) ?? [];

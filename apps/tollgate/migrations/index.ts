@@ -13,6 +13,7 @@ import { Migration20261205000000LedgerRollups } from './Migration20261205000000L
 import { Migration20261205010000ProviderUsage } from './Migration20261205010000ProviderUsage';
 import { Migration20261205020000LedgerExport } from './Migration20261205020000LedgerExport';
 import { Migration20261205030000LedgerOverage } from './Migration20261205030000LedgerOverage';
+import { Migration20261205040000BillingRouting } from './Migration20261205040000BillingRouting';
 import { Migration20261205050000EventLedgerEntry } from './Migration20261205050000EventLedgerEntry';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261205010000ProviderUsage', class: Migration20261205010000ProviderUsage },
   { name: 'Migration20261205020000LedgerExport', class: Migration20261205020000LedgerExport },
   { name: 'Migration20261205030000LedgerOverage', class: Migration20261205030000LedgerOverage },
+  { name: 'Migration20261205040000BillingRouting', class: Migration20261205040000BillingRouting },
   { name: 'Migration20261205050000EventLedgerEntry', class: Migration20261205050000EventLedgerEntry },
 ];

@@ -10,3 +10,5 @@ export { FlexpriceBillingBackend } from './adapters/flexprice/flexprice-billing-
 export { FLEXPRICE_MAX_BATCH } from './adapters/flexprice/flexprice-event.mapper';
 export { MetronomeBillingBackend } from './adapters/metronome/metronome-billing-backend.adapter';
 export { METRONOME_MAX_BATCH } from './adapters/metronome/metronome-event.mapper';
+export * from './domain/routing';
+export { OutboxDispatcher } from './usecases/dispatch-outbox/outbox-dispatcher';

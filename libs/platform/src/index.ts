@@ -21,6 +21,7 @@ export * from './cache/cache.module';
 export * from './metrics/metrics.service';
 export * from './metrics/metrics.module';
 export * from './health/health.module';
+export * from './health/readiness-details';
 export * from './logging/logger';
 export * from './idempotency/idempotency.decorator';
 export * from './idempotency/idempotency-metadata';

@@ -6,7 +6,11 @@ export type BillingErrorCode =
   /** The backend has no credentials for the environment: `missing` names the variables. */
   | 'billing_backend_not_configured'
   /** The vendor refused or failed a call that is not a delivery (provisioning, usage read-back). */
-  | 'billing_vendor_error';
+  | 'billing_vendor_error'
+  /** No outbox delivery with this id that the caller may see. */
+  | 'outbox_delivery_not_found'
+  /** Only a failed or dead delivery can be retried (a delivered one is at the vendor already). */
+  | 'outbox_delivery_not_retryable';
 
 export class BillingError extends TollgateError<BillingErrorCode> {
   static notConfigured(backend: string, environment: string, missing: readonly string[]): BillingError {

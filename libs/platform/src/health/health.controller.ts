@@ -5,6 +5,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResu
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Public } from '../http/public.decorator';
 import { RedisConnections } from '../redis/redis.module';
+import { ReadinessDetails } from './readiness-details';
 
 const CHECK_TIMEOUT_MS = 1_500;
 
@@ -24,6 +25,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly orm: MikroORM,
     private readonly redis: RedisConnections,
+    private readonly details: ReadinessDetails,
   ) {}
 
   /** The process is up and serving HTTP; says nothing about its dependencies. */
@@ -39,6 +41,7 @@ export class HealthController {
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     const checks = [() => this.postgres()];
     if (this.redis.command) checks.push(() => this.redisPing());
+    for (const [name, source] of this.details.entries()) checks.push(() => this.detail(name, source));
     try {
       return await this.health.check(checks);
     } catch (error) {
@@ -56,6 +59,16 @@ export class HealthController {
       return session.up();
     } catch (error) {
       return session.down({ message: (error as Error).message });
+    }
+  }
+
+  /** Always up: a detail informs (the outbox's lag), it never takes the instance out of rotation. */
+  private async detail(name: string, source: () => Promise<Record<string, unknown>>): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check(name);
+    try {
+      return session.up(await withTimeout(source()));
+    } catch (error) {
+      return session.up({ unknown: (error as Error).message });
     }
   }
 

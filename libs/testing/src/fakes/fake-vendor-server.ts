@@ -104,6 +104,8 @@ export interface FakeAnswer {
 export abstract class FakeVendorServer {
   readonly kept: KeptEvent[] = [];
   readonly calls: FakeCall[] = [];
+  /** How many accepted (2xx) ingest calls carried each event id, duplicates included: "sent twice" is a count above 1. */
+  readonly received = new Map<string, number>();
   private faults: (Exclude<FakeFault, { kind: 'reject' }> & { left: number })[] = [];
   private readonly rejected = new Set<string>();
   private server: Server | null = null;
@@ -172,6 +174,7 @@ export abstract class FakeVendorServer {
 
   reset(): void {
     this.kept.length = 0;
+    this.received.clear();
     this.calls.length = 0;
     this.clearFaults();
     this.resetState();
@@ -259,6 +262,8 @@ export abstract class FakeVendorServer {
       }
       const answer = await this.route(environment, request);
       this.calls.push({ route, status: answer.status, events, environment });
+      if (route === 'ingest' && answer.status < 300)
+        for (const id of this.eventIdsOf(body)) this.received.set(id, (this.received.get(id) ?? 0) + 1);
       this.send(res, answer);
     } catch (error) {
       const failure = error instanceof HttpFailure ? error : new HttpFailure(500, this.faultBody(500, String(error)));
