@@ -107,9 +107,9 @@ describe.each(STORE_MODES)('provider usage import ($name)', (mode) => {
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect({ org, problems: await ledgerInvariantProblems(sql, { orgId: org, environment: 'live' }, tree) }).toEqual({ org, problems: [] });
     const [e] = await sql<{ n: string }>(`select count(*) as n from usage_events where org_id = ? and environment = 'live'`, [org]);
-    // One outbox row per event (pending: nothing dispatches them yet).
+    // One outbox row per event, pending until the dispatcher routes it (decision 025).
     const [o] = await sql<{ n: string }>(
-      `select count(*) as n from usage_outbox x join usage_events v on v.id = x.event_id where v.org_id = ? and x.status = 'pending'`,
+      `select count(*) as n from usage_outbox x join usage_events v on v.id = x.event_id where v.org_id = ? and x.destination = 'default' and x.status in ('pending', 'routed')`,
       [org],
     );
     expect(Number(o.n)).toBe(Number(e.n));
@@ -165,8 +165,12 @@ describe.each(STORE_MODES)('provider usage import ($name)', (mode) => {
       provider_request_id: 'r-hi',
     });
     expect(corrections.find((e) => e.reservation_id === lower)).toMatchObject({ quantity: '-1.5', amount: -450_000 });
-    const outbox = await sql(`select event_id, status from usage_outbox where event_id in (?, ?)`, [hi.event_ids[0], lo.event_ids[0]]);
-    expect(outbox.map((o) => o.status)).toEqual(['pending', 'pending']);
+    // One outbox row each, pending until the dispatcher routes it (decision 025).
+    const outbox = await sql(`select event_id, status from usage_outbox where destination = 'default' and event_id in (?, ?)`, [
+      hi.event_ids[0],
+      lo.event_ids[0],
+    ]);
+    expect(outbox.map((o) => ['pending', 'routed'].includes(o.status))).toEqual([true, true]);
     const ledger = await sql(`select id, kind, amount, reason from usage_ledger where reservation_id = ? order by seq`, [higher]);
     expect(ledger.map((r) => [r.kind, Number(r.amount)])).toEqual([
       ['commit', 2_400_000],

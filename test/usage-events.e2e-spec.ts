@@ -71,7 +71,7 @@ describe.each(STORE_MODES)('usage events ($name)', (mode) => {
     const tree = (await api.get(`/v1/orgs/${org}/usage`)).body;
     expect({ org, problems: await ledgerInvariantProblems(sql, { orgId: org, environment: 'live' }, tree) }).toEqual({ org, problems: [] });
     const [e] = await sql<{ n: string }>(`select count(*) as n from usage_events where org_id = ? and environment = 'live'`, [org]);
-    // One outbox row per event (pending: nothing dispatches them yet).
+    // One outbox row per event, pending until the dispatcher routes it (decision 025).
     const [o] = await sql<{ n: string }>(
       `select count(*) as n from usage_outbox x join usage_events v on v.id = x.event_id where v.org_id = ? and x.destination = 'default' and x.status in ('pending', 'routed')`,
       [org],
