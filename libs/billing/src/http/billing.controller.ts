@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { decodeCursor, DEFAULT_PAGE_SIZE, PlatformError, toPage } from '@tollgate/platform';
+import { decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, PlatformError, toPage } from '@tollgate/platform';
 import { CallContext, Caller, OrgPathDto, RequireScopes } from '@tollgate/tenancy';
 import { presentRouting } from '../adapters/mikro-orm/billing-routing.repository';
 import { OutboxEntry } from '../adapters/mikro-orm/outbox.repository';
@@ -100,6 +100,7 @@ export class BillingController {
   }
 
   @Post('billing/outbox/:id/retry')
+  @Idempotent()
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a failed or dead delivery again now (attempts reset)' })
   @RequireScopes('billing:admin')
