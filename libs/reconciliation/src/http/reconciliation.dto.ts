@@ -34,8 +34,9 @@ export class VarianceQueryDto extends WindowQueryDto {
   group_by?: VarianceGroupBy;
 }
 
-export class SpendQueryDto {
-  /** Inclusive; required (a chart's window is bounded). */
+/** A window that must be given: a chart or an export covers a bounded stretch of time. */
+export class RequiredWindowQueryDto {
+  /** Inclusive; required. */
   @Type(() => Date)
   @IsDate({ message: 'from must be an RFC 3339 date-time' })
   from!: Date;
@@ -44,7 +45,9 @@ export class SpendQueryDto {
   @Type(() => Date)
   @IsDate({ message: 'to must be an RFC 3339 date-time' })
   to!: Date;
+}
 
+export class SpendQueryDto extends RequiredWindowQueryDto {
   @OptionalField()
   @IsIn(SPEND_INTERVALS)
   interval?: SpendInterval;
