@@ -12,3 +12,4 @@ export * from './ledger-seed';
 export * from './ledger-invariant';
 export * from './store-modes';
 export * from './fakes';
+export * from './legacy-ledger';
