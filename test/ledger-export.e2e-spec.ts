@@ -597,11 +597,12 @@ describe('ledger export of 200,000 entries, streamed (Postgres + Redis)', () => 
     );
     // Bounded: what the process holds (live heap: two pages of rows and text, a few MB) stays far
     // below the export's size. The peak with garbage depends on when V8 collects (measured
-    // +27 to +97 MB, the same for any export size): reported, and only checked against runaway.
+    // +27 to +97 MB, the same for any export size), and so does rss, which follows the heap's
+    // garbage (+0 to +79 MB measured): reported, and only checked against runaway.
     expect(got.bytes).toBeGreaterThan(60 * MB);
     expect(memory.liveGrowth).toBeLessThan(Math.min(20 * MB, got.bytes / 4));
     expect(memory.heapGrowth).toBeLessThan(256 * MB);
-    expect(memory.rssGrowth).toBeLessThan(got.bytes);
+    expect(memory.rssGrowth).toBeLessThan(256 * MB);
   }, 180_000);
 
   it('stops querying when the client goes away mid-stream', async () => {
