@@ -1,50 +1,62 @@
 /**
  * `npm run bench:billing` (issue 12, item 8): the outbox dispatcher against fake vendors that
- * answer at once (their own process, `npm run fakes`); the service and the load client share
- * one process and the machine's cores with them (Postgres + Redis, as in production), so the
- * figures are a floor.
- * 1. Delivery throughput: BENCH_EVENTS usage events written by real commits with the
- *    dispatcher stopped, then delivered (flexprice alone, then flexprice + shadow metronome):
- *    events/s from start to an empty outbox.
- * 2. Admission with and without dispatch, interleaved in slices: reserve + commit in a
- *    closed loop (64 connections), the ratio of throughputs; then an open loop at
- *    BENCH_COMMIT_RATE commits/s with the dispatcher running, sampling the outbox lag
- *    (seconds since the oldest undelivered event) every 100 ms: p50 / p99 / max.
- * Writes bench/results/billing.md. Database: BENCH_DATABASE_URL (default .../tollgate_bench_billing),
- * Redis: BENCH_REDIS_URL (default redis://localhost:6379/0, keys under bench:billing:).
+ * answer at once. Every part runs in its own process on this machine's cores, as in
+ * production: the fakes (`npm run fakes`), two service instances from dist/ on one Postgres
+ * and Redis, and the load client (this process).
+ *   A: admission only (BILLING_DISPATCH_ENABLED=false);
+ *   B: the default deployment, admission and the dispatcher in one process.
+ * "Dispatcher stopped" is B held with SIGSTOP (no CPU, no query), so a slice pays for nothing
+ * but admission.
+ * 1. Delivery throughput: BENCH_EVENTS usage events written by real commits with B stopped,
+ *    then delivered by B (flexprice alone, then flexprice + shadow metronome): events/s from
+ *    start to an empty outbox, and the CPU per delivery of B, Postgres and the fakes.
+ * 2. Admission with and without dispatch, in rotating slices (reserve + commit, closed loop,
+ *    64 connections): A with the dispatcher stopped (baseline); A while B dispatches (dispatch
+ *    on its own instance); B itself (dispatch in the admission process). Each slice starts from
+ *    an empty outbox; the ratios are of throughputs measured in the same run.
+ * 3. Outbox lag with an open loop of BENCH_COMMIT_RATE commits/s offered to B, sampled every
+ *    100 ms (seconds since the oldest undelivered event): p50 / p99 / max.
+ * Writes bench/results/billing.md. Database: tollgate_bench_billing; Redis keys under bench:billing:.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { EntityManager } from '@mikro-orm/postgresql';
-import { OutboxDispatcher } from '@tollgate/billing';
-import { createTestApp, FAKE_FLEXPRICE_KEYS, FAKE_METRONOME_TOKENS } from '@tollgate/testing';
-import { freePort, REPO_ROOT, TS_NODE_ARGS } from './lib/children';
-import { BenchRequest, closedLoop, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { FAKE_FLEXPRICE_KEYS, FAKE_METRONOME_TOKENS } from '@tollgate/testing';
+import { Child, commandCpuSeconds, freePort, pidCpuSeconds, REPO_ROOT, TS_NODE_ARGS } from './lib/children';
+import { BenchRequest, call, closedLoop, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
+import { deleteBenchKeys, machineInfo, redisCpuSeconds } from './lib/machine';
+import { DEFAULT_MAIN_JS } from './service/tollgate';
 
 /** Events per commit (a chat: input and output tokens). */
 const DIMENSIONS = Number(process.env.BENCH_DIMENSIONS ?? 2);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const SLICES = Number(process.env.BENCH_SLICES ?? 4);
-const SLICE_SECONDS = Number(process.env.BENCH_SLICE_SECONDS ?? 3);
+const SLICE_SECONDS = Number(process.env.BENCH_SLICE_SECONDS ?? 4);
 const COMMIT_RATE = Number(process.env.BENCH_COMMIT_RATE ?? 1_000);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 10);
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@localhost:5432/tollgate_bench_billing';
+const INTERVAL_MS = process.env.BENCH_DISPATCH_INTERVAL_MS ?? '250';
+const DATABASE = 'tollgate_bench_billing';
+const DATABASE_URL = `postgresql://postgres@localhost:5432/${DATABASE}`;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://localhost:6379/0';
 const PLATFORM_KEY = 'tollgate-bench-billing-platform-key-000000';
 const AUTH = { authorization: `Bearer ${PLATFORM_KEY}` };
 const usage = Object.fromEntries(Array.from({ length: DIMENSIONS }, (_, i) => [`d${i}`, 10 + i]));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function ensureDatabase(): void {
-  const url = new URL(DATABASE_URL);
-  const name = url.pathname.slice(1);
+async function ensureDatabase(): Promise<void> {
+  const client = new Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
+  await client.connect();
   try {
-    execFileSync('createdb', ['-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres', name], { stdio: 'ignore' });
-  } catch {
-    // exists
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
   }
 }
 
@@ -61,6 +73,35 @@ function startFakes(fpPort: number, mnPort: number): Promise<ChildProcess> {
       if (out.includes('fake Metronome listening')) resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`fakes exited with ${code}`)));
+  });
+}
+
+async function startService(name: string, dispatch: boolean, fpPort: number, mnPort: number): Promise<Child> {
+  const port = await freePort();
+  return Child.start({
+    name,
+    args: [DEFAULT_MAIN_JS],
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: 'bench:billing:',
+      TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
+      RATE_LIMIT_PLATFORM_KEY_PER_SECOND: '1000000',
+      FLEXPRICE_BASE_URL: `http://127.0.0.1:${fpPort}/v1`,
+      FLEXPRICE_API_KEY: FAKE_FLEXPRICE_KEYS.live,
+      METRONOME_BASE_URL: `http://127.0.0.1:${mnPort}`,
+      METRONOME_BEARER_TOKEN: FAKE_METRONOME_TOKENS.live,
+      BILLING_DISPATCH_ENABLED: String(dispatch),
+      BILLING_DISPATCH_INTERVAL_MS: INTERVAL_MS,
+    },
+    port,
+    readyPath: '/health/ready',
+    readyTimeoutMs: 120_000,
   });
 }
 
@@ -90,60 +131,74 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** CPU seconds of each part of the system; the difference of two readings is what a run cost. */
+interface CpuReading {
+  client: number;
+  admission: number;
+  dispatcher: number;
+  postgres: number;
+  redis: number;
+  fakes: number;
+}
+
 async function main(): Promise<void> {
-  ensureDatabase();
-  // The fakes run in their own process (npm run fakes): their request validation is not the service's CPU.
+  await ensureDatabase();
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const machine = await machineInfo(redis);
+  await deleteBenchKeys(redis);
   const [fpPort, mnPort] = [await freePort(), await freePort()];
   const fakes = await startFakes(fpPort, mnPort);
-  const [fpUrl, mnUrl] = [`http://127.0.0.1:${fpPort}`, `http://127.0.0.1:${mnPort}`];
-  const t = await createTestApp({
-    env: {
-      DATABASE_URL,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: 'bench:billing:',
-      TOLLGATE_PLATFORM_KEY: PLATFORM_KEY,
-      FLEXPRICE_BASE_URL: `${fpUrl}/v1`,
-      FLEXPRICE_API_KEY: FAKE_FLEXPRICE_KEYS.live,
-      METRONOME_BASE_URL: mnUrl,
-      METRONOME_BEARER_TOKEN: FAKE_METRONOME_TOKENS.live,
-      BILLING_DISPATCH_ENABLED: 'false',
-      BILLING_DISPATCH_INTERVAL_MS: '50',
-      RATE_LIMIT_PLATFORM_KEY_PER_SECOND: '1000000',
-    },
-  });
-  await t.app.listen(0, '127.0.0.1');
-  const port = (t.app.getHttpServer().address() as { port: number }).port;
-  const dispatcher = t.app.get(OutboxDispatcher);
-  const sql = <T>(query: string, params: unknown[] = []) => t.app.get(EntityManager).getConnection().execute<T[]>(query, params);
-  const api = t.client;
+  const a = await startService('billing-admission', false, fpPort, mnPort);
+  const b = await startService('billing-dispatch', true, fpPort, mnPort);
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const api = async (method: BenchRequest['method'], p: string, body?: unknown) => {
+    const res = await call(a.port, { method, path: p, headers: { ...AUTH, 'idempotency-key': randomBytes(8).toString('hex') }, body }, agent);
+    if (res.status >= 300) throw new Error(`${method} ${p} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    return res.json as Record<string, any>;
+  };
+  const cpu = async (): Promise<CpuReading> => {
+    const self = process.cpuUsage();
+    return {
+      client: (self.user + self.system) / 1e6,
+      admission: a.cpuSeconds(),
+      dispatcher: b.cpuSeconds(),
+      postgres: commandCpuSeconds('postgres'),
+      redis: await redisCpuSeconds(redis),
+      fakes: pidCpuSeconds(fakes.pid ?? 0),
+    };
+  };
+  const minus = (x: CpuReading, y: CpuReading): CpuReading =>
+    Object.fromEntries(Object.keys(x).map((k) => [k, x[k as keyof CpuReading] - y[k as keyof CpuReading]])) as unknown as CpuReading;
   const lines: string[] = [];
+  const notes: string[] = [];
   try {
-    const card = await api.post('/v1/rate-cards', {
+    const card = await api('POST', '/v1/rate-cards', {
       name: 'bench billing',
-      rates: Array.from({ length: DIMENSIONS }, (_, i) => ({
-        product: 'bench.billing',
-        dimension: `d${i}`,
-        model: 'flat',
-        unit_price: '0.001',
-      })),
+      rates: Array.from({ length: DIMENSIONS }, (_, i) => ({ product: 'bench.billing', dimension: `d${i}`, model: 'flat', unit_price: '0.001' })),
     });
     const newOrg = async (route: Record<string, unknown>) => {
-      const org = await api.createOrg(`bb-${randomBytes(4).toString('hex')}`, { rate_card_id: card.body.id, overage_policy: 'allow' });
-      await api.post(`/v1/orgs/${org}/credits`, { amount: 1_000_000_000_000_000, reason: 'bench' });
-      const routed = await api.put(`/v1/orgs/${org}/billing`, route);
-      if (routed.status !== 200) throw new Error(`routing ${routed.status} ${routed.text}`);
-      return org;
+      const id = `bb-${randomBytes(4).toString('hex')}`;
+      await api('POST', '/v1/orgs', { id, name: id, rate_card_id: card.id, overage_policy: 'allow' });
+      await api('POST', `/v1/orgs/${id}/credits`, { amount: 1_000_000_000_000_000, reason: 'bench' });
+      await api('PUT', `/v1/orgs/${id}/billing`, route);
+      return id;
     };
-    const undelivered = async (org: string) =>
+    const undelivered = async () =>
       Number(
         (
-          await sql<{ n: string }>(
-            `select count(*) as n from usage_outbox where org_id = ? and (status in ('pending', 'failed') or (destination = 'default' and status = 'pending'))`,
-            [org],
+          await pg.query<{ n: string }>(
+            `select count(*) as n from usage_outbox where status in ('pending', 'failed') or (destination = 'default' and status = 'pending')`,
           )
-        )[0].n,
+        ).rows[0].n,
       );
-    const commits = async (org: string, count: number) => {
+    const drain = async () => {
+      b.resume();
+      while ((await undelivered()) > 0) await sleep(50);
+    };
+    const commits = async (port: number, org: string, count: number) => {
       let done = 0;
       const runId = randomBytes(4).toString('hex');
       while (done < count) {
@@ -151,114 +206,133 @@ async function main(): Promise<void> {
         done += Math.floor(r.ok / 2);
       }
     };
+    const perEvent = (seconds: number, n: number) => `${Math.round((seconds * 1e6) / n)} µs`;
 
     // 1. Delivery throughput.
     for (const route of [{ backend: 'flexprice' }, { backend: 'flexprice', shadow: 'metronome' }]) {
       const org = await newOrg(route);
+      await drain();
+      b.pause();
       log(`writing ~${EVENTS} events for ${JSON.stringify(route)}`);
-      await commits(org, Math.ceil(EVENTS / DIMENSIONS));
-      const [{ n }] = await sql<{ n: string }>(`select count(*) as n from usage_events where org_id = ?`, [org]);
+      await commits(a.port, org, Math.ceil(EVENTS / DIMENSIONS));
+      const {
+        rows: [{ n }],
+      } = await pg.query<{ n: string }>(`select count(*) as n from usage_events where org_id = $1`, [org]);
       const events = Number(n);
       const deliveries = events * (route.shadow ? 2 : 1);
+      const before = await cpu();
       const started = Date.now();
-      dispatcher.start();
-      while ((await undelivered(org)) > 0) await new Promise((r) => setTimeout(r, 50));
+      await drain();
       const seconds = (Date.now() - started) / 1000;
-      await dispatcher.stop();
-      const line = `| deliver ${route.shadow ? 'flexprice + shadow metronome' : 'flexprice'} | ${events} events, ${deliveries} deliveries | ${seconds.toFixed(2)} s | **${Math.round(deliveries / seconds)} deliveries/s** (${Math.round(events / seconds)} events/s) |`;
+      const used = minus(await cpu(), before);
+      const name = route.shadow ? 'flexprice + shadow metronome' : 'flexprice';
+      const line = `| deliver ${name} | ${events} events, ${deliveries} deliveries | ${seconds.toFixed(2)} s | **${Math.round(deliveries / seconds)} deliveries/s** (${Math.round(events / seconds)} events/s) |`;
       log(line);
       lines.push(line);
+      notes.push(
+        `deliver ${name}: CPU per delivery: dispatcher ${perEvent(used.dispatcher, deliveries)}, Postgres ${perEvent(used.postgres, deliveries)}, fakes ${perEvent(used.fakes, deliveries)}`,
+      );
     }
 
-    // 2. Admission with and without dispatch (closed loop, interleaved slices). Without: an
-    // organization on `none`, dispatcher stopped. With: one on flexprice + shadow metronome,
-    // dispatcher running. Each slice starts with an empty outbox, so a slice pays only for
-    // dispatching its own events.
+    // 2. Admission with and without dispatch, rotating slices, each from an empty outbox.
     const org = await newOrg({ backend: 'flexprice', shadow: 'metronome' });
     const quiet = await newOrg({ backend: 'none' });
-    const off: LoadResult[] = [];
-    const on: LoadResult[] = [];
-    const drain = async () => {
-      dispatcher.start();
-      while ((await undelivered(org)) + (await undelivered(quiet)) > 0) await new Promise((r) => setTimeout(r, 50));
-      await dispatcher.stop();
+    type Mode = 'stopped' | 'separate' | 'in-process';
+    const results: Record<Mode, LoadResult[]> = { stopped: [], separate: [], 'in-process': [] };
+    const spent: Record<Mode, CpuReading[]> = { stopped: [], separate: [], 'in-process': [] };
+    const slice = async (mode: Mode, s: number) => {
+      await drain();
+      if (mode === 'stopped') b.pause();
+      const port = mode === 'in-process' ? b.port : a.port;
+      const before = await cpu();
+      const r = await closedLoop({
+        port,
+        connections: 64,
+        seconds: SLICE_SECONDS,
+        ...workload(`${mode}-${s}-${randomBytes(3).toString('hex')}`, mode === 'stopped' ? quiet : org),
+      });
+      spent[mode].push(minus(await cpu(), before));
+      results[mode].push(r);
     };
-    await closedLoop({ port, connections: 64, seconds: 2, ...workload(`warm-${randomBytes(3).toString('hex')}`, quiet) });
+    // Warm both processes' hot paths first.
+    await closedLoop({ port: a.port, connections: 64, seconds: 2, ...workload(`warm-a-${randomBytes(3).toString('hex')}`, org) });
+    await closedLoop({ port: b.port, connections: 64, seconds: 2, ...workload(`warm-b-${randomBytes(3).toString('hex')}`, org) });
+    const order: Mode[] = ['stopped', 'separate', 'in-process'];
+    for (let s = 0; s < SLICES; s++) for (let m = 0; m < order.length; m++) await slice(order[(m + s) % order.length], s);
     await drain();
-    for (let s = 0; s < SLICES; s++) {
-      off.push(
-        await closedLoop({
-          port,
-          connections: 64,
-          seconds: SLICE_SECONDS,
-          ...workload(`off-${s}-${randomBytes(3).toString('hex')}`, quiet),
-        }),
-      );
-      await drain();
-      dispatcher.start();
-      on.push(
-        await closedLoop({ port, connections: 64, seconds: SLICE_SECONDS, ...workload(`on-${s}-${randomBytes(3).toString('hex')}`, org) }),
-      );
-      await drain();
-    }
-    const offR = mergeResults(off);
-    const onR = mergeResults(on);
-    const ratio = onR.rps / offR.rps;
-    for (const [name, r] of [
-      ['admission (reserve + commit), org on none, dispatcher stopped', offR],
-      ['admission (reserve + commit), org on flexprice + shadow metronome, dispatcher running', onR],
-    ] as const) {
+    const merged = Object.fromEntries(order.map((m) => [m, mergeResults(results[m])])) as Record<Mode, LoadResult>;
+    const label: Record<Mode, string> = {
+      stopped: 'admission alone (instance A, org on none, dispatcher stopped)',
+      separate: 'admission on A, dispatcher running on its own instance B (org on flexprice + shadow metronome)',
+      'in-process': 'admission and dispatcher in one process (instance B, org on flexprice + shadow metronome)',
+    };
+    for (const m of order) {
+      const r = merged[m];
       lines.push(
-        `| ${name} | 64 connections, ${SLICES} × ${SLICE_SECONDS} s | p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms | **${Math.round(r.rps)} req/s** |`,
+        `| ${label[m]} | 64 connections, ${SLICES} × ${SLICE_SECONDS} s | p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms | **${Math.round(r.rps)} req/s** |`,
+      );
+      const total = spent[m].reduce(
+        (acc, x) => minus(acc, minus({ client: 0, admission: 0, dispatcher: 0, postgres: 0, redis: 0, fakes: 0 }, x)),
+        { client: 0, admission: 0, dispatcher: 0, postgres: 0, redis: 0, fakes: 0 },
+      );
+      const answered = results[m].reduce((n, x) => n + x.ok, 0);
+      const us = (s: number) => Math.round((s * 1e6) / answered);
+      notes.push(
+        `${m}: CPU per admission request: ${m === 'in-process' ? `service (admission + dispatch) ${us(total.dispatcher)}` : `admission instance ${us(total.admission)}, dispatcher instance ${us(total.dispatcher)}`} µs, Postgres ${us(total.postgres)}, Redis ${us(total.redis)}, fakes ${us(total.fakes)}, load client ${us(total.client)} µs`,
       );
     }
-    lines.push(
-      `| throughput ratio (running / stopped) | | | **${ratio.toFixed(3)}** (dispatch costs ${((1 - ratio) * 100).toFixed(1)} %) |`,
-    );
-    log(lines.slice(-3).join('\n'));
+    for (const m of ['separate', 'in-process'] as const) {
+      const ratio = merged[m].rps / merged.stopped.rps;
+      lines.push(
+        `| throughput ratio, ${m === 'separate' ? 'dispatch on its own instance' : 'dispatch in the admission process'} / dispatcher stopped | | | **${ratio.toFixed(3)}** (dispatch costs ${((1 - ratio) * 100).toFixed(1)} %) |`,
+      );
+    }
+    log(lines.slice(-5).join('\n'));
 
-    // 3. Outbox lag under an open loop of COMMIT_RATE commits/s, dispatcher running.
-    dispatcher.start();
-    while ((await undelivered(org)) > 0) await new Promise((r) => setTimeout(r, 50));
+    // 3. Outbox lag under an open loop of COMMIT_RATE commits/s offered to B (the default deployment).
+    await drain();
     const lags: number[] = [];
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [row] = await sql<{ lag: string | null }>(
-          `select extract(epoch from now() - min(created_at)) as lag from usage_outbox where org_id = ? and status in ('pending', 'failed')`,
+        const { rows } = await pg.query<{ lag: string | null }>(
+          `select extract(epoch from now() - min(created_at)) as lag from usage_outbox where org_id = $1 and status in ('pending', 'failed')`,
           [org],
         );
-        lags.push(Math.max(0, Number(row.lag ?? 0)));
-        await new Promise((r) => setTimeout(r, 100));
+        lags.push(Math.max(0, Number(rows[0].lag ?? 0)));
+        await sleep(100);
       }
     })();
-    const open = await openLoop({
-      port,
-      rate: COMMIT_RATE * 2,
-      seconds: LAG_SECONDS,
-      ...workload(`lag-${randomBytes(3).toString('hex')}`, org),
-    });
+    const open = await openLoop({ port: b.port, rate: COMMIT_RATE * 2, seconds: LAG_SECONDS, ...workload(`lag-${randomBytes(3).toString('hex')}`, org) });
     sampling = false;
     await sampler;
-    await dispatcher.stop();
-    const sorted = [...lags].sort((a, b) => a - b);
+    const sorted = [...lags].sort((x, y) => x - y);
     lines.push(
-      `| outbox lag, open loop ${COMMIT_RATE} commits/s offered (${(open.rps / 2).toFixed(0)} achieved, ${(COMMIT_RATE * DIMENSIONS).toLocaleString('en')} events/s offered × 2 backends) | ${LAG_SECONDS} s, ${lags.length} samples | p50 ${percentile(sorted, 50).toFixed(3)} s | **p99 ${percentile(sorted, 99).toFixed(3)} s**, max ${sorted.at(-1)?.toFixed(3)} s |`,
+      `| outbox lag, open loop ${COMMIT_RATE} commits/s offered to B (${(open.rps / 2).toFixed(0)} achieved, ${(COMMIT_RATE * DIMENSIONS).toLocaleString('en')} events/s offered × 2 backends) | ${LAG_SECONDS} s, ${lags.length} samples | p50 ${percentile(sorted, 50).toFixed(3)} s | **p99 ${percentile(sorted, 99).toFixed(3)} s**, max ${sorted.at(-1)?.toFixed(3)} s |`,
     );
     log(lines.at(-1)!);
   } finally {
-    await dispatcher.stop();
-    await t.close();
+    agent.destroy();
+    await pg.end();
+    await Promise.all([a.stop(), b.stop()]);
     fakes.kill('SIGTERM');
+    await deleteBenchKeys(redis);
+    redis.disconnect();
   }
   const table = [
-    `# bench:billing — ${new Date().toISOString()}`,
+    `# bench:billing — ${machine.date}`,
     '',
-    'Service and load client in one process, the fakes (answering at once) in another, on this machine (Postgres + Redis).',
+    `${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · Redis ${machine.redis} · commit ${machine.commit} · load average before ${machine.loadBefore.join(' ')}`,
+    '',
+    `Every part in its own process on these cores: the fakes (answering at once), service instances A (admission, BILLING_DISPATCH_ENABLED=false) and B (admission + dispatcher, the default), Postgres, Redis and the load client. ${DIMENSIONS} events per commit, BILLING_DISPATCH_INTERVAL_MS=${INTERVAL_MS}.`,
     '',
     '| measurement | load | time / latency | result |',
     '|---|---|---|---|',
     ...lines,
+    '',
+    'CPU (user + system, all processes of each part):',
+    '',
+    ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
   const dir = path.join(REPO_ROOT, 'bench', 'results');

@@ -3,7 +3,7 @@
  * each have their own event loop and their CPU can be told apart (/proc/<pid>/stat).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -39,6 +39,36 @@ export async function freePort(): Promise<number> {
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+/** User + system CPU seconds a process has used so far (Linux /proc; 0 once it is gone). */
+export function pidCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by every live process whose command is `comm` (e.g. `postgres`: the
+ * server and its backends). A backend that exits meanwhile takes its seconds with it, so take
+ * this around a run whose connections stay open (the pools do).
+ */
+export function commandCpuSeconds(comm: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += pidCpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 export interface ChildSpec {
   name: string;
   args: string[];
@@ -51,6 +81,7 @@ export interface ChildSpec {
 
 export class Child {
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private paused = false;
 
   private constructor(
     readonly name: string,
@@ -84,14 +115,18 @@ export class Child {
 
   /** User + system CPU seconds the child has used so far (Linux /proc). */
   cpuSeconds(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    } catch {
-      return 0;
-    }
+    return pidCpuSeconds(this.pid);
+  }
+
+  /** SIGSTOP / SIGCONT: a paused child uses no CPU at all (a dispatcher held still between slices). */
+  pause(): void {
+    this.proc.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.paused) this.proc.kill('SIGCONT');
+    this.paused = false;
   }
 
   logTail(lines = 30): string {
@@ -129,6 +164,7 @@ export class Child {
   /** SIGTERM, then SIGKILL after 10 s; this child only, by its pid. */
   async stop(): Promise<void> {
     if (this.exited || this.proc.pid === undefined) return;
+    this.resume(); // a stopped process would hold SIGTERM until continued
     const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
