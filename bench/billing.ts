@@ -38,6 +38,8 @@ const SLICES = Number(process.env.BENCH_SLICES ?? 4);
 const SLICE_SECONDS = Number(process.env.BENCH_SLICE_SECONDS ?? 4);
 const COMMIT_RATE = Number(process.env.BENCH_COMMIT_RATE ?? 1_000);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 10);
+/** Which parts to run (comma-separated): deliver, admission, lag. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'deliver,admission,lag').split(','));
 const INTERVAL_MS = process.env.BENCH_DISPATCH_INTERVAL_MS ?? '250';
 const DATABASE = 'tollgate_bench_billing';
 const DATABASE_URL = `postgresql://postgres@localhost:5432/${DATABASE}`;
@@ -53,8 +55,9 @@ async function ensureDatabase(): Promise<void> {
   const client = new Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+    // A new database each run: figures from the same starting point, not from earlier runs' outbox.
+    await client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${DATABASE}`);
   } finally {
     await client.end();
   }
@@ -76,11 +79,19 @@ function startFakes(fpPort: number, mnPort: number): Promise<ChildProcess> {
   });
 }
 
+/** BENCH_CPU_PROFILE=dir: instance B (the dispatcher) writes a V8 CPU profile there when it stops. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+
 async function startService(name: string, dispatch: boolean, fpPort: number, mnPort: number): Promise<Child> {
   const port = await freePort();
   return Child.start({
     name,
-    args: [DEFAULT_MAIN_JS],
+    args: [
+      ...(dispatch && PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, '-r', path.join(__dirname, 'lib', 'exit-on-sigterm.js')]
+        : []),
+      DEFAULT_MAIN_JS,
+    ],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_ENV: 'production',
@@ -155,7 +166,11 @@ async function main(): Promise<void> {
   await pg.connect();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const api = async (method: BenchRequest['method'], p: string, body?: unknown) => {
-    const res = await call(a.port, { method, path: p, headers: { ...AUTH, 'idempotency-key': randomBytes(8).toString('hex') }, body }, agent);
+    const res = await call(
+      a.port,
+      { method, path: p, headers: { ...AUTH, 'idempotency-key': randomBytes(8).toString('hex') }, body },
+      agent,
+    );
     if (res.status >= 300) throw new Error(`${method} ${p} answered ${res.status}: ${res.text.slice(0, 300)}`);
     return res.json as Record<string, any>;
   };
@@ -177,7 +192,12 @@ async function main(): Promise<void> {
   try {
     const card = await api('POST', '/v1/rate-cards', {
       name: 'bench billing',
-      rates: Array.from({ length: DIMENSIONS }, (_, i) => ({ product: 'bench.billing', dimension: `d${i}`, model: 'flat', unit_price: '0.001' })),
+      rates: Array.from({ length: DIMENSIONS }, (_, i) => ({
+        product: 'bench.billing',
+        dimension: `d${i}`,
+        model: 'flat',
+        unit_price: '0.001',
+      })),
     });
     const newOrg = async (route: Record<string, unknown>) => {
       const id = `bb-${randomBytes(4).toString('hex')}`;
@@ -186,17 +206,14 @@ async function main(): Promise<void> {
       await api('PUT', `/v1/orgs/${id}/billing`, route);
       return id;
     };
+    // Anything left to route or deliver ('default' rows waiting to be routed are 'pending' too): one
+    // probe of the dispatch index, cheap enough to poll without loading Postgres.
     const undelivered = async () =>
-      Number(
-        (
-          await pg.query<{ n: string }>(
-            `select count(*) as n from usage_outbox where status in ('pending', 'failed') or (destination = 'default' and status = 'pending')`,
-          )
-        ).rows[0].n,
-      );
+      (await pg.query<{ any: boolean }>(`select exists (select 1 from usage_outbox where status in ('pending', 'failed')) as any`)).rows[0]
+        .any;
     const drain = async () => {
       b.resume();
-      while ((await undelivered()) > 0) await sleep(50);
+      while (await undelivered()) await sleep(100);
     };
     const commits = async (port: number, org: string, count: number) => {
       let done = 0;
@@ -209,7 +226,7 @@ async function main(): Promise<void> {
     const perEvent = (seconds: number, n: number) => `${Math.round((seconds * 1e6) / n)} µs`;
 
     // 1. Delivery throughput.
-    for (const route of [{ backend: 'flexprice' }, { backend: 'flexprice', shadow: 'metronome' }]) {
+    for (const route of PARTS.has('deliver') ? [{ backend: 'flexprice' }, { backend: 'flexprice', shadow: 'metronome' }] : []) {
       const org = await newOrg(route);
       await drain();
       b.pause();
@@ -254,19 +271,20 @@ async function main(): Promise<void> {
       spent[mode].push(minus(await cpu(), before));
       results[mode].push(r);
     };
+    const slices = PARTS.has('admission') ? SLICES : 0;
     // Warm both processes' hot paths first.
     await closedLoop({ port: a.port, connections: 64, seconds: 2, ...workload(`warm-a-${randomBytes(3).toString('hex')}`, org) });
     await closedLoop({ port: b.port, connections: 64, seconds: 2, ...workload(`warm-b-${randomBytes(3).toString('hex')}`, org) });
     const order: Mode[] = ['stopped', 'separate', 'in-process'];
-    for (let s = 0; s < SLICES; s++) for (let m = 0; m < order.length; m++) await slice(order[(m + s) % order.length], s);
+    for (let s = 0; s < slices; s++) for (let m = 0; m < order.length; m++) await slice(order[(m + s) % order.length], s);
     await drain();
-    const merged = Object.fromEntries(order.map((m) => [m, mergeResults(results[m])])) as Record<Mode, LoadResult>;
+    const merged = Object.fromEntries(order.filter(() => slices > 0).map((m) => [m, mergeResults(results[m])])) as Record<Mode, LoadResult>;
     const label: Record<Mode, string> = {
       stopped: 'admission alone (instance A, org on none, dispatcher stopped)',
       separate: 'admission on A, dispatcher running on its own instance B (org on flexprice + shadow metronome)',
       'in-process': 'admission and dispatcher in one process (instance B, org on flexprice + shadow metronome)',
     };
-    for (const m of order) {
+    for (const m of slices > 0 ? order : []) {
       const r = merged[m];
       lines.push(
         `| ${label[m]} | 64 connections, ${SLICES} × ${SLICE_SECONDS} s | p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms | **${Math.round(r.rps)} req/s** |`,
@@ -281,7 +299,7 @@ async function main(): Promise<void> {
         `${m}: CPU per admission request: ${m === 'in-process' ? `service (admission + dispatch) ${us(total.dispatcher)}` : `admission instance ${us(total.admission)}, dispatcher instance ${us(total.dispatcher)}`} µs, Postgres ${us(total.postgres)}, Redis ${us(total.redis)}, fakes ${us(total.fakes)}, load client ${us(total.client)} µs`,
       );
     }
-    for (const m of ['separate', 'in-process'] as const) {
+    for (const m of slices > 0 ? (['separate', 'in-process'] as const) : []) {
       const ratio = merged[m].rps / merged.stopped.rps;
       lines.push(
         `| throughput ratio, ${m === 'separate' ? 'dispatch on its own instance' : 'dispatch in the admission process'} / dispatcher stopped | | | **${ratio.toFixed(3)}** (dispatch costs ${((1 - ratio) * 100).toFixed(1)} %) |`,
@@ -290,27 +308,34 @@ async function main(): Promise<void> {
     log(lines.slice(-5).join('\n'));
 
     // 3. Outbox lag under an open loop of COMMIT_RATE commits/s offered to B (the default deployment).
-    await drain();
-    const lags: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const { rows } = await pg.query<{ lag: string | null }>(
-          `select extract(epoch from now() - min(created_at)) as lag from usage_outbox where org_id = $1 and status in ('pending', 'failed')`,
-          [org],
-        );
-        lags.push(Math.max(0, Number(rows[0].lag ?? 0)));
-        await sleep(100);
-      }
-    })();
-    const open = await openLoop({ port: b.port, rate: COMMIT_RATE * 2, seconds: LAG_SECONDS, ...workload(`lag-${randomBytes(3).toString('hex')}`, org) });
-    sampling = false;
-    await sampler;
-    const sorted = [...lags].sort((x, y) => x - y);
-    lines.push(
-      `| outbox lag, open loop ${COMMIT_RATE} commits/s offered to B (${(open.rps / 2).toFixed(0)} achieved, ${(COMMIT_RATE * DIMENSIONS).toLocaleString('en')} events/s offered × 2 backends) | ${LAG_SECONDS} s, ${lags.length} samples | p50 ${percentile(sorted, 50).toFixed(3)} s | **p99 ${percentile(sorted, 99).toFixed(3)} s**, max ${sorted.at(-1)?.toFixed(3)} s |`,
-    );
-    log(lines.at(-1)!);
+    if (PARTS.has('lag')) {
+      await drain();
+      const lags: number[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const { rows } = await pg.query<{ lag: string | null }>(
+            `select extract(epoch from now() - min(created_at)) as lag from usage_outbox where org_id = $1 and status in ('pending', 'failed')`,
+            [org],
+          );
+          lags.push(Math.max(0, Number(rows[0].lag ?? 0)));
+          await sleep(100);
+        }
+      })();
+      const open = await openLoop({
+        port: b.port,
+        rate: COMMIT_RATE * 2,
+        seconds: LAG_SECONDS,
+        ...workload(`lag-${randomBytes(3).toString('hex')}`, org),
+      });
+      sampling = false;
+      await sampler;
+      const sorted = [...lags].sort((x, y) => x - y);
+      lines.push(
+        `| outbox lag, open loop ${COMMIT_RATE} commits/s offered to B (${(open.rps / 2).toFixed(0)} achieved, ${(COMMIT_RATE * DIMENSIONS).toLocaleString('en')} events/s offered × 2 backends) | ${LAG_SECONDS} s, ${lags.length} samples | p50 ${percentile(sorted, 50).toFixed(3)} s | **p99 ${percentile(sorted, 99).toFixed(3)} s**, max ${sorted.at(-1)?.toFixed(3)} s |`,
+      );
+      log(lines.at(-1)!);
+    }
   } finally {
     agent.destroy();
     await pg.end();

@@ -407,6 +407,38 @@ describe.each(MODES)('billing dispatch ($name)', ({ embedded }) => {
     expectExactlyOnce(metronome, ids);
   }, 30_000);
 
+  it("leaves another instance's leased deliveries alone until the lease runs out, then sends each once (a crashed instance's work resumes)", async () => {
+    const o = await org('lease');
+    await routeTo(o, { backend: 'flexprice' });
+    const ids = await stream(o, 2);
+    // Routed, then a first attempt the vendor refuses (503): failed, due again after a short backoff.
+    flexprice.fail({ kind: 'status', status: 503, times: 1_000_000 });
+    await dispatcher.runOnce();
+    flexprice.clearFaults();
+    const inList = ids.map(() => '?').join(', ');
+    // An instance leases them for 1.5 s (the columns OutboxRepository.lease writes) and dies before calling the vendor.
+    const leased = await sql(
+      `update usage_outbox set leased_until = now() + interval '1500 milliseconds', lease_id = 'crashed', attempts = attempts + 1
+        where org_id = ? and destination = 'flexprice' and status = 'failed' and event_id in (${inList}) returning id`,
+      [o, ...ids],
+    );
+    expect(leased).toHaveLength(ids.length);
+    const leasedAt = Date.now();
+    // The backoff has passed, the lease has not: nothing is sent.
+    await new Promise((r) => setTimeout(r, 500));
+    await dispatcher.runOnce();
+    if (Date.now() - leasedAt < 1_400) expect(ids.filter((id) => flexprice.received.has(id))).toEqual([]);
+    await new Promise((r) => setTimeout(r, Math.max(0, 1_600 - (Date.now() - leasedAt))));
+    await dispatcher.runOnce();
+    expectExactlyOnce(flexprice, ids);
+    const rows = await sql<{ status: string; attempts: number; lease_id: string | null; leased_until: Date | null }>(
+      `select status, attempts, lease_id, leased_until from usage_outbox where org_id = ? and destination = 'flexprice' and event_id in (${inList})`,
+      [o, ...ids],
+    );
+    // The refused attempt and the dead instance's count; the lease is cleared once the outcome is recorded.
+    expect(rows).toEqual(ids.map(() => ({ status: 'delivered', attempts: 3, lease_id: null, leased_until: null })));
+  });
+
   if (!embedded) {
     it('an instance without the vendor keys leaves their deliveries to one that has them (a rolling deploy never dead-letters)', async () => {
       const keyless = await createTestApp({ embedded: false, env: { ...env, FLEXPRICE_API_KEY: '', METRONOME_BEARER_TOKEN: '' } });

@@ -71,7 +71,7 @@ export async function ledgerInvariantProblems(
     'usage events without an outbox row',
     await sql(
       `select e.id from usage_events e where e.org_id = ? and e.environment = ?
-          and not exists (select 1 from usage_outbox x where x.event_id = e.id)`,
+          and not exists (select 1 from usage_outbox x where x.id = e.id || ':default')`,
       s,
     ),
   );
