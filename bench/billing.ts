@@ -185,8 +185,9 @@ async function main(): Promise<void> {
       fakes: pidCpuSeconds(fakes.pid ?? 0),
     };
   };
-  const minus = (x: CpuReading, y: CpuReading): CpuReading =>
-    Object.fromEntries(Object.keys(x).map((k) => [k, x[k as keyof CpuReading] - y[k as keyof CpuReading]])) as unknown as CpuReading;
+  const combine = (x: CpuReading, y: CpuReading, sign: 1 | -1): CpuReading =>
+    Object.fromEntries(Object.keys(x).map((k) => [k, x[k as keyof CpuReading] + sign * y[k as keyof CpuReading]])) as unknown as CpuReading;
+  const minus = (x: CpuReading, y: CpuReading) => combine(x, y, -1);
   const lines: string[] = [];
   const notes: string[] = [];
   try {
@@ -289,10 +290,7 @@ async function main(): Promise<void> {
       lines.push(
         `| ${label[m]} | 64 connections, ${SLICES} × ${SLICE_SECONDS} s | p99 ${(r.latencyUs.p99 / 1000).toFixed(1)} ms | **${Math.round(r.rps)} req/s** |`,
       );
-      const total = spent[m].reduce(
-        (acc, x) => minus(acc, minus({ client: 0, admission: 0, dispatcher: 0, postgres: 0, redis: 0, fakes: 0 }, x)),
-        { client: 0, admission: 0, dispatcher: 0, postgres: 0, redis: 0, fakes: 0 },
-      );
+      const total = spent[m].reduce((acc, x) => combine(acc, x, 1));
       const answered = results[m].reduce((n, x) => n + x.ok, 0);
       const us = (s: number) => Math.round((s * 1e6) / answered);
       notes.push(
