@@ -17,6 +17,7 @@ import { MikroOrmRateCardDirectory, RateCardsModule } from '@tollgate/rate-cards
 import { ReconciliationModule } from '@tollgate/reconciliation';
 import { MikroOrmHoldLedger, ReservationsModule } from '@tollgate/reservations';
 import { TENANCY_ENTITIES, TenancyModule } from '@tollgate/tenancy';
+import { WebhooksModule } from '@tollgate/webhooks';
 import { ERROR_STATUS } from './error-status';
 import { MIGRATIONS } from './migrations';
 
@@ -61,6 +62,7 @@ export class AppModule {
         reservations,
         ReconciliationModule.register({ tenancy, reservations }),
         BillingModule.register({ tenancy }),
+        WebhooksModule.register({ tenancy, quota }),
         ...(options.extraImports ?? []),
       ],
     };

@@ -6,6 +6,7 @@ import type { PricingErrorCode, RateCardErrorCode } from '@tollgate/rate-cards';
 import type { ReconciliationErrorCode } from '@tollgate/reconciliation';
 import type { ReservationErrorCode } from '@tollgate/reservations';
 import type { TenancyErrorCode } from '@tollgate/tenancy';
+import type { WebhooksErrorCode } from '@tollgate/webhooks';
 
 /** Every error code any module can raise. A module that adds a code adds it here, or the build fails. */
 export type ErrorCode =
@@ -17,7 +18,8 @@ export type ErrorCode =
   | RateCardErrorCode
   | PricingErrorCode
   | ReconciliationErrorCode
-  | BillingErrorCode;
+  | BillingErrorCode
+  | WebhooksErrorCode;
 
 /** The one map from domain error codes to HTTP status (exhaustive by `satisfies`). */
 export const ERROR_STATUS = {
@@ -94,4 +96,10 @@ export const ERROR_STATUS = {
   billing_vendor_error: HttpStatus.BAD_GATEWAY,
   outbox_delivery_not_found: HttpStatus.NOT_FOUND,
   outbox_delivery_not_retryable: HttpStatus.CONFLICT,
+  // webhooks
+  webhook_signature_invalid: HttpStatus.UNAUTHORIZED,
+  webhook_not_configured: HttpStatus.SERVICE_UNAVAILABLE,
+  webhook_endpoint_not_found: HttpStatus.NOT_FOUND,
+  webhook_url_refused: HttpStatus.UNPROCESSABLE_ENTITY,
+  webhook_delivery_not_found: HttpStatus.NOT_FOUND,
 } as const satisfies Record<ErrorCode, HttpStatus | 431>;

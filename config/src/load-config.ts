@@ -12,6 +12,7 @@ import {
   RedisConfig,
   SECRET_FIELDS,
   TenancyConfig,
+  WebhooksConfig,
 } from './namespaces';
 
 export class AppConfig {
@@ -24,6 +25,7 @@ export class AppConfig {
     readonly tenancy: TenancyConfig,
     readonly log: LogConfig,
     readonly billing: BillingConfig,
+    readonly webhooks: WebhooksConfig,
   ) {}
 
   /** Embedded: PGlite and in-process stores, for one-command local runs. */
@@ -92,6 +94,7 @@ export function loadConfig(env: Env = process.env, { forService = true }: { forS
     readNamespace(TenancyConfig, env, problems),
     readNamespace(LogConfig, env, problems),
     readNamespace(BillingConfig, env, problems),
+    readNamespace(WebhooksConfig, env, problems),
   );
   const billing = config.billing;
   for (const [live, test, names] of [
@@ -99,6 +102,20 @@ export function loadConfig(env: Env = process.env, { forService = true }: { forS
     [billing.metronomeBearerToken, billing.metronomeBearerTokenTest, 'METRONOME_BEARER_TOKEN and METRONOME_BEARER_TOKEN_TEST'],
   ] as const) {
     if (live !== undefined && live === test) problems.push(`${names}: live and test must not share a vendor key`);
+  }
+  const hooks = config.webhooks;
+  for (const [live, test, names] of [
+    [hooks.flexpriceSecret, hooks.flexpriceSecretTest, 'FLEXPRICE_WEBHOOK_SECRET and FLEXPRICE_WEBHOOK_SECRET_TEST'],
+    [
+      hooks.flexpriceHeaderSecret,
+      hooks.flexpriceHeaderSecretTest,
+      'FLEXPRICE_WEBHOOK_HEADER_SECRET and FLEXPRICE_WEBHOOK_HEADER_SECRET_TEST',
+    ],
+    [hooks.metronomeSecret, hooks.metronomeSecretTest, 'METRONOME_WEBHOOK_SECRET and METRONOME_WEBHOOK_SECRET_TEST'],
+  ] as const) {
+    // The secret that verifies a delivery names its environment: one secret in both would be ambiguous.
+    const shared = WebhooksConfig.list(live).filter((s) => WebhooksConfig.list(test).includes(s));
+    if (shared.length > 0) problems.push(`${names}: live and test must not share a secret`);
   }
   if (forService && !config.embedded && !config.auth.platformKey) {
     problems.push('TOLLGATE_PLATFORM_KEY: required when DATABASE_URL is set (only embedded mode generates one)');

@@ -322,3 +322,127 @@ export class BillingConfig {
     return Object.fromEntries(Object.entries(this).map(([k, v]) => [k, secrets.includes(k) && v !== undefined ? '<redacted>' : v]));
   }
 }
+
+/** Secrets of one kind, space-separated: during a rotation the old and the new are both listed (both accepted) until the old is removed. */
+const SECRET_LIST = /^\S{16,512}( \S{16,512}){0,4}$/;
+const SVIX_SECRET_LIST = /^whsec_[A-Za-z0-9+/=]{16,512}( whsec_[A-Za-z0-9+/=]{16,512}){0,4}$/;
+
+export class WebhooksConfig {
+  /** Flexprice Svix deliveries (Flexprice Cloud): the endpoint's `whsec_` secret(s), live environment. */
+  @Env('FLEXPRICE_WEBHOOK_SECRET')
+  @Secret()
+  @IsOptional()
+  @Matches(SVIX_SECRET_LIST, { message: 'must be one to five whsec_ secrets separated by spaces' })
+  flexpriceSecret?: string;
+
+  @Env('FLEXPRICE_WEBHOOK_SECRET_TEST')
+  @Secret()
+  @IsOptional()
+  @Matches(SVIX_SECRET_LIST, { message: 'must be one to five whsec_ secrets separated by spaces' })
+  flexpriceSecretTest?: string;
+
+  /** Flexprice native deliveries (self-hosted, unsigned): the shared secret configured in its static webhook headers. */
+  @Env('FLEXPRICE_WEBHOOK_HEADER_SECRET')
+  @Secret()
+  @IsOptional()
+  @Matches(SECRET_LIST, { message: 'must be one to five secrets of 16 to 512 characters separated by spaces' })
+  flexpriceHeaderSecret?: string;
+
+  @Env('FLEXPRICE_WEBHOOK_HEADER_SECRET_TEST')
+  @Secret()
+  @IsOptional()
+  @Matches(SECRET_LIST, { message: 'must be one to five secrets of 16 to 512 characters separated by spaces' })
+  flexpriceHeaderSecretTest?: string;
+
+  /** The header that carries the native shared secret. */
+  @Env('FLEXPRICE_WEBHOOK_HEADER_NAME')
+  @Matches(/^[a-z0-9-]{1,64}$/, { message: 'must be a lower-case header name' })
+  flexpriceHeaderName = 'x-tollgate-webhook-secret';
+
+  /** Metronome's per-webhook signing secret(s), used as-is (no prefix, no base64). */
+  @Env('METRONOME_WEBHOOK_SECRET')
+  @Secret()
+  @IsOptional()
+  @Matches(SECRET_LIST, { message: 'must be one to five secrets of 16 to 512 characters separated by spaces' })
+  metronomeSecret?: string;
+
+  @Env('METRONOME_WEBHOOK_SECRET_TEST')
+  @Secret()
+  @IsOptional()
+  @Matches(SECRET_LIST, { message: 'must be one to five secrets of 16 to 512 characters separated by spaces' })
+  metronomeSecretTest?: string;
+
+  /** Inbound deliveries per second per source (vendor and client address); more get 429 with Retry-After. */
+  @Env('WEBHOOK_INBOUND_RATE')
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  inboundRate = 2_000;
+
+  /** Outbound endpoints may point at loopback, link-local or private addresses (local development, tests). */
+  @Env('WEBHOOK_ALLOW_PRIVATE_URLS')
+  @IsBoolean()
+  allowPrivateUrls = false;
+
+  /** Run the outbound webhook dispatcher in this instance (leases keep several apart). */
+  @Env('WEBHOOK_DISPATCH_ENABLED')
+  @IsBoolean()
+  dispatchEnabled = true;
+
+  @Env('WEBHOOK_DISPATCH_INTERVAL_MS')
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  dispatchIntervalMs = 250;
+
+  /** How long one outbound delivery may take (connect to last byte). */
+  @Env('WEBHOOK_TIMEOUT_MS')
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  timeoutMs = 10_000;
+
+  /** First retry delay, doubled per attempt (with jitter) up to WEBHOOK_RETRY_MAX_MS. */
+  @Env('WEBHOOK_RETRY_BASE_MS')
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  retryBaseMs = 5_000;
+
+  @Env('WEBHOOK_RETRY_MAX_MS')
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  retryMaxMs = 3_600_000;
+
+  /** An outbound delivery is dead after this many failed attempts. */
+  @Env('WEBHOOK_MAX_ATTEMPTS')
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  maxAttempts = 15;
+
+  /** Consecutive failures that open an endpoint's circuit… */
+  @Env('WEBHOOK_BREAKER_FAILURES')
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  breakerFailures = 5;
+
+  /** …and how long it stays open before one delivery probes it. */
+  @Env('WEBHOOK_BREAKER_OPEN_MS')
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  breakerOpenMs = 60_000;
+
+  /** The secrets of a list variable (rotation: all of them are accepted). */
+  static list(value: string | undefined): string[] {
+    return value ? value.split(' ').filter(Boolean) : [];
+  }
+
+  toJSON(): Record<string, unknown> {
+    const secrets: string[] = Reflect.getMetadata(SECRET_FIELDS, this) ?? [];
+    return Object.fromEntries(Object.entries(this).map(([k, v]) => [k, secrets.includes(k) && v !== undefined ? '<redacted>' : v]));
+  }
+}

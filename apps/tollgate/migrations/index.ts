@@ -16,6 +16,7 @@ import { Migration20261205030000LedgerOverage } from './Migration20261205030000L
 import { Migration20261205040000BillingRouting } from './Migration20261205040000BillingRouting';
 import { Migration20261205050000EventLedgerEntry } from './Migration20261205050000EventLedgerEntry';
 import { Migration20261207000000OutboxHotLeases } from './Migration20261207000000OutboxHotLeases';
+import { Migration20261207010000WebhookEvents } from './Migration20261207010000WebhookEvents';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205040000BillingRouting', class: Migration20261205040000BillingRouting },
   { name: 'Migration20261205050000EventLedgerEntry', class: Migration20261205050000EventLedgerEntry },
   { name: 'Migration20261207000000OutboxHotLeases', class: Migration20261207000000OutboxHotLeases },
+  { name: 'Migration20261207010000WebhookEvents', class: Migration20261207010000WebhookEvents },
 ];

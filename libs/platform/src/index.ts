@@ -31,3 +31,4 @@ export { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 export * from './idempotency/canonical-json';
 export * from './clock/clock.port';
 export * from './database/group-commit.writer';
+export * from './events/webhook-events';
