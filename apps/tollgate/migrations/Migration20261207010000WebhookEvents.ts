@@ -32,6 +32,8 @@ export class Migration20261207010000WebhookEvents extends Migration {
         environment text null check (environment in ('live', 'test')),
         org_id text null,
         event_type text null,
+        -- What it means to Tollgate (payment_failed, credits_granted, ...; other).
+        kind text null,
         outcome text not null check (outcome in ('applied', 'recorded', 'ignored', 'unknown_customer', 'duplicate', 'refused', 'failed')),
         reason text null,
         -- What Tollgate did about it (past_due, active, credit_grant, alert, none).
@@ -45,12 +47,17 @@ export class Migration20261207010000WebhookEvents extends Migration {
       `create unique index webhook_receipts_delivery_idx on webhook_receipts (source, delivery_id) where delivery_id is not null and outcome not in ('refused', 'duplicate', 'failed')`,
     );
     this.addSql(`create index webhook_receipts_list_idx on webhook_receipts (received_at desc, id desc)`);
+    // Inbound deliveries name the vendor's customer (its id, or the external id / alias Tollgate gave it).
+    this.addSql(`create index billing_customers_vendor_id_idx on billing_customers (backend, environment, customer_id)`);
+    this.addSql(`create index billing_customers_alias_idx on billing_customers (backend, environment, alias)`);
     this.addSql(
       `create index webhook_receipts_org_idx on webhook_receipts (org_id, environment, received_at desc) where org_id is not null`,
     );
   }
 
   override async down(): Promise<void> {
+    this.addSql('drop index if exists billing_customers_vendor_id_idx');
+    this.addSql('drop index if exists billing_customers_alias_idx');
     this.addSql('drop table if exists webhook_events, webhook_receipts');
   }
 }

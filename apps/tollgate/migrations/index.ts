@@ -17,6 +17,7 @@ import { Migration20261205040000BillingRouting } from './Migration20261205040000
 import { Migration20261205050000EventLedgerEntry } from './Migration20261205050000EventLedgerEntry';
 import { Migration20261207000000OutboxHotLeases } from './Migration20261207000000OutboxHotLeases';
 import { Migration20261207010000WebhookEvents } from './Migration20261207010000WebhookEvents';
+import { Migration20261207020000WebhookEndpoints } from './Migration20261207020000WebhookEndpoints';
 
 /** Every migration, in order. Listed explicitly so the built and the ts-jest runs see the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205050000EventLedgerEntry', class: Migration20261205050000EventLedgerEntry },
   { name: 'Migration20261207000000OutboxHotLeases', class: Migration20261207000000OutboxHotLeases },
   { name: 'Migration20261207010000WebhookEvents', class: Migration20261207010000WebhookEvents },
+  { name: 'Migration20261207020000WebhookEndpoints', class: Migration20261207020000WebhookEndpoints },
 ];

@@ -3,6 +3,7 @@ export * from './http/problem.filter';
 export * from './http/validation';
 export * from './http/pagination';
 export * from './http/bulk-body';
+export * from './http/raw-body';
 export * from './http/public.decorator';
 export * from './http/principal';
 export * from './http/tokens';

@@ -10,3 +10,4 @@ export { EnsureScopeLoadedUseCase } from './usecases/ensure-scope-loaded/ensure-
 export * from './ports/hold-ledger.port';
 export { HierarchyRepository } from './adapters/mikro-orm/hierarchy.repository';
 export * from './domain/overage';
+export { GrantCreditsUseCase, externalGrantId } from './usecases/grant-credits/grant-credits.usecase';

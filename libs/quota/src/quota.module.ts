@@ -46,7 +46,7 @@ export class QuotaModule {
       imports: [options.tenancy],
       controllers: [QuotaController],
       providers: [storeProvider(options.store), { provide: HoldLedger, useClass: options.holdLedger }, ...PROVIDERS],
-      exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository],
+      exports: [QuotaStore, EnsureScopeLoadedUseCase, HierarchyRepository, GrantCreditsUseCase],
     };
   }
 }

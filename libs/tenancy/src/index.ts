@@ -15,3 +15,5 @@ export type { AuditChange, AuditRecord, AuditScope } from './domain/audit-entry'
 /** Appends an audit entry inside another module's transaction (the audit log is tenancy's). */
 export { persistAudit as appendAuditEntry } from './adapters/mikro-orm/audit-rows';
 export { OrgPathDto } from './http/tenancy.dto';
+export { KeyRateLimiter } from './domain/rate-limit';
+export { UpdateOrganizationUseCase } from './usecases/update-organization/update-organization.usecase';

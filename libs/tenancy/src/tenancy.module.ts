@@ -51,7 +51,7 @@ export class TenancyModule implements OnApplicationBootstrap {
       module: TenancyModule,
       controllers: [OrganizationsController, ApiKeysController, AuditLogController],
       providers: [...PROVIDERS, { provide: RateCardDirectory, useClass: options.rateCardDirectory }],
-      exports: [GetOrganizationUseCase, GetOrgSettingsUseCase],
+      exports: [GetOrganizationUseCase, GetOrgSettingsUseCase, UpdateOrganizationUseCase],
     };
   }
 

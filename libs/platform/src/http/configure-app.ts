@@ -14,6 +14,7 @@ import { createValidationPipe } from './validation';
 import { setupDocs } from './docs';
 import { registerJsonParser } from './json-body';
 import { registerBulkBodies } from './bulk-body';
+import { registerRawBodies } from './raw-body';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -120,6 +121,7 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
   // Depth and size bounds before anything else reads the body (docs/decisions/017).
   registerJsonParser(fastify);
   registerBulkBodies(fastify);
+  registerRawBodies(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

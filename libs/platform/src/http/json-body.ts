@@ -117,6 +117,8 @@ export function findNulStrings(value: unknown): FieldError[] {
 export function registerJsonParser(fastify: FastifyInstance): void {
   fastify.removeContentTypeParser(['application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // A raw route (signed webhooks) reads its own bytes and parses them only once they verify.
+    if (request.rawBody !== undefined) return done(null, undefined);
     const text = body as string;
     const bulk = bulkBoundsOf(request);
     let parsed: unknown;

@@ -4,6 +4,25 @@ export const PAST_DUE_POLICIES = ['refuse', 'grace'] as const;
 export type PastDuePolicy = (typeof PAST_DUE_POLICIES)[number];
 
 /**
+ * What a verified vendor webhook does to the organization (issue 13): each signal's possible
+ * actions, the first being the default. `none` records the delivery and changes nothing.
+ */
+export const VENDOR_SIGNAL_ACTIONS = {
+  /** Payment failed, invoice overdue: mark the organization past_due (admission then follows past_due_policy). */
+  on_payment_failed: ['past_due', 'none'],
+  /** Payment succeeded: a past_due organization is active again (a suspended one stays suspended). */
+  on_payment_succeeded: ['active', 'none'],
+  /** Credits granted or topped up at the vendor: the same amount granted here, once. */
+  on_credits_granted: ['grant', 'none'],
+  /** Wallet or credit balance low at the vendor: a Tollgate alert (metric, log, receipt). */
+  on_balance_low: ['alert', 'none'],
+  /** The vendor's spend threshold reached: an alert, or past_due. */
+  on_spend_threshold: ['alert', 'past_due', 'none'],
+} as const;
+export type VendorSignalSetting = keyof typeof VENDOR_SIGNAL_ACTIONS;
+export type VendorSignalAction = (typeof VENDOR_SIGNAL_ACTIONS)[VendorSignalSetting][number];
+
+/**
  * Per organization and environment. Amounts are integer micro-credits. Every field has a
  * default, so a stored document holds only what was set and reads always see every field.
  */
@@ -19,6 +38,11 @@ export interface OrgSettings {
   overdraft_limit: number;
   /** Percentages of a limit at which a budget alert fires, ascending. */
   budget_alert_thresholds: number[];
+  on_payment_failed: (typeof VENDOR_SIGNAL_ACTIONS)['on_payment_failed'][number];
+  on_payment_succeeded: (typeof VENDOR_SIGNAL_ACTIONS)['on_payment_succeeded'][number];
+  on_credits_granted: (typeof VENDOR_SIGNAL_ACTIONS)['on_credits_granted'][number];
+  on_balance_low: (typeof VENDOR_SIGNAL_ACTIONS)['on_balance_low'][number];
+  on_spend_threshold: (typeof VENDOR_SIGNAL_ACTIONS)['on_spend_threshold'][number];
 }
 
 export const DEFAULT_SETTINGS: Readonly<OrgSettings> = Object.freeze({
@@ -29,10 +53,23 @@ export const DEFAULT_SETTINGS: Readonly<OrgSettings> = Object.freeze({
   past_due_grace_amount: 0,
   overdraft_limit: 0,
   budget_alert_thresholds: [80, 100],
+  on_payment_failed: 'past_due',
+  on_payment_succeeded: 'active',
+  on_credits_granted: 'grant',
+  on_balance_low: 'alert',
+  on_spend_threshold: 'alert',
 });
 
 /** Settings that change what an organization may spend: only a platform key sets them. */
-export const COMMERCIAL_SETTINGS: readonly (keyof OrgSettings)[] = ['overdraft_limit', 'past_due_policy', 'past_due_grace_amount'];
+export const COMMERCIAL_SETTINGS: readonly (keyof OrgSettings)[] = [
+  'overdraft_limit',
+  'past_due_policy',
+  'past_due_grace_amount',
+  'on_payment_failed',
+  'on_payment_succeeded',
+  'on_credits_granted',
+  'on_spend_threshold',
+];
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 
@@ -57,6 +94,11 @@ export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, fiel
   }
   int('past_due_grace_amount', 0, MAX_AMOUNT);
   int('overdraft_limit', 0, MAX_AMOUNT);
+  for (const [field, actions] of Object.entries(VENDOR_SIGNAL_ACTIONS) as [VendorSignalSetting, readonly string[]][]) {
+    if (!actions.includes(settings[field])) {
+      errors.push({ field: `${fieldPrefix}${field}`, message: `${field} must be one of ${actions.join(', ')}` });
+    }
+  }
   const t = settings.budget_alert_thresholds;
   if (!Array.isArray(t) || t.length > 10 || !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))) {
     errors.push({

@@ -19,7 +19,7 @@ import {
 } from 'class-validator';
 import { CLIENT_ID_PATTERN, ENVIRONMENTS, SCOPES, type Environment, type Scope } from '../domain/access';
 import { ORG_STATUSES, OVERAGE_POLICIES, type OrgStatus, type OveragePolicy } from '../domain/organization';
-import { MAX_AMOUNT, PAST_DUE_POLICIES, type PastDuePolicy } from '../domain/org-settings';
+import { MAX_AMOUNT, PAST_DUE_POLICIES, VENDOR_SIGNAL_ACTIONS, type OrgSettings, type PastDuePolicy } from '../domain/org-settings';
 
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 
@@ -65,6 +65,27 @@ export class SettingsDto {
   @Min(1, { each: true })
   @Max(100, { each: true })
   budget_alert_thresholds?: number[];
+
+  /** What a vendor's payment-failed / invoice-overdue webhook does. */
+  @OptionalField()
+  @IsIn(VENDOR_SIGNAL_ACTIONS.on_payment_failed)
+  on_payment_failed?: OrgSettings['on_payment_failed'];
+
+  @OptionalField()
+  @IsIn(VENDOR_SIGNAL_ACTIONS.on_payment_succeeded)
+  on_payment_succeeded?: OrgSettings['on_payment_succeeded'];
+
+  @OptionalField()
+  @IsIn(VENDOR_SIGNAL_ACTIONS.on_credits_granted)
+  on_credits_granted?: OrgSettings['on_credits_granted'];
+
+  @OptionalField()
+  @IsIn(VENDOR_SIGNAL_ACTIONS.on_balance_low)
+  on_balance_low?: OrgSettings['on_balance_low'];
+
+  @OptionalField()
+  @IsIn(VENDOR_SIGNAL_ACTIONS.on_spend_threshold)
+  on_spend_threshold?: OrgSettings['on_spend_threshold'];
 }
 
 export class CreateOrganizationDto {

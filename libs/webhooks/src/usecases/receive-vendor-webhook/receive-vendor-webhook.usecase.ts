@@ -1,0 +1,285 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Counter } from 'prom-client';
+import sjson from 'secure-json-parse';
+import { WebhooksConfig } from '@tollgate/config';
+import { Clock, MetricsService, PlatformError } from '@tollgate/platform';
+import { GrantCreditsUseCase } from '@tollgate/quota';
+import {
+  CallContext,
+  type Environment,
+  GetOrganizationUseCase,
+  GetOrgSettingsUseCase,
+  KeyRateLimiter,
+  OrgSettings,
+  Principal,
+  UpdateOrganizationUseCase,
+} from '@tollgate/tenancy';
+import { VendorSignatures } from '../../adapters/signatures/vendor-signatures';
+import { WebhookReceiptRepository } from '../../adapters/mikro-orm/webhook-receipt.repository';
+import { classifyFlexprice, classifyMetronome, VendorSignal, WebhookSource } from '../../domain/vendor-signal';
+import { NewReceipt, ReceiptAction, ReceiptOutcome } from '../../domain/webhook-receipt';
+import { WebhooksError } from '../../domain/webhooks.error';
+
+export interface InboundDelivery {
+  source: WebhookSource;
+  raw: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+  remoteIp: string | null;
+  requestId: string | null;
+}
+
+export interface ReceiveAnswer {
+  received: true;
+  receipt_id: string;
+  delivery_id: string | null;
+  outcome: ReceiptOutcome;
+  action: ReceiptAction | null;
+  reason: string | null;
+}
+
+/** The actor a vendor's delivery acts as, in the audit log (`webhook:flexprice`). */
+class VendorPrincipal extends Principal {
+  constructor(
+    private readonly source: WebhookSource,
+    environment: Environment,
+  ) {
+    super(`webhook:${source}`, 'platform', null, environment, ['quota:admin', 'billing:admin']);
+  }
+
+  override get actor(): string {
+    return `webhook:${this.source}`;
+  }
+}
+
+interface Effect {
+  outcome: ReceiptOutcome;
+  action: ReceiptAction | null;
+  reason: string | null;
+}
+
+/**
+ * One vendor delivery, start to end: rate limit per source, verify the exact bytes, parse, drop a
+ * redelivery (its id claimed before), map the vendor customer to its organization, apply the
+ * organization's action for the signal, record the receipt. Every delivery is recorded with its
+ * outcome, refused ones included (without their unauthenticated body).
+ *
+ * No second effect: actions are idempotent by construction (a status set to what it is changes
+ * nothing; a grant's id is derived from the vendor's transaction, so it is inserted once) and the
+ * receipt claims the delivery id after them. A crash between the two leaves an unclaimed id, and
+ * the redelivery repeats idempotent actions: at-least-once delivery becomes exactly-once effect.
+ */
+@Injectable()
+export class ReceiveVendorWebhookUseCase {
+  private readonly logger = new Logger('VendorWebhooks');
+  private readonly limiter: KeyRateLimiter;
+  private readonly received: Counter<'source' | 'outcome'>;
+  private readonly alerts: Counter<'source' | 'kind'>;
+
+  constructor(
+    config: WebhooksConfig,
+    metrics: MetricsService,
+    private readonly signatures: VendorSignatures,
+    private readonly receipts: WebhookReceiptRepository,
+    private readonly organizations: GetOrganizationUseCase,
+    private readonly settings: GetOrgSettingsUseCase,
+    private readonly updateOrganization: UpdateOrganizationUseCase,
+    private readonly grants: GrantCreditsUseCase,
+    private readonly clock: Clock,
+  ) {
+    this.limiter = new KeyRateLimiter(config.inboundRate, config.inboundRate, 10_000);
+    this.received = new Counter({
+      name: 'tollgate_webhooks_inbound_total',
+      help: 'Inbound vendor webhook deliveries by source and outcome',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [metrics.registry],
+    });
+    this.alerts = new Counter({
+      name: 'tollgate_vendor_alerts_total',
+      help: 'Alerts raised from vendor webhooks (balance low, spend threshold) by source and kind',
+      labelNames: ['source', 'kind'] as const,
+      registers: [metrics.registry],
+    });
+  }
+
+  async execute(delivery: InboundDelivery): Promise<ReceiveAnswer> {
+    const { source } = delivery;
+    // Before any work, so a flood of forged deliveries costs a map look-up each (not recorded: that is the flood).
+    const wait = this.limiter.take(`${source}:${delivery.remoteIp ?? 'unknown'}`, Date.now());
+    if (wait > 0) {
+      this.received.inc({ source, outcome: 'rate_limited' });
+      throw new PlatformError('rate_limited', `Too many ${source} webhook deliveries from this address; retry later.`, {
+        retry_after_seconds: wait,
+      });
+    }
+    const bodySha256 = createHash('sha256').update(delivery.raw).digest('hex');
+    const base = { source, remoteIp: delivery.remoteIp, bodySha256 };
+
+    const verified = this.signatures.verify(source, delivery.raw, delivery.headers);
+    if (!verified.ok) {
+      await this.record({
+        ...base,
+        deliveryId: verified.claimedId,
+        environment: null,
+        orgId: null,
+        eventType: null,
+        kind: null,
+        outcome: 'refused',
+        reason: verified.reason,
+        action: null,
+        payload: null,
+      });
+      if (verified.reason === 'not_configured') {
+        throw new WebhooksError('webhook_not_configured', `${source} webhooks cannot be verified: ${verified.detail}.`);
+      }
+      throw new WebhooksError('webhook_signature_invalid', `The ${source} delivery did not verify: ${verified.detail}.`, {
+        reason: verified.reason,
+      });
+    }
+    const { environment } = verified;
+
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = sjson.parse(verified.text, null, { protoAction: 'remove', constructorAction: 'remove' });
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return this.answer(
+        { ...base, deliveryId: verified.deliveryId, environment, orgId: null, eventType: null, kind: null, payload: null },
+        { outcome: 'ignored', action: null, reason: 'the body is not a JSON object' },
+      );
+    }
+    // Postgres jsonb cannot hold U+0000: such a payload is recorded without its body.
+    const payload = verified.text.includes('\\u0000') ? null : body;
+
+    const deliveryId =
+      verified.mode === 'metronome'
+        ? typeof body.id === 'string' && body.id.length > 0 && body.id.length <= 256
+          ? body.id
+          : null
+        : // Native Flexprice deliveries carry no id: the same bytes are the same delivery (bodies carry their own instants and ids).
+          (verified.deliveryId ?? `sha256:${bodySha256}`);
+    const signal = source === 'flexprice' ? classifyFlexprice(body) : classifyMetronome(body);
+    const known = { ...base, deliveryId, environment, eventType: signal.eventType, kind: signal.kind, payload };
+    if (deliveryId === null) {
+      return this.answer({ ...known, orgId: null }, { outcome: 'ignored', action: null, reason: 'the notification has no id' });
+    }
+    const claim = await this.receipts.findClaim(source, deliveryId);
+    if (claim) {
+      return this.answer(
+        { ...known, orgId: claim.orgId },
+        { outcome: 'duplicate', action: null, reason: `already received at ${claim.receivedAt.toISOString()} (receipt ${claim.id})` },
+      );
+    }
+
+    const orgs = await this.receipts.findCustomerOrgs(source, environment, signal.customerRefs);
+    if (orgs.length !== 1) {
+      const reason =
+        signal.customerRefs.length === 0
+          ? 'the payload names no customer'
+          : orgs.length === 0
+            ? `no organization has ${source} customer ${signal.customerRefs.join(' / ')} in ${environment}`
+            : `${source} customer ${signal.customerRefs.join(' / ')} belongs to several organizations`;
+      const outcome: ReceiptOutcome = signal.kind === 'other' || signal.kind === 'invoice_finalized' ? 'recorded' : 'unknown_customer';
+      return this.answer({ ...known, orgId: null }, { outcome, action: outcome === 'recorded' ? 'none' : null, reason });
+    }
+    const [orgId] = orgs;
+    const ctx: CallContext = { principal: new VendorPrincipal(source, environment), requestId: delivery.requestId };
+    let effect: Effect;
+    try {
+      effect = await this.act(ctx, orgId, signal, await this.settings.execute(orgId, environment));
+    } catch (error) {
+      // Recorded, then answered 5xx: the vendor delivers it again and the (idempotent) action is retried.
+      await this.record({
+        ...known,
+        orgId,
+        outcome: 'failed',
+        action: null,
+        reason: String((error as Error)?.message ?? error).slice(0, 500),
+      });
+      throw error;
+    }
+    return this.answer({ ...known, orgId }, effect);
+  }
+
+  private async act(ctx: CallContext, orgId: string, signal: VendorSignal, settings: Readonly<OrgSettings>): Promise<Effect> {
+    const source = ctx.principal.actor;
+    switch (signal.kind) {
+      case 'payment_failed':
+        return settings.on_payment_failed === 'past_due'
+          ? this.setStatus(ctx, orgId, 'past_due', signal)
+          : { outcome: 'recorded', action: 'none', reason: 'on_payment_failed is none' };
+      case 'payment_succeeded':
+        return settings.on_payment_succeeded === 'active'
+          ? this.setStatus(ctx, orgId, 'active', signal)
+          : { outcome: 'recorded', action: 'none', reason: 'on_payment_succeeded is none' };
+      case 'spend_threshold':
+        if (settings.on_spend_threshold === 'past_due') return this.setStatus(ctx, orgId, 'past_due', signal);
+        if (settings.on_spend_threshold === 'alert') return this.alert(orgId, signal, source);
+        return { outcome: 'recorded', action: 'none', reason: 'on_spend_threshold is none' };
+      case 'balance_low':
+        return settings.on_balance_low === 'alert'
+          ? this.alert(orgId, signal, source)
+          : { outcome: 'recorded', action: 'none', reason: 'on_balance_low is none' };
+      case 'credits_granted': {
+        if (settings.on_credits_granted !== 'grant') return { outcome: 'recorded', action: 'none', reason: 'on_credits_granted is none' };
+        if (!signal.grant) return { outcome: 'recorded', action: 'none', reason: signal.note };
+        const { grant } = signal;
+        if (grant.expiresAt && grant.expiresAt.getTime() <= this.clock.now().getTime()) {
+          return { outcome: 'recorded', action: 'none', reason: `the vendor's credit expired at ${grant.expiresAt.toISOString()}` };
+        }
+        const result = await this.grants.grantOnce(ctx, orgId, grant.grantId, {
+          amount: grant.amount,
+          reason: grant.reason,
+          source: grant.grantId,
+          expiresAt: grant.expiresAt ?? undefined,
+        });
+        return result.created
+          ? { outcome: 'applied', action: 'credit_grant', reason: `granted ${grant.amount} micro-credits (${result.grant?.id})` }
+          : { outcome: 'recorded', action: 'none', reason: `${grant.grantId} was granted before` };
+      }
+      case 'invoice_finalized':
+        return { outcome: 'recorded', action: 'none', reason: null };
+      default:
+        return { outcome: 'recorded', action: 'none', reason: signal.note };
+    }
+  }
+
+  /**
+   * past_due only from active (a suspended organization stays suspended), active only from
+   * past_due (never un-suspends). Through the same use case as PATCH, so it is audited and every
+   * instance's cache hears of it.
+   */
+  private async setStatus(ctx: CallContext, orgId: string, to: 'past_due' | 'active', signal: VendorSignal): Promise<Effect> {
+    const org = await this.organizations.execute(ctx, orgId);
+    const from = to === 'past_due' ? 'active' : 'past_due';
+    if (org.status !== from) return { outcome: 'recorded', action: 'none', reason: `organization is ${org.status}: left as is` };
+    await this.updateOrganization.execute(ctx, orgId, { status: to });
+    this.logger.warn(`organization ${orgId}: ${from} -> ${to} (${signal.eventType})`);
+    return { outcome: 'applied', action: to, reason: `${from} -> ${to} on ${signal.eventType}` };
+  }
+
+  private alert(orgId: string, signal: VendorSignal, source: string): Effect {
+    this.alerts.inc({ source: source.replace('webhook:', ''), kind: signal.kind });
+    this.logger.warn(`alert for organization ${orgId}: ${signal.eventType}`);
+    return { outcome: 'applied', action: 'alert', reason: signal.eventType };
+  }
+
+  private async answer(receipt: Omit<NewReceipt, 'outcome' | 'action' | 'reason'>, effect: Effect): Promise<ReceiveAnswer> {
+    const { id, outcome } = await this.record({ ...receipt, ...effect });
+    return {
+      received: true,
+      receipt_id: id,
+      delivery_id: receipt.deliveryId,
+      outcome,
+      action: outcome === 'duplicate' ? null : effect.action,
+      reason: outcome === 'duplicate' && effect.outcome !== 'duplicate' ? 'processed concurrently by another request' : effect.reason,
+    };
+  }
+
+  private async record(receipt: NewReceipt): Promise<{ id: string; outcome: ReceiptOutcome }> {
+    const recorded = await this.receipts.record(receipt);
+    this.received.inc({ source: receipt.source, outcome: recorded.outcome });
+    return recorded;
+  }
+}
