@@ -200,6 +200,39 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
       const retried = await call('POST', '/v1/billing/outbox/:id/retry', `/v1/billing/outbox/${events[0].id}:metronome/retry`);
       expect(retried.body.code).toBe('outbox_delivery_not_found');
 
+      // Webhooks: an endpoint of the 128-character organization (a public address literal: no DNS), its log, rotation, deletion.
+      const hookBody = { url: 'https://8.8.8.8/tollgate', event_types: ['billing.delivery_dead'] };
+      const hook = await call('POST', '/v1/orgs/:org/webhook-endpoints', `/v1/orgs/${org}/webhook-endpoints`, hookBody, uniqueId('w'));
+      expect(hook.status).toBe(201);
+      const hookPath = `/v1/orgs/${org}/webhook-endpoints/${hook.body.id}`;
+      expect((await call('GET', '/v1/orgs/:org/webhook-endpoints', `/v1/orgs/${org}/webhook-endpoints`)).body.data).toHaveLength(1);
+      expect((await call('GET', '/v1/orgs/:org/webhook-endpoints/:id', hookPath)).body.id).toBe(hook.body.id);
+      expect((await call('GET', '/v1/orgs/:org/webhook-endpoints/:id/deliveries', `${hookPath}/deliveries`)).body.data).toEqual([]);
+      const rotatedHook = await call(
+        'POST',
+        '/v1/orgs/:org/webhook-endpoints/:id/rotate-secret',
+        `${hookPath}/rotate-secret`,
+        {},
+        uniqueId('w'),
+      );
+      expect(rotatedHook.status).toBe(200);
+      const redelivered = await call(
+        'POST',
+        '/v1/orgs/:org/webhook-deliveries/:id/redeliver',
+        `/v1/orgs/${org}/webhook-deliveries/${'d'.repeat(128)}:${hook.body.id}/redeliver`,
+        {},
+        uniqueId('w'),
+      );
+      expect(redelivered.body.code).toBe('webhook_delivery_not_found');
+      expect((await call('DELETE', '/v1/orgs/:org/webhook-endpoints/:id', hookPath)).status).toBe(204);
+      expect((await call('GET', '/v1/webhooks/receipts', `/v1/webhooks/receipts?org_id=${org}`)).body.data).toEqual([]);
+      for (const source of ['flexprice', 'metronome']) {
+        // No secret configured here: refused (and recorded) whatever the body.
+        expect((await call('POST', `/v1/webhooks/${source}`, `/v1/webhooks/${source}`, { id: 'x'.repeat(128) })).body.code).toBe(
+          'webhook_not_configured',
+        );
+      }
+
       // Every /v1 route of the running app was walked: a new route fails this test until it is added.
       const v1Routes = registeredRoutes(t.app)
         .filter((r) => r.url.startsWith('/v1'))

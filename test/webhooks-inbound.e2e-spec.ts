@@ -408,12 +408,12 @@ describe('inbound vendor webhooks (Postgres + Redis)', () => {
     }
   });
 
-  it('answers 503 webhook_not_configured (recorded) when no secret is configured for the vendor', async () => {
+  it('answers 401 webhook_not_configured (recorded) when no secret is configured for the vendor', async () => {
     const bare = await createTestApp({ env: { WEBHOOK_DISPATCH_ENABLED: 'false', BILLING_DISPATCH_ENABLED: 'false' } });
     try {
       const body = JSON.stringify({ id: uniqueId('ntf'), type: 'invoice.finalized' });
       const res = await deliver('metronome', body, metronomeHeaders(MN_NEW, body), { app: bare });
-      expect(res.status).toBe(503);
+      expect(res.status).toBe(401);
       expect(res.body.code).toBe('webhook_not_configured');
     } finally {
       await bare.close();

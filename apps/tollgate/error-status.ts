@@ -98,7 +98,8 @@ export const ERROR_STATUS = {
   outbox_delivery_not_retryable: HttpStatus.CONFLICT,
   // webhooks
   webhook_signature_invalid: HttpStatus.UNAUTHORIZED,
-  webhook_not_configured: HttpStatus.SERVICE_UNAVAILABLE,
+  // Nothing to verify with is not verified: 401 like a bad signature (the vendor retries either way), never a 5xx to hostile input.
+  webhook_not_configured: HttpStatus.UNAUTHORIZED,
   webhook_endpoint_not_found: HttpStatus.NOT_FOUND,
   webhook_url_refused: HttpStatus.UNPROCESSABLE_ENTITY,
   webhook_delivery_not_found: HttpStatus.NOT_FOUND,

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './load-config';
+import { WebhooksConfig } from './namespaces';
 
 const PLATFORM_KEY = 'tg_platform_0123456789abcdefghijkl';
 
@@ -155,6 +156,34 @@ describe('loadConfig', () => {
       expect(problems).toEqual(['FLEXPRICE_API_KEY: must be 8 to 512 characters without whitespace (got <redacted>)']);
       expect(JSON.stringify(sut)).not.toContain('fp_live_secret_1');
       expect(JSON.stringify(sut.billing)).toContain('"flexpriceApiKey":"<redacted>"');
+    });
+  });
+
+  describe('webhook secrets', () => {
+    const OLD = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const NEW = 'whsec_dGVzdC1lbnZpcm9ubWVudC1zZWNyZXQ=';
+
+    it('takes a space-separated list for a rotation, and lists it back', () => {
+      const sut = loadConfig({ FLEXPRICE_WEBHOOK_SECRET: `${OLD} ${NEW}`, METRONOME_WEBHOOK_SECRET: 'metronome-secret-0123456789' });
+
+      expect(WebhooksConfig.list(sut.webhooks.flexpriceSecret)).toEqual([OLD, NEW]);
+      expect(WebhooksConfig.list(sut.webhooks.metronomeSecret)).toEqual(['metronome-secret-0123456789']);
+      expect(sut.webhooks).toMatchObject({ flexpriceHeaderName: 'x-tollgate-webhook-secret', inboundRate: 2_000, allowPrivateUrls: false });
+    });
+
+    it('refuses a Svix secret without whsec_, a short shared secret, and one secret in live and test, never echoing them', () => {
+      const problems = problemsOf({
+        FLEXPRICE_WEBHOOK_SECRET: 'not-a-svix-secret-at-all',
+        FLEXPRICE_WEBHOOK_HEADER_SECRET: 'short',
+        METRONOME_WEBHOOK_SECRET: 'metronome-secret-0123456789 other-secret-0123456789',
+        METRONOME_WEBHOOK_SECRET_TEST: 'other-secret-0123456789',
+      });
+
+      expect(problems).toContainEqual(expect.stringMatching(/^FLEXPRICE_WEBHOOK_SECRET: must be one to five whsec_ secrets .*<redacted>/));
+      expect(problems).toContainEqual(expect.stringMatching(/^FLEXPRICE_WEBHOOK_HEADER_SECRET: must be one to five secrets/));
+      expect(problems).toContainEqual('METRONOME_WEBHOOK_SECRET and METRONOME_WEBHOOK_SECRET_TEST: live and test must not share a secret');
+      expect(problems.join('\n')).not.toMatch(/not-a-svix|short|other-secret/);
+      expect(JSON.stringify(loadConfig({ FLEXPRICE_WEBHOOK_SECRET: OLD }))).not.toContain(OLD);
     });
   });
 });

@@ -4,7 +4,7 @@ export type WebhooksErrorCode =
   // inbound
   /** The delivery's signature, shared secret or timestamp did not verify (recorded; 401). */
   | 'webhook_signature_invalid'
-  /** No secret is configured for this vendor, so nothing can be verified (503: the vendor retries). */
+  /** No secret is configured for this vendor, so nothing can be verified (401, recorded; the vendor retries). */
   | 'webhook_not_configured'
   // outbound
   /** No webhook endpoint with this id that the caller may see. */
