@@ -426,6 +426,27 @@ describe('outbound webhooks (Postgres + Redis)', () => {
     });
   });
 
+  it('keeps a hanging endpoint from holding up another: its calls take a few slots, the rest keep flowing', async () => {
+    const org = await api.createOrg(uniqueId('wh'));
+    const slow = await endpoint(org, ['reservation.expired']);
+    const fast = await endpoint(org, ['credits.granted']);
+    receiver.fail(slow.path, { kind: 'timeout', holdMs: TIMEOUT_MS * 3, times: 8 });
+    for (let i = 0; i < 8; i++) await record(org, 'reservation.expired');
+    await eventually(async () => expect(receiver.requests.filter((r) => r.path === slow.path).length).toBeGreaterThanOrEqual(1), 5_000);
+
+    await record(org, 'credits.granted');
+
+    await eventually(async () => expect(receiver.accepted(fast.path)).toHaveLength(1), 5_000);
+    const fastAt = receiver.accepted(fast.path)[0].at;
+    const firstSlow = Math.min(...receiver.requests.filter((r) => r.path === slow.path).map((r) => r.at));
+    // Sent while the slow endpoint's first calls still hang (they end at the timeout): not after them.
+    expect(fastAt - firstSlow).toBeLessThan(TIMEOUT_MS);
+    // And the slow endpoint never had more than its share of calls in flight at once.
+    const concurrentSlow = receiver.requests.filter((r) => r.path === slow.path && r.at < firstSlow + TIMEOUT_MS / 2).length;
+    expect(concurrentSlow).toBeLessThanOrEqual(4);
+    receiver.clearFaults(slow.path);
+  });
+
   it('exposes delivery outcomes and the backlog as Prometheus metrics', async () => {
     const res = await api.get('/metrics', { key: null });
     expect(res.status).toBe(200);

@@ -146,13 +146,15 @@ export class WebhookDeliveriesRepository {
    * Leases up to `limit` due deliveries of enabled endpoints whose circuit is not open, counting
    * the attempt, for `leaseMs` (a crashed instance's are sent again after it).
    */
-  async lease(limit: number, leaseId: string, leaseMs: number): Promise<LeasedWebhook[]> {
+  /** `skipEndpoints`: endpoints this instance already calls as much as it may (their deliveries wait, others' go). */
+  async lease(limit: number, leaseId: string, leaseMs: number, skipEndpoints: readonly string[] = []): Promise<LeasedWebhook[]> {
     const rows = await this.em.getConnection().execute<LeasedRow[]>(
       `with due as (
          select d.id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
           where d.status in ('pending', 'failed') and d.next_attempt_at <= now()
             and (d.leased_until is null or d.leased_until <= now())
             and e.status = 'enabled' and (e.circuit_open_until is null or e.circuit_open_until <= now())
+            and not (d.endpoint_id in (select value from jsonb_array_elements_text(?::jsonb)))
           order by d.next_attempt_at
           limit ?
           for update of d skip locked
@@ -166,7 +168,7 @@ export class WebhookDeliveriesRepository {
               e.id as endpoint_id, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.consecutive_failures
          from leased l join webhook_events w on w.id = l.event_id join webhook_endpoints e on e.id = l.endpoint_id
         order by l.next_attempt_at, l.id`,
-      [limit, leaseMs, leaseId],
+      [JSON.stringify(skipEndpoints), limit, leaseMs, leaseId],
     );
     return rows.map((r) => ({
       id: r.id,

@@ -8,8 +8,10 @@ import { WebhookSender } from '../../adapters/http/webhook-sender';
 import { decide } from '../../domain/delivery-policy';
 import { signingSecrets, webhookBody } from '../../domain/webhook-message';
 
-/** Deliveries leased (and calls in flight) per round. */
+/** Calls in flight at most (one instance). */
 const CONCURRENCY = 16;
+/** Calls in flight at most to one endpoint: a slow endpoint holds a few slots, never all of them. */
+const PER_ENDPOINT = 4;
 /** Events fanned out per statement. */
 const FAN_OUT_BATCH = 1_000;
 
@@ -110,17 +112,60 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return work + (await this.pump());
   }
 
+  /**
+   * A pool, not rounds: a slot freed by a finished call is filled at once, so an endpoint that
+   * answers slowly (up to the timeout) delays only the calls it holds, at most PER_ENDPOINT.
+   */
   private async loop(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    const perEndpoint = new Map<string, number>();
     while (this.running) {
-      let work = 0;
+      let sent = false;
       try {
-        work = await this.runOnce();
+        for (let n = await this.deliveries.fanOut(FAN_OUT_BATCH); n > 0; n = await this.deliveries.fanOut(FAN_OUT_BATCH));
+        const free = CONCURRENCY - inFlight.size;
+        if (free > 0) {
+          const leaseId = randomBytes(9).toString('base64url');
+          const full = [...perEndpoint].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id);
+          const leased = await this.deliveries.lease(free, leaseId, this.leaseMs, full);
+          const admitted = await this.admitThroughCircuits(leaseId, leased);
+          const sending: LeasedWebhook[] = [];
+          const giveBack: string[] = [];
+          for (const delivery of admitted) {
+            const busy = perEndpoint.get(delivery.endpoint.id) ?? 0;
+            if (busy >= PER_ENDPOINT) {
+              giveBack.push(delivery.id);
+              continue;
+            }
+            perEndpoint.set(delivery.endpoint.id, busy + 1);
+            sending.push(delivery);
+          }
+          await this.deliveries.release(leaseId, giveBack);
+          sent = sending.length > 0;
+          for (const delivery of sending) {
+            const call: Promise<void> = this.deliver(leaseId, delivery)
+              .catch((error) =>
+                this.logger.error({ err: (error as Error).message, delivery: delivery.id }, 'webhook delivery failed to record'),
+              )
+              .finally(() => {
+                inFlight.delete(call);
+                const left = (perEndpoint.get(delivery.endpoint.id) ?? 1) - 1;
+                if (left > 0) perEndpoint.set(delivery.endpoint.id, left);
+                else perEndpoint.delete(delivery.endpoint.id);
+                this.wake?.();
+              });
+            inFlight.add(call);
+          }
+        }
       } catch (error) {
         this.logger.error({ err: (error as Error).message }, 'webhook dispatch round failed');
       }
       if (!this.running) break;
-      if (work < CONCURRENCY) await this.sleep(this.config.dispatchIntervalMs);
+      // Nothing due, or every slot busy: wait for a call to finish or the interval, whichever first.
+      if (!sent || inFlight.size >= CONCURRENCY) await this.sleep(this.config.dispatchIntervalMs);
     }
+    // Stopping: the calls in flight are recorded before the dispatcher says it stopped.
+    await Promise.all([...inFlight]);
   }
 
   private sleep(ms: number): Promise<void> {
