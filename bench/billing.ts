@@ -28,6 +28,7 @@ import { Client } from 'pg';
 import { FAKE_FLEXPRICE_KEYS, FAKE_METRONOME_TOKENS } from '@tollgate/testing';
 import { Child, commandCpuSeconds, freePort, pidCpuSeconds, REPO_ROOT, TS_NODE_ARGS } from './lib/children';
 import { BenchRequest, call, closedLoop, LoadResult, mergeResults, openLoop, Workload } from './lib/load';
+import { reserveCommitWorkload } from './lib/workloads';
 import { deleteBenchKeys, machineInfo, redisCpuSeconds } from './lib/machine';
 import { DEFAULT_MAIN_JS } from './service/tollgate';
 
@@ -116,26 +117,7 @@ async function startService(name: string, dispatch: boolean, fpPort: number, mnP
   });
 }
 
-function workload(runId: string, org: string): Workload {
-  return {
-    request: (i): BenchRequest => ({
-      method: 'POST',
-      path: '/v1/reservations',
-      headers: { ...AUTH, 'idempotency-key': `${runId}-${i}` },
-      body: { org_id: org, project_id: 'p', user_id: `u${i % 100}`, product: 'bench.billing', usage },
-    }),
-    followUp: (res, req) => {
-      if (req.path !== '/v1/reservations') return undefined;
-      const id = (JSON.parse(res.body) as { id: string }).id;
-      return {
-        method: 'POST',
-        path: `/v1/reservations/${id}/commit`,
-        headers: { ...AUTH, 'idempotency-key': `${req.headers?.['idempotency-key']}-c` },
-        body: { usage },
-      };
-    },
-  };
-}
+const workload = (runId: string, org: string): Workload => reserveCommitWorkload(runId, org, 'bench.billing', usage, AUTH);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

@@ -75,6 +75,9 @@ async function evalshaStats(redis: Redis): Promise<{ us: number; commands: numbe
   return { us, commands: scripts > 0 ? inner / scripts : NaN };
 }
 
+/** BENCH_THRESHOLDS=80,100: reserve and commit with budget alert thresholds (decision 029), as the service calls them. */
+const THRESHOLDS = process.env.BENCH_THRESHOLDS ? process.env.BENCH_THRESHOLDS.split(',').map(Number) : undefined;
+
 async function redisRows(redis: Redis): Promise<string[]> {
   const store = new RedisQuotaStore(redis, PREFIX);
   const scope: QuotaScope = { orgId: `bench-store-${randomUUID().slice(0, 8)}`, environment: 'live' };
@@ -106,6 +109,7 @@ async function redisRows(redis: Redis): Promise<string[]> {
       scope,
       { holdId, projectId: 'p', userId: `u-${n % USERS}`, amount: 1_000, expiresAtMs: Date.now() + HOUR },
       new Date(),
+      THRESHOLDS,
     );
     if (outcome.kind !== 'held') throw new Error(`reserve: ${outcome.kind}`);
     held.push(holdId);
@@ -113,7 +117,7 @@ async function redisRows(redis: Redis): Promise<string[]> {
   const commit = async () => {
     const holdId = held.pop();
     if (!holdId) return false; // every hold of the reserve rows is committed
-    const outcome = await store.commit(scope, holdId, 700, new Date());
+    const outcome = await store.commit(scope, holdId, 700, new Date(), undefined, undefined, THRESHOLDS);
     if (outcome.kind !== 'committed') throw new Error(`commit: ${outcome.kind}`);
   };
   // Warm-up: scripts loaded, JIT warm.

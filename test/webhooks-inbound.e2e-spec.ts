@@ -389,6 +389,16 @@ describe('inbound vendor webhooks (Postgres + Redis)', () => {
     });
   });
 
+  it('records a signed body Postgres cannot store as jsonb (a lone surrogate escape, U+0000) without its payload', async () => {
+    for (const body of ['{"event_type":"customer.updated","note":"\\ud800"}', '{"event_type":"customer.updated","note":"\\u0000"}']) {
+      const res = await deliver('flexprice', body, svixHeaders(FP_NEW, body));
+      expect(res.status).toBe(200);
+      expect(res.body.outcome).toBe('recorded');
+      const [receipt] = await receipts('id = ?', [res.body.receipt_id]);
+      expect(receipt).toMatchObject({ outcome: 'recorded', payload: null, event_type: 'customer.updated' });
+    }
+  });
+
   it('rate limits deliveries per source address with 429 and Retry-After, before any verification', async () => {
     const limited = await createTestApp({ env: { ...env, WEBHOOK_INBOUND_RATE: '3' } });
     try {

@@ -1276,6 +1276,134 @@ export function quotaStoreContract(name: string, makeStore: () => Promise<QuotaS
       });
     });
 
+    describe('budget alert thresholds (decided in the call that crosses them)', () => {
+      const ALERTS = [80, 100];
+      const crossing = (node: NodeRef, threshold: number, limit: number, used: number, period = 'none', periodId = '') => ({
+        node,
+        threshold,
+        limit,
+        used,
+        period,
+        periodId,
+      });
+
+      it('reports a threshold once, in the reserve that takes usage from below it to at or above it', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        const below = await sut.reserve(scope, hold(700), NOW, ALERTS);
+        expect(below).toMatchObject({ kind: 'held' });
+        expect(below).not.toHaveProperty('crossings');
+        expect(await sut.reserve(scope, hold(100), NOW, ALERTS)).toMatchObject({ crossings: [crossing(ORG, 80, 1_000, 800)] });
+        // Above 80% already, below 100%: nothing more to report.
+        expect(await sut.reserve(scope, hold(50), NOW, ALERTS)).not.toHaveProperty('crossings');
+        expect(await sut.reserve(scope, hold(150), NOW, ALERTS)).toMatchObject({ crossings: [crossing(ORG, 100, 1_000, 1_000)] });
+      });
+
+      it('counts committed as well as reserved (what admission counts against the limit), and rounds the mark up', async () => {
+        const scope = await given([[project(), cap(999, 'month')]]);
+        const h = hold(700);
+        await sut.reserve(scope, h, NOW, ALERTS);
+        await sut.commit(scope, h.holdId, 700, NOW);
+        // 80% of 999 is 799.2: 799 is below it, 800 reaches it.
+        expect(await sut.reserve(scope, hold(99), NOW, ALERTS)).not.toHaveProperty('crossings');
+        expect(await sut.reserve(scope, hold(1), NOW, ALERTS)).toMatchObject({
+          crossings: [crossing(project(), 80, 999, 800, 'month', '2026-11')],
+        });
+      });
+
+      it('reports nothing without thresholds, without a limit, or when refused', async () => {
+        const scope = await given([[user(), cap(100)]]);
+        expect(await sut.reserve(scope, hold(90), NOW)).not.toHaveProperty('crossings');
+        const unlimited = await given();
+        expect(await sut.reserve(unlimited, hold(1_000), NOW, ALERTS)).not.toHaveProperty('crossings');
+        const refused = await sut.reserve(scope, hold(20), NOW, ALERTS);
+        expect(refused).toMatchObject({ kind: 'refused' });
+        expect(refused).not.toHaveProperty('crossings');
+      });
+
+      it('reports every threshold one reservation crosses, each', async () => {
+        const scope = await given([[ORG, cap(1_000)]]);
+        expect(await sut.reserve(scope, hold(1_000), NOW, [50, 80, 100])).toMatchObject({
+          crossings: [crossing(ORG, 50, 1_000, 1_000), crossing(ORG, 80, 1_000, 1_000), crossing(ORG, 100, 1_000, 1_000)],
+        });
+      });
+
+      it('decides each level on its own limit and period', async () => {
+        const scope = await given([
+          [ORG, cap(10_000)],
+          [project(), cap(1_000, 'day')],
+          [user(), cap(100, 'month')],
+        ]);
+        expect(await sut.reserve(scope, hold(80), NOW, ALERTS)).toMatchObject({
+          crossings: [crossing(user(), 80, 100, 80, 'month', '2026-11')],
+        });
+        expect(await sut.reserve(scope, hold(720, { userId: 'u2' }), NOW, ALERTS)).toMatchObject({
+          crossings: [crossing(project(), 80, 1_000, 800, 'day', '2026-11-28')],
+        });
+        expect(await sut.reserve(scope, hold(7_200, { projectId: 'p2', userId: 'u9' }), NOW, ALERTS)).toMatchObject({
+          crossings: [crossing(ORG, 80, 10_000, 8_000)],
+        });
+      });
+
+      it('reports again after usage fell below (release) and rose back, and in the next period (the event id dedupes within one)', async () => {
+        const scope = await given([[project(), cap(100, 'day')]]);
+        const first = hold(80);
+        expect(await sut.reserve(scope, first, NOW, ALERTS)).toMatchObject({ crossings: [{ threshold: 80, periodId: '2026-11-28' }] });
+        await sut.release(scope, first.holdId);
+        expect(await sut.reserve(scope, hold(80), NOW, ALERTS)).toMatchObject({ crossings: [{ threshold: 80, periodId: '2026-11-28' }] });
+        const tomorrow = at('2026-11-29T08:00:00.000Z');
+        expect(await sut.reserve(scope, hold(80, { expiresAtMs: tomorrow.getTime() + HOUR }), tomorrow, ALERTS)).toMatchObject({
+          crossings: [{ threshold: 80, periodId: '2026-11-29', used: 80 }],
+        });
+      });
+
+      it('N concurrent reserves crossing a threshold: exactly one reports it, at every level', async () => {
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [project(), cap(1_000)],
+          [user(), cap(1_000)],
+        ]);
+        const outcomes = await Promise.all(Array.from({ length: 50 }, () => sut.reserve(scope, hold(20), NOW, [80])));
+        expect(outcomes.every((o) => o.kind === 'held')).toBe(true);
+        const reported = outcomes.flatMap((o) => (o.kind === 'held' ? (o.crossings ?? []) : []));
+        expect(reported).toEqual([crossing(ORG, 80, 1_000, 800), crossing(project(), 80, 1_000, 800), crossing(user(), 80, 1_000, 800)]);
+      });
+
+      it('a batch reports the thresholds its items cross together, once per node', async () => {
+        const scope = await given([
+          [ORG, cap(1_000)],
+          [user(), cap(300)],
+        ]);
+        const outcome = await sut.reserveBatch(scope, [hold(100), hold(100), hold(100)], 'all_or_nothing', NOW, ALERTS);
+        expect(outcome).toMatchObject({ kind: 'decided', crossings: [crossing(user(), 80, 300, 300), crossing(user(), 100, 300, 300)] });
+        expect(await sut.reserveBatch(scope, [hold(500, { userId: 'u2' })], 'max_fundable', NOW, ALERTS)).toMatchObject({
+          crossings: [crossing(ORG, 80, 1_000, 800)],
+        });
+        expect(await sut.reserveBatch(scope, [hold(10, { userId: 'u2' })], 'max_fundable', NOW, ALERTS)).not.toHaveProperty('crossings');
+      });
+
+      it('a commit reports a threshold only when its charge above the hold (an overage) raises usage across it', async () => {
+        const scope = await given([[user(), cap(100, 'day')]]);
+        const within = hold(90);
+        await sut.reserve(scope, within, NOW, ALERTS); // crosses 80 here
+        expect(await sut.commit(scope, within.holdId, 50, NOW, undefined, undefined, ALERTS)).not.toHaveProperty('crossings');
+        const over = hold(40);
+        // 50 committed + 40 held: 80% again (the commit's release took usage below it).
+        expect(await sut.reserve(scope, over, NOW, ALERTS)).toMatchObject({ crossings: [{ threshold: 80, used: 90 }] });
+        expect(await sut.commit(scope, over.holdId, 60, NOW, { kind: 'allow' }, undefined, ALERTS)).toMatchObject({
+          kind: 'committed',
+          crossings: [crossing(user(), 100, 100, 110, 'day', '2026-11-28')],
+        });
+      });
+
+      it('refuses thresholds that are not ascending integer percents from 1 to 100, changing nothing', async () => {
+        const scope = await given([[ORG, cap(100)]]);
+        for (const bad of [[100, 80], [0], [101], [50.5], [80, 80], Array.from({ length: 11 }, (_, i) => i + 1)]) {
+          await expect(sut.reserve(scope, hold(10), NOW, bad)).rejects.toMatchObject({ code: 'invalid_quota_request' });
+        }
+        expect(await reserved(scope)).toEqual([0, 0, 0]);
+      });
+    });
+
     describe('property: no overspend under random interleavings', () => {
       it('decides as the model does under any reconfiguration and clock, keeps the spend, never counts an expired hold, and returns to 0', async () => {
         await fc.assert(

@@ -19,3 +19,12 @@ export function nodeKey(node: NodeRef): string {
 export function holdNodes(projectId: string, userId: string): [NodeRef, NodeRef, NodeRef] {
   return [{ level: 'org' }, { level: 'project', projectId }, { level: 'user', projectId, userId }];
 }
+
+/** The node a nodeKey names, or null when the string is not one. */
+export function nodeOfKey(key: string): NodeRef | null {
+  const parts = key.split('|');
+  if (parts.length === 1 && parts[0] === 'o') return { level: 'org' };
+  if (parts.length === 2 && parts[0] === 'p') return { level: 'project', projectId: parts[1] };
+  if (parts.length === 3 && parts[0] === 'u') return { level: 'user', projectId: parts[1], userId: parts[2] };
+  return null;
+}

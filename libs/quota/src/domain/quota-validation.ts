@@ -6,6 +6,7 @@ import {
   BATCH_POLICIES,
   BatchPolicy,
   HoldSpec,
+  MAX_ALERT_THRESHOLDS,
   MAX_ALTERNATIVES,
   MAX_BATCH_ITEMS,
   MAX_QUANTITY_UPDATES,
@@ -114,6 +115,18 @@ export function checkHoldSpec(hold: HoldSpec, now: Date, field = 'hold'): void {
       throw QuotaError.invalid(`${field}.alternatives`, `must be a list of at most ${MAX_ALTERNATIVES} amounts`);
     }
     hold.alternatives.forEach((amount, i) => checkHoldAmount(`${field}.alternatives[${i}]`, amount));
+  }
+}
+
+/** Budget alert thresholds: at most MAX_ALERT_THRESHOLDS ascending integer percents from 1 to 100. */
+export function checkThresholds(thresholds: readonly number[] | undefined): void {
+  if (thresholds === undefined) return;
+  if (
+    !Array.isArray(thresholds) ||
+    thresholds.length > MAX_ALERT_THRESHOLDS ||
+    !thresholds.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > thresholds[i - 1]))
+  ) {
+    throw QuotaError.invalid('thresholds', `must be at most ${MAX_ALERT_THRESHOLDS} ascending integers from 1 to 100`);
   }
 }
 

@@ -74,9 +74,38 @@ export interface Refusal {
   available: number;
 }
 
+/** Budget alert thresholds a store call is given at most (the org setting `budget_alert_thresholds`). */
+export const MAX_ALERT_THRESHOLDS = 10;
+
+/**
+ * A budget alert threshold one store call took a node across: the node's usage — committed in
+ * its current period plus reserved, exactly what admission counts against its limit — went
+ * from below `threshold`% of its limit to at or above it. Decided inside the same atomic step
+ * as the change, so however many calls race, one of them crosses; present only on outcomes of
+ * calls given thresholds, and only when something was crossed.
+ */
+export interface ThresholdCrossing {
+  node: NodeRef;
+  /** Percent of the limit, 1–100. */
+  threshold: number;
+  limit: number;
+  /** committed (current period) + reserved after the call. */
+  used: number;
+  period: Period;
+  /** The node's current period id ('' for `none`). */
+  periodId: string;
+}
+
 export type ReserveOutcome =
   /** `choice`, with alternatives: 0 for `amount`, i for alternatives[i − 1]. */
-  | { kind: 'held'; holdId: string; periods: HoldPeriods; remaining: Remaining; choice?: number }
+  | {
+      kind: 'held';
+      holdId: string;
+      periods: HoldPeriods;
+      remaining: Remaining;
+      choice?: number;
+      crossings?: ThresholdCrossing[];
+    }
   /** `fitsUpTo`, with alternatives: the largest amount every level could admit now (null: no limit). */
   | (Refusal & { fitsUpTo?: number | null })
   /** The hold id is already active; nothing changed. `hold` is what was admitted under it. */
@@ -93,8 +122,8 @@ export type BatchItemOutcome =
   | { kind: 'duplicate'; holdId: string; hold: ActiveHold };
 
 export type BatchOutcome =
-  /** One entry per item, in order. all_or_nothing: every item is held. */
-  | { kind: 'decided'; items: BatchItemOutcome[] }
+  /** One entry per item, in order. all_or_nothing: every item is held. `crossings`: of the batch as a whole. */
+  | { kind: 'decided'; items: BatchItemOutcome[]; crossings?: ThresholdCrossing[] }
   /** all_or_nothing only: item `index` does not fit, so nothing was held. */
   | (Refusal & { index: number; holdId: string })
   /** all_or_nothing only: item `index` is already active, so nothing was held. */
@@ -128,6 +157,8 @@ export type CommitOutcome =
       overage: number;
       /** The hold as it was admitted (project, user, amount, periods). */
       hold: ActiveHold;
+      /** Thresholds the charge took a node across (an overage raises usage above the hold). */
+      crossings?: ThresholdCrossing[];
     }
   | { kind: 'not_held' }
   /** A quantity was not what the commit expected: nothing changed; these are the current values. */

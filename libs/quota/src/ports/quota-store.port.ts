@@ -63,21 +63,34 @@ export abstract class QuotaStore {
    * Reserve, batch and usage never count a hold past its expiry: due holds leave reserved
    * first, in the same atomic step (up to MAX_PRUNED_PER_CALL per call), and wait for
    * expireDue to be recorded.
+   *
+   * `thresholds` (budget alert percents, ascending, 1–100): the outcome's `crossings` lists each
+   * (node, threshold) whose usage — committed in the node's current period + reserved — this
+   * call took from below threshold% of the node's limit to at or above it. Decided in the same
+   * atomic step, so N racing reserves report a crossing once; absent when nothing was crossed.
    */
-  abstract reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome>;
+  abstract reserve(scope: QuotaScope, hold: HoldSpec, now: Date, thresholds?: readonly number[]): Promise<ReserveOutcome>;
 
   /**
    * 1 to 100 holds, one atomic decision. all_or_nothing: all held or none. max_fundable: items
    * are held in order while they fit; from the first that does not, it and every later item
    * are refused with that item's level and the level's availability after the held items.
+   * `thresholds` as for reserve, the batch's held items taken together.
    */
-  abstract reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome>;
+  abstract reserveBatch(
+    scope: QuotaScope,
+    holds: HoldSpec[],
+    policy: BatchPolicy,
+    now: Date,
+    thresholds?: readonly number[],
+  ): Promise<BatchOutcome>;
 
   /**
    * Charges the actual `usage` (above the hold: what `overage` allows, see chargeFor) to
    * committed in the periods the hold was admitted in, and removes the whole hold from
    * reserved; answers with the hold. not_held when the hold is unknown, finished, or expired at `now`.
    * `quantities` move in the same step, or, if one is not as expected, the commit is `stale`.
+   * `thresholds` as for reserve: only a charge above the hold (an overage) raises usage.
    */
   abstract commit(
     scope: QuotaScope,
@@ -86,6 +99,7 @@ export abstract class QuotaStore {
     now: Date,
     overage?: OverageRule,
     quantities?: QuantityUpdate[],
+    thresholds?: readonly number[],
   ): Promise<CommitOutcome>;
 
   /**

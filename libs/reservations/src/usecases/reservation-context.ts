@@ -31,7 +31,7 @@ export class ReservationContext {
   /**
    * The checks of reserve, batch and quote before any hold: the organization may admit
    * (status), every ttl is within its maximum, and with auto_create off the project and user
-   * exist. Answers the scope and the expiry of each ttl.
+   * exist. Answers the scope, the expiry of each ttl and the budget alert thresholds.
    */
   async admissible(
     ctx: CallContext,
@@ -55,7 +55,8 @@ export class ReservationContext {
     }
     if (!settings.auto_create) await this.requireKnown(scope, projectId, userId);
     const expiries = ttls.map((t) => new Date(now.getTime() + (t.seconds ?? settings.default_ttl_seconds) * 1000));
-    return { scope, expiries };
+    // The budget alerts the store decides in the same call as the hold (decision 029).
+    return { scope, expiries, thresholds: settings.budget_alert_thresholds };
   }
 
   private async requireKnown(scope: QuotaScope, projectId: string, userId: string): Promise<void> {

@@ -17,6 +17,11 @@ export type ReceiptOutcome = (typeof RECEIPT_OUTCOMES)[number];
 /** What Tollgate did about a delivery. */
 export type ReceiptAction = 'past_due' | 'active' | 'credit_grant' | 'alert' | 'none';
 
+/** JSON text kept as received (a verified body), stored without being parsed and serialized again. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 export interface NewReceipt {
   source: WebhookSource;
   deliveryId: string | null;

@@ -243,24 +243,47 @@ export class OutboxRepository {
     }));
   }
 
-  /** Records the outcomes of one lease in one statement; a row whose lease was taken over (expired) is left to its new holder. */
+  /**
+   * Records the outcomes of one lease in one statement; a row whose lease was taken over (expired)
+   * is left to its new holder. A delivery that becomes dead records its `billing.delivery_dead`
+   * signal in the same statement (decision 029); only then is the statement the longer one, so
+   * the success path costs what it did.
+   */
   async complete(leaseId: string, results: readonly DeliveryResult[]): Promise<void> {
     if (results.length === 0) return;
-    await this.em.getConnection().execute(
-      `update usage_outbox o
+    const update = `update usage_outbox o
           set status = v.status,
               next_attempt_at = coalesce(v.next_at, o.next_attempt_at),
               last_error = v.err,
               delivered_at = case when v.status = 'delivered' then now() else o.delivered_at end,
               lease_id = null, leased_until = null
          from jsonb_to_recordset(?::jsonb) as v(id text, status text, next_at timestamptz, err text)
-        where o.id = v.id and o.lease_id = ?`,
-      [
-        JSON.stringify(
-          results.map((r) => ({ id: r.id, status: r.status, next_at: r.nextAttemptAt?.toISOString() ?? null, err: r.error ?? null })),
-        ),
-        leaseId,
-      ],
+        where o.id = v.id and o.lease_id = ?`;
+    const params = [
+      JSON.stringify(
+        results.map((r) => ({ id: r.id, status: r.status, next_at: r.nextAttemptAt?.toISOString() ?? null, err: r.error ?? null })),
+      ),
+      leaseId,
+    ];
+    if (!results.some((r) => r.status === 'dead')) {
+      await this.em.getConnection().execute(update, params);
+      return;
+    }
+    await this.em.getConnection().execute(
+      `with done as (${update}
+         returning o.id, o.event_id, o.org_id, o.environment, o.destination, o.role, o.status, o.attempts, o.last_error, o.created_at)
+       insert into webhook_events (id, org_id, environment, type, data, occurred_at)
+       select 'billing.delivery_dead:' || d.id, d.org_id, d.environment, 'billing.delivery_dead',
+              jsonb_build_object(
+                'delivery_id', d.id, 'event_id', d.event_id, 'backend', d.destination, 'role', d.role,
+                'attempts', d.attempts, 'last_error', d.last_error,
+                'created_at', to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'project_id', e.project_id, 'user_id', e.user_id, 'reservation_id', e.reservation_id),
+              now()
+         from done d left join usage_events e on e.id = d.event_id
+        where d.status = 'dead'
+       on conflict (id) do nothing`,
+      params,
     );
   }
 

@@ -11,6 +11,7 @@ import {
   PeriodCounter,
 } from '../../domain/period-counters';
 import { ExpiryQueue } from './expiry-queue';
+import { crossedThresholds } from '../../domain/alert-thresholds';
 import {
   ActiveHold,
   AdjustOutcome,
@@ -36,6 +37,7 @@ import {
   QuotaSnapshot,
   ReleaseOutcome,
   ReserveOutcome,
+  ThresholdCrossing,
   UsageOutcome,
 } from '../../domain/quota';
 import { QuotaError } from '../../domain/quota.error';
@@ -56,6 +58,7 @@ import {
   checkQuantityUpdates,
   checkScope,
   checkSnapshot,
+  checkThresholds,
   checkUsageNodes,
 } from '../../domain/quota-validation';
 import { QuotaStore } from '../../ports/quota-store.port';
@@ -86,6 +89,7 @@ interface MemoryScope {
 /** A node as one decision sees it: its effective config and counters at `now`, plus what the decision adds. */
 interface NodeView {
   key: string;
+  node: NodeRef;
   source: NodeUsage['source'];
   limit: number | null;
   period: Period;
@@ -103,6 +107,19 @@ function emptyNode(): MemoryNode {
 
 function copyHold(hold: ActiveHold): ActiveHold {
   return { ...hold, periods: { ...hold.periods } };
+}
+
+/** The thresholds usage going from `before` to `after` crosses at the view's node, appended to `out`. */
+function collectCrossings(out: ThresholdCrossing[], view: NodeView, before: number, after: number, thresholds: readonly number[]): void {
+  if (view.limit === null) return;
+  for (const threshold of crossedThresholds(view.limit, before, after, thresholds)) {
+    out.push({ node: { ...view.node }, threshold, limit: view.limit, used: after, period: view.period, periodId: view.effective });
+  }
+}
+
+/** `crossings` on an outcome only when something was crossed (as the Redis store answers). */
+function withCrossings<T extends object>(outcome: T, crossings: ThresholdCrossing[]): T {
+  return crossings.length > 0 ? { ...outcome, crossings } : outcome;
 }
 
 function available(view: NodeView): number | null {
@@ -194,30 +211,31 @@ export class InMemoryQuotaStore extends QuotaStore {
     return { kind: 'configured' };
   }
 
-  async reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome> {
+  async reserve(scope: QuotaScope, hold: HoldSpec, now: Date, thresholds: readonly number[] = []): Promise<ReserveOutcome> {
     checkScope(scope);
     checkNow(now);
     checkHoldSpec(hold, now);
+    checkThresholds(thresholds);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     const { alternatives, ...spec } = hold;
     this.prune(state, now.getTime());
     // Each refused attempt changes nothing, and nothing awaits in between: one atomic decision.
     const candidates = [spec.amount, ...(alternatives ?? [])];
-    const outcome = this.admit(state, [spec], 'all_or_nothing', now);
+    const outcome = this.admit(state, [spec], 'all_or_nothing', now, thresholds);
     for (let choice = 1; outcome.kind === 'refused' && choice < candidates.length; choice++) {
-      const attempt = this.admit(state, [{ ...spec, amount: candidates[choice] }], 'all_or_nothing', now);
+      const attempt = this.admit(state, [{ ...spec, amount: candidates[choice] }], 'all_or_nothing', now, thresholds);
       if (attempt.kind !== 'refused') {
         if (attempt.kind !== 'decided' || attempt.items[0].kind !== 'held')
           throw new Error('unreachable: an alternative decided otherwise');
-        return { ...attempt.items[0], choice };
+        return withCrossings({ ...attempt.items[0], choice }, attempt.crossings ?? []);
       }
     }
     switch (outcome.kind) {
       case 'decided': {
         const item = outcome.items[0];
         if (item.kind !== 'held') throw new Error('unreachable: all_or_nothing decided with an item not held');
-        return alternatives ? { ...item, choice: 0 } : item;
+        return withCrossings(alternatives ? { ...item, choice: 0 } : item, outcome.crossings ?? []);
       }
       case 'refused': {
         const { level, required, available } = outcome;
@@ -232,14 +250,21 @@ export class InMemoryQuotaStore extends QuotaStore {
     }
   }
 
-  async reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome> {
+  async reserveBatch(
+    scope: QuotaScope,
+    holds: HoldSpec[],
+    policy: BatchPolicy,
+    now: Date,
+    thresholds: readonly number[] = [],
+  ): Promise<BatchOutcome> {
     checkScope(scope);
     checkNow(now);
     checkBatch(holds, policy, now);
+    checkThresholds(thresholds);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
     this.prune(state, now.getTime());
-    return this.admit(state, holds, policy, now);
+    return this.admit(state, holds, policy, now, thresholds);
   }
 
   async commit(
@@ -249,12 +274,14 @@ export class InMemoryQuotaStore extends QuotaStore {
     now: Date,
     overage: OverageRule = { kind: 'allow' },
     quantities?: QuantityUpdate[],
+    thresholds: readonly number[] = [],
   ): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
     checkOverage(overage);
     checkNow(now);
+    checkThresholds(thresholds);
     if (quantities !== undefined) checkQuantityUpdates(quantities);
     const state = this.scopeOf(scope);
     if (!state) return NOT_LOADED;
@@ -266,6 +293,10 @@ export class InMemoryQuotaStore extends QuotaStore {
     }
     const amount = chargeFor(usage, hold.amount, overage);
     state.mark = currentIds(state.mark, periodIds(now));
+    const ids = state.mark;
+    // Usage rises only by an overage; the views before the charge, for the thresholds it crosses.
+    const before =
+      amount > hold.amount && thresholds.length > 0 ? holdNodes(hold.projectId, hold.userId).map((ref) => this.view(state, ref, ids)) : [];
     const plan = holdNodes(hold.projectId, hold.userId).map((ref) => {
       const key = nodeKey(ref);
       const node = state.nodes.get(key);
@@ -285,14 +316,22 @@ export class InMemoryQuotaStore extends QuotaStore {
     }
     for (const q of quantities ?? []) state.quantities.set(q.key, q.next);
     state.holds.delete(holdId);
-    return {
-      kind: 'committed',
-      charged: amount,
-      held: hold.amount,
-      released: Math.max(0, hold.amount - amount),
-      overage: Math.max(0, amount - hold.amount),
-      hold: { ...hold, periods: { ...hold.periods } },
-    };
+    const crossings: ThresholdCrossing[] = [];
+    for (const view of before) {
+      const after = this.view(state, view.node, ids);
+      collectCrossings(crossings, view, view.committed + view.reserved, after.committed + after.reserved, thresholds);
+    }
+    return withCrossings(
+      {
+        kind: 'committed' as const,
+        charged: amount,
+        held: hold.amount,
+        released: Math.max(0, hold.amount - amount),
+        overage: Math.max(0, amount - hold.amount),
+        hold: { ...hold, periods: { ...hold.periods } },
+      },
+      crossings,
+    );
   }
 
   async adjust(scope: QuotaScope, adjustment: Adjustment): Promise<AdjustOutcome> {
@@ -398,7 +437,7 @@ export class InMemoryQuotaStore extends QuotaStore {
   }
 
   /** The admission decision for reserve and batches; writes nothing unless it admits something. */
-  private admit(state: MemoryScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): BatchOutcome {
+  private admit(state: MemoryScope, holds: HoldSpec[], policy: BatchPolicy, now: Date, thresholds: readonly number[]): BatchOutcome {
     state.mark = currentIds(state.mark, periodIds(now));
     const ids = state.mark;
     const views = new Map<string, NodeView>();
@@ -441,16 +480,19 @@ export class InMemoryQuotaStore extends QuotaStore {
         remaining: { org: available(org), project: available(project), user: available(user) },
       });
     }
+    const crossings: ThresholdCrossing[] = [];
     for (const view of views.values()) {
       if (view.add === 0) continue;
       const node = state.nodes.get(view.key) ?? state.nodes.set(view.key, emptyNode()).get(view.key)!;
       node.reserved += view.add;
+      const before = view.committed + view.reserved;
+      collectCrossings(crossings, view, before, before + view.add, thresholds);
     }
     for (const hold of admitted) {
       state.holds.set(hold.holdId, hold);
       state.expiries.push(hold.expiresAtMs, hold.holdId);
     }
-    return { kind: 'decided', items };
+    return withCrossings({ kind: 'decided' as const, items }, crossings);
   }
 
   /** The most every level of the hold's path could admit now (null: none has a limit). */
@@ -472,6 +514,7 @@ export class InMemoryQuotaStore extends QuotaStore {
     const effective = idOfKind(ids, period);
     return {
       key,
+      node: ref,
       source: node.own ? 'own' : fallback ? 'default' : 'none',
       limit: config?.limit ?? null,
       period,

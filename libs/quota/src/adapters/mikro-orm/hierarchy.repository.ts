@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
+import { recordWebhookEvents } from '@tollgate/platform';
 import { appendAuditEntry, AuditRecord } from '@tollgate/tenancy';
 import { CreditGrant, Project, ProjectUser } from '../../domain/hierarchy';
 import { Period } from '../../domain/period';
@@ -188,6 +189,24 @@ export class HierarchyRepository {
       tx.create(CreditGrantSchema, { ...grant, amount: String(grant.amount) });
       appendAuditEntry(tx, audit, grant.createdAt);
       await tx.flush();
+      // The signal commits with the grant or not at all (decision 029); its id is the grant's.
+      await recordWebhookEvents(tx, [
+        {
+          id: `credits.granted:${grant.id}`,
+          orgId: grant.orgId,
+          environment: grant.environment,
+          type: 'credits.granted',
+          data: {
+            grant_id: grant.id,
+            amount: grant.amount,
+            reason: grant.reason,
+            source: grant.source,
+            expires_at: grant.expiresAt?.toISOString() ?? null,
+            granted_at: grant.createdAt.toISOString(),
+          },
+          occurredAt: grant.createdAt,
+        },
+      ]);
       await inTransaction();
     });
   }

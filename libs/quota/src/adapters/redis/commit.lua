@@ -3,9 +3,11 @@
 -- ARGV[1] hold id, [2] usage (may exceed the hold), [3] nowMs,
 --     [4] current day id, [5] week id, [6] month id,
 --     [7] overage rule 'allow' | 'cap' | 'pct', [8] percent (for 'pct'),
---     optional [9] n running quantities, then n × (key, expected or '-' for none, next)
+--     [9] budget alert thresholds ('80,100', '' for none),
+--     optional [10] n running quantities, then n × (key, expected or '-' for none, next)
 -- Returns {'not_loaded'} | {'not_held'} | {'stale', key, current or '-', ...}
---       | {'committed', charged, held, hold record}
+--       | {'committed', charged, held, hold record, then 6 entries per threshold crossed}
+-- (a commit raises a node's usage only by an overage: charged above the hold, in the current period)
 -- The charge is the usage up to the hold; above it: all of it ('allow'), the hold ('cap'), or
 -- at most hold + floor(hold × percent / 100) ('pct') — the same rule as overage.ts.
 -- Guarantees: at each level every kind's counter grows by the amount in the period of that kind
@@ -26,12 +28,13 @@ if not record then return { 'not_held' } end
 local hold = parse_hold(record, id)
 if hold.expires <= now then return { 'not_held' } end
 
+local thresholds = parse_thresholds(ARGV[9])
 local quantities = {}
-if ARGV[9] then
-  local n = arg_int(ARGV[9], 'quantities')
+if ARGV[10] then
+  local n = arg_int(ARGV[10], 'quantities')
   local stale = false
   for i = 0, n - 1 do
-    local key, expected, value = ARGV[10 + i * 3], ARGV[11 + i * 3], ARGV[12 + i * 3]
+    local key, expected, value = ARGV[11 + i * 3], ARGV[12 + i * 3], ARGV[13 + i * 3]
     if not key or not value or value == '' then fail('BAD_ARGUMENT', 'quantities') end
     local current = hget(s, 'q|' .. key) or '-'
     if current ~= expected then stale = true end
@@ -78,4 +81,12 @@ end
 for _, q in ipairs(quantities) do redis.call('HSET', s, 'q|' .. q.key, q.value) end
 redis.call('HDEL', s, 'h|' .. id)
 redis.call('ZREM', x, id)
-return { 'committed', fmt(amount), fmt(hold.amount), record }
+local reply = { 'committed', fmt(amount), fmt(hold.amount), record }
+if #thresholds > 0 and amount > hold.amount then
+  for _, v in ipairs(views) do
+    local counter, committed = v.counters[v.period], 0
+    if counter and counter.id == v.effective then committed = counter.amount end
+    crossings(reply, v, v.committed + v.reserved, committed + v.reserved - hold.amount, thresholds)
+  end
+end
+return reply

@@ -322,3 +322,35 @@ local function flush_args(command, key, from, to)
     i = j + 1
   end
 end
+
+-- Budget alert thresholds, an argument '80,100' (ascending percents 1..100; '' or nil: none).
+local function parse_thresholds(s)
+  local t = {}
+  if s == nil or s == '' then return t end
+  for p in string.gmatch(s, '[^,]+') do
+    local n = arg_int(p, 'threshold')
+    if n < 1 or n > 100 or (#t > 0 and n <= t[#t]) or #t >= 10 then fail('BAD_ARGUMENT', 'thresholds') end
+    t[#t + 1] = n
+  end
+  return t
+end
+
+-- ceil(limit × pct / 100), exact (alert-thresholds.ts): limit = 100q + r; fmod is exact.
+local function threshold_amount(limit, pct)
+  local r = math.fmod(limit, 100)
+  return ((limit - r) / 100) * pct + math.ceil(r * pct / 100)
+end
+
+-- Appends to `out` one entry of 6 (node key, threshold, limit, used, period kind, period id) per
+-- threshold the node's usage (committed of its current period + reserved) crosses upwards,
+-- from `before` to `after`. Nothing for a node without a limit, or usage that did not rise.
+local function crossings(out, v, before, after, thresholds)
+  if v.limit == nil or after <= before then return end
+  for _, pct in ipairs(thresholds) do
+    local at = threshold_amount(v.limit, pct)
+    if before < at and after >= at then
+      out[#out + 1] = v.key; out[#out + 1] = tostring(pct); out[#out + 1] = fmt(v.limit)
+      out[#out + 1] = fmt(after); out[#out + 1] = v.period; out[#out + 1] = v.effective
+    end
+  end
+end

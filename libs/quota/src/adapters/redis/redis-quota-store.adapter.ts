@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { holdNodes, nodeKey } from '../../domain/node-key';
+import { holdNodes, nodeKey, nodeOfKey } from '../../domain/node-key';
 import { Period, periodIds, periodOfId } from '../../domain/period';
 import {
   ActiveHold,
@@ -31,6 +31,7 @@ import {
   ReleaseOutcome,
   Remaining,
   ReserveOutcome,
+  ThresholdCrossing,
   UsageOutcome,
 } from '../../domain/quota';
 import { QuotaError } from '../../domain/quota.error';
@@ -51,6 +52,7 @@ import {
   checkNow,
   checkScope,
   checkSnapshot,
+  checkThresholds,
   checkUsageNodes,
 } from '../../domain/quota-validation';
 import { QuotaStore } from '../../ports/quota-store.port';
@@ -174,6 +176,32 @@ function periodsAndRemaining(reply: unknown[], at: number): { periods: HoldPerio
   };
 }
 
+/** The thresholds a script reports from reply[at] on, 6 entries each (lib.lua crossings); undefined: none. */
+function parseCrossings(reply: unknown[], at: number): ThresholdCrossing[] | undefined {
+  if (reply.length <= at) return undefined;
+  if ((reply.length - at) % 6 !== 0) throw new QuotaError('quota_state_corrupt', `Redis returned ${reply.length - at} threshold entries.`);
+  const crossings: ThresholdCrossing[] = [];
+  for (let i = at; i + 6 <= reply.length; i += 6) {
+    const [key, threshold, limit, used, period, periodId] = reply.slice(i, i + 6) as string[];
+    const node = nodeOfKey(key);
+    if (!node) throw new QuotaError('quota_state_corrupt', `Redis returned the node '${String(key)}'.`);
+    crossings.push({
+      node,
+      threshold: toAmount(threshold, 'threshold'),
+      limit: toAmount(limit, 'limit'),
+      used: toAmount(used, 'used'),
+      period: period as Period,
+      periodId,
+    });
+  }
+  return crossings;
+}
+
+/** `crossings` on an outcome only when something was crossed. */
+function withCrossings<T extends object>(outcome: T, crossings: ThresholdCrossing[] | undefined): T {
+  return crossings ? { ...outcome, crossings } : outcome;
+}
+
 /**
  * The quota store on Redis: one Lua script call per operation, every decision atomic inside
  * Redis, so any number of service instances share one consistent set of counters. Scripts are
@@ -263,10 +291,11 @@ export class RedisQuotaStore extends QuotaStore {
     return reply[0] === 'not_loaded' ? NOT_LOADED : { kind: 'configured' };
   }
 
-  async reserve(scope: QuotaScope, hold: HoldSpec, now: Date): Promise<ReserveOutcome> {
+  async reserve(scope: QuotaScope, hold: HoldSpec, now: Date, thresholds?: readonly number[]): Promise<ReserveOutcome> {
     checkScope(scope);
     checkNow(now);
     checkHoldSpec(hold, now);
+    checkThresholds(thresholds);
     const ids = periodIds(now);
     const reply = await this.run('reserve', this.keys.scope(scope), [
       hold.holdId,
@@ -278,6 +307,7 @@ export class RedisQuotaStore extends QuotaStore {
       ids.day,
       ids.week,
       ids.month,
+      (thresholds ?? []).join(','),
       ...(hold.alternatives ? [String(hold.alternatives.length), ...hold.alternatives.map(String)] : []),
     ]);
     switch (reply[0]) {
@@ -297,17 +327,24 @@ export class RedisQuotaStore extends QuotaStore {
       case 'held': {
         await this.hintDue(scope, reply[7]);
         const held = { kind: 'held' as const, holdId: hold.holdId, ...periodsAndRemaining(reply, 1) };
-        return hold.alternatives ? { ...held, choice: toAmount(reply[8], 'choice') } : held;
+        return withCrossings(hold.alternatives ? { ...held, choice: toAmount(reply[8], 'choice') } : held, parseCrossings(reply, 9));
       }
       default:
         throw this.unexpected('reserve', reply);
     }
   }
 
-  async reserveBatch(scope: QuotaScope, holds: HoldSpec[], policy: BatchPolicy, now: Date): Promise<BatchOutcome> {
+  async reserveBatch(
+    scope: QuotaScope,
+    holds: HoldSpec[],
+    policy: BatchPolicy,
+    now: Date,
+    thresholds?: readonly number[],
+  ): Promise<BatchOutcome> {
     checkScope(scope);
     checkNow(now);
     checkBatch(holds, policy, now);
+    checkThresholds(thresholds);
     const ids = periodIds(now);
     const items = holds.flatMap((h) => [h.holdId, h.projectId, h.userId, String(h.amount), String(h.expiresAtMs)]);
     const reply = await this.run('reserveBatch', this.keys.scope(scope), [
@@ -318,6 +355,7 @@ export class RedisQuotaStore extends QuotaStore {
       ids.month,
       String(holds.length),
       ...items,
+      ...(thresholds?.length ? [thresholds.join(',')] : []),
     ]);
     switch (reply[0]) {
       case 'not_loaded':
@@ -338,7 +376,8 @@ export class RedisQuotaStore extends QuotaStore {
         };
       }
       case 'decided': {
-        if (reply.length !== 2 + holds.length * 7) throw this.unexpected('reserveBatch', reply);
+        const end = 2 + holds.length * 7;
+        if (reply.length < end || (reply.length - end) % 6 !== 0) throw this.unexpected('reserveBatch', reply);
         const outcomes: BatchItemOutcome[] = holds.map(({ holdId }, i) => {
           const at = 2 + i * 7;
           switch (reply[at]) {
@@ -359,7 +398,7 @@ export class RedisQuotaStore extends QuotaStore {
           }
         });
         await this.hintDue(scope, reply[1]);
-        return { kind: 'decided', items: outcomes };
+        return withCrossings({ kind: 'decided' as const, items: outcomes }, parseCrossings(reply, end));
       }
       default:
         throw this.unexpected('reserveBatch', reply);
@@ -373,12 +412,14 @@ export class RedisQuotaStore extends QuotaStore {
     now: Date,
     overage: OverageRule = { kind: 'allow' },
     quantities?: QuantityUpdate[],
+    thresholds?: readonly number[],
   ): Promise<CommitOutcome> {
     checkScope(scope);
     checkId('holdId', holdId);
     checkNonNegativeAmount('amount', usage);
     checkNow(now);
     checkOverage(overage);
+    checkThresholds(thresholds);
     if (quantities !== undefined) checkQuantityUpdates(quantities);
     const ids = periodIds(now);
     const rule = overage.kind === 'allow' ? 'allow' : overage.kind === 'cap_at_hold' ? 'cap' : 'pct';
@@ -395,6 +436,7 @@ export class RedisQuotaStore extends QuotaStore {
       ids.month,
       rule,
       percent,
+      (thresholds ?? []).join(','),
       ...counters,
     ]);
     switch (reply[0]) {
@@ -410,14 +452,17 @@ export class RedisQuotaStore extends QuotaStore {
       case 'committed': {
         const charged = toAmount(reply[1], 'charged');
         const held = toAmount(reply[2], 'held');
-        return {
-          kind: 'committed',
-          charged,
-          held,
-          released: Math.max(0, held - charged),
-          overage: Math.max(0, charged - held),
-          hold: parseHold(holdId, reply[3]),
-        };
+        return withCrossings(
+          {
+            kind: 'committed' as const,
+            charged,
+            held,
+            released: Math.max(0, held - charged),
+            overage: Math.max(0, charged - held),
+            hold: parseHold(holdId, reply[3]),
+          },
+          parseCrossings(reply, 4),
+        );
       }
       default:
         throw this.unexpected('commit', reply);

@@ -1,13 +1,15 @@
 -- reserve-batch.lua: one atomic decision over up to 100 holds.
 -- KEYS[1] scope hash, KEYS[2] expiry zset, KEYS[3] pruned zset (layout: lib.lua)
 -- ARGV[1] policy ('all_or_nothing' | 'max_fundable'), [2] nowMs, [3] day id, [4] week id,
---     [5] month id, [6] item count n, then n × (hold id, project id, user id, amount, expiresAtMs)
+--     [5] month id, [6] item count n, then n × (hold id, project id, user id, amount, expiresAtMs),
+--     optional last: budget alert thresholds ('80,100', '' for none)
 -- Returns {'not_loaded'}
 --       | all_or_nothing failure: {'refused', index0, level, required, available} | {'duplicate', index0, record}
 --       | {'decided', due hint, then per item 7 entries:
 --            'held', day id, week id, month id, org left, project left, user left
 --          | 'refused', level, required, available, '', '', ''
---          | 'duplicate', record, '', '', '', '', ''}
+--          | 'duplicate', record, '', '', '', '', '',
+--        then 6 entries per threshold the batch as a whole crossed (lib.lua crossings)}
 -- Guarantees: items are decided in order, each against the state left by the items held
 -- before it (so the sum of a batch is checked, not each item alone). all_or_nothing holds
 -- every item or none; max_fundable holds each item that still fits. Holds past their expiry
@@ -20,7 +22,8 @@ local all_or_nothing = policy == 'all_or_nothing'
 if not all_or_nothing and policy ~= 'max_fundable' then fail('BAD_ARGUMENT', 'policy') end
 local now = arg_int(ARGV[2], 'nowMs')
 local count = arg_int(ARGV[6], 'count')
-if count < 1 or count > 100 or #ARGV ~= 6 + count * 5 then fail('BAD_ARGUMENT', 'count') end
+if count < 1 or count > 100 or (#ARGV ~= 6 + count * 5 and #ARGV ~= 7 + count * 5) then fail('BAD_ARGUMENT', 'count') end
+local thresholds = parse_thresholds(ARGV[7 + count * 5])
 for i = 1, count do
   local at = 6 + (i - 1) * 5
   if arg_int(ARGV[at + 4], 'amount') <= 0 then fail('BAD_ARGUMENT', 'amount') end
@@ -99,4 +102,8 @@ for _, h in ipairs(held) do
 end
 local reply = { 'decided', hint }
 for _, e in ipairs(out) do reply[#reply + 1] = e end
+for _, v in ipairs(touched) do
+  local before = v.committed + v.reserved
+  crossings(reply, v, before, before + v.add, thresholds)
+end
 return reply

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { GroupCommitWriter, InsertResult, RowInsert } from '@tollgate/platform';
+import { GroupCommitWriter, InsertResult, RowInsert, WebhookEvent, webhookEventRow } from '@tollgate/platform';
 import { QuotaScope } from '@tollgate/quota';
 import {
   CommittedUsage,
@@ -117,16 +117,19 @@ export class ReservationRepository {
     private readonly writer: GroupCommitWriter,
   ) {}
 
-  /** 'conflict': a reservation with this id (this organization, environment and key) exists already. */
-  async insertHeld(reservation: Reservation): Promise<InsertResult> {
-    const [result] = await this.insertHeldMany([reservation]);
+  /**
+   * 'conflict': a reservation with this id (this organization, environment and key) exists already.
+   * `signals` (the thresholds the store said this hold crossed) go in the same statement.
+   */
+  async insertHeld(reservation: Reservation, signals: readonly WebhookEvent[] = []): Promise<InsertResult> {
+    const [result] = await this.insertHeldMany([reservation], signals);
     return result;
   }
 
-  /** Several holds in one transaction (a batch): all recorded or none. */
-  async insertHeldMany(reservations: Reservation[]): Promise<InsertResult[]> {
-    return this.writer.write(
-      reservations.map((reservation) => ({
+  /** Several holds in one transaction (a batch): all recorded or none, with their signals. One result per reservation. */
+  async insertHeldMany(reservations: Reservation[], signals: readonly WebhookEvent[] = []): Promise<InsertResult[]> {
+    const results = await this.writer.write([
+      ...reservations.map((reservation) => ({
         table: 'reservations',
         conflictKey: 'id',
         row: {
@@ -147,19 +150,23 @@ export class ReservationRepository {
           created_at: reservation.createdAt,
         },
       })),
-    );
+      ...signals.map(webhookEventRow),
+    ]);
+    return results.slice(0, reservations.length);
   }
 
   /**
    * The end of a hold; for a commit, with its usage-ledger row, its usage events and one
    * outbox row per event, all in the same group-commit statement: an answered commit has its
-   * events, a failed one has none. 'conflict': it had ended already.
+   * events, a failed one has none. 'conflict': it had ended already. `signals` (webhook events:
+   * the hold expired, a threshold the commit crossed) go in the same statement too.
    */
   async insertOutcome(
     scope: QuotaScope,
     view: Pick<ReservationView, 'id' | 'projectId' | 'userId' | 'periods'>,
     outcome: ReservationOutcome,
     ledger?: LedgerEntry,
+    signals: readonly WebhookEvent[] = [],
   ): Promise<InsertResult> {
     const rows: RowInsert[] = [
       {
@@ -225,8 +232,21 @@ export class ReservationRepository {
         });
       }
     }
+    for (const signal of signals) rows.push(webhookEventRow(signal));
     const [result] = await this.writer.write(rows);
     return result;
+  }
+
+  /** The metadata of reservations, by id (for the signals of holds the sweeper expires). */
+  async findMetadata(ids: readonly string[]): Promise<Map<string, Record<string, unknown> | null>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.em
+      .getConnection()
+      .execute<{ id: string; metadata: Record<string, unknown> | null }[]>(
+        `select id, metadata from reservations where id in (select value from jsonb_array_elements_text(?::jsonb))`,
+        [JSON.stringify(ids)],
+      );
+    return new Map(rows.map((r) => [r.id, r.metadata]));
   }
 
   async insertExtension(reservationId: string, expiresAt: Date, now: Date): Promise<void> {

@@ -21,6 +21,7 @@ import { ReservationContext } from '../reservation-context';
 import { ActualPricing, overageRule, PricedUse } from '../actual-pricing';
 import { EndResult, notHeld, presentCommitted, replayOrRefuse } from '../reservation-answers';
 import { addQuantity, RunningQuantities } from '../running-quantities';
+import { thresholdEvents } from '../reservation-signals';
 
 /** Commits priced again after a concurrent commit moved the period's quantity first. */
 const MAX_PRICING_ATTEMPTS = 10;
@@ -46,6 +47,8 @@ interface ChargeRequest {
   actual: ActualUse;
   priced: PricedUse | null;
   rule: OverageRule;
+  /** Budget alert thresholds: an overage may cross one (decided by the store call). */
+  thresholds: readonly number[];
   now: Date;
 }
 
@@ -93,9 +96,9 @@ export class CommitReservationUseCase {
   ): Promise<EndResult> {
     const hash = requestHash(idempotencyKey, canonicalBody);
     const priced = actual.kind === 'usage' ? await this.pricedUse(ctx, id, actual) : null;
-    const { org, scope } = await this.scopeOf(ctx, id);
+    const { org, scope, thresholds } = await this.scopeOf(ctx, id);
     const now = this.clock.now();
-    const charged = await this.charge({ ctx, scope, id, hash, actual, priced, rule: overageRule(org), now });
+    const charged = await this.charge({ ctx, scope, id, hash, actual, priced, rule: overageRule(org), thresholds, now });
     if (charged.kind === 'replay') return charged.answer;
     const { charge, outcome } = charged;
 
@@ -158,6 +161,7 @@ export class CommitReservationUseCase {
           provider,
           events,
         },
+        thresholdEvents(scope, outcome.crossings, now),
       );
       if (written === 'conflict') throw new PlatformError('store_unavailable', 'The reservation ended concurrently; try again.');
     } catch (error) {
@@ -173,11 +177,12 @@ export class CommitReservationUseCase {
   }
 
   /** The organization and scope of the reservation; an id naming an organization that does not exist names no reservation either. */
-  private async scopeOf(ctx: CallContext, id: string): Promise<{ org: Organization; scope: QuotaScope }> {
+  private async scopeOf(ctx: CallContext, id: string): Promise<{ org: Organization; scope: QuotaScope; thresholds: readonly number[] }> {
     const orgId = ctx.principal.orgId ?? orgOfReservationId(id) ?? (await this.context.reservation(ctx, id)).orgId;
-    return this.context.forOrg(ctx, orgId).catch((error: unknown) => {
+    const { org, scope, settings } = await this.context.forOrg(ctx, orgId).catch((error: unknown) => {
       throw error instanceof TollgateError && error.code === 'unknown_org' ? ReservationError.unknown(id) : error;
     });
+    return { org, scope, thresholds: settings.budget_alert_thresholds };
   }
 
   /** The actual usage of a priced hold at the hold's recorded rates (ActualPricing). */
@@ -202,14 +207,15 @@ export class CommitReservationUseCase {
     return this.quantities.exclusive(`${scope.orgId}:${scope.environment}|${priced.pricing.product}`, attempts);
   }
 
-  private async chargeAttempts({ ctx, scope, id, hash, actual, priced, rule, now }: ChargeRequest): Promise<Charged> {
+  private async chargeAttempts({ ctx, scope, id, hash, actual, priced, rule, thresholds, now }: ChargeRequest): Promise<Charged> {
     const month = periodIds(now).month;
     for (let attempt = 0; attempt < MAX_PRICING_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5));
       const charge: Charge = priced
         ? this.price(scope, priced, month)
         : { amount: actual.kind === 'amount' ? actual.amount : 0, lines: null, updates: [] };
-      const commit = () => this.store.commit(scope, id, charge.amount, now, rule, charge.updates.length > 0 ? charge.updates : undefined);
+      const commit = () =>
+        this.store.commit(scope, id, charge.amount, now, rule, charge.updates.length > 0 ? charge.updates : undefined, thresholds);
       let outcome: Exclude<CommitOutcome, NotLoaded> = await this.loader.run(scope, commit);
       if (outcome.kind === 'not_held') {
         const view = await this.context.reservation(ctx, id);

@@ -4,6 +4,7 @@ import { Clock, MetricsService } from '@tollgate/platform';
 import { QuotaScope, QuotaStore } from '@tollgate/quota';
 import { Counter } from 'prom-client';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
+import { expiredEvent } from '../reservation-signals';
 
 const SWEEP_EVERY_MS = 1_000;
 const SCOPES_PER_SWEEP = 200;
@@ -41,7 +42,11 @@ export class ExpireHoldsUseCase {
       more = outcome.more;
       this.expired.inc(outcome.holds.length);
       total += outcome.holds.length;
-      // Concurrent writes: the group-commit writer sends them in one round trip.
+      // For the signals' metadata: one read per call, best effort (the signal must go out with
+      // the outcome row even when this read fails; it then says metadata null).
+      const metadata = await this.reservations.findMetadata(outcome.holds.map((h) => h.holdId)).catch(() => new Map());
+      // Concurrent writes: the group-commit writer sends them in one round trip, each outcome
+      // with its reservation.expired signal.
       await Promise.all(
         outcome.holds.map((hold) =>
           this.reservations.insertOutcome(
@@ -58,6 +63,8 @@ export class ExpireHoldsUseCase {
               response: null,
               createdAt: now,
             },
+            undefined,
+            [expiredEvent(scope, hold, (metadata.get(hold.holdId) as Record<string, unknown> | null | undefined) ?? null)],
           ),
         ),
       );

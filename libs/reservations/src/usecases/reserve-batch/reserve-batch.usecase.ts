@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '@tollgate/platform';
+import { Clock, WebhookEvent } from '@tollgate/platform';
 import { BatchPolicy, EnsureScopeLoadedUseCase, HoldSpec, QuotaScope, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { Reservation, requestHash, reservationIdFor } from '../../domain/reservation';
@@ -8,6 +8,7 @@ import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repo
 import { AdmissionPricing, AdmissionRequest, PricedOption } from '../admission-pricing';
 import { presentHeld } from '../reservation-answers';
 import { ReservationContext, storeUnavailable } from '../reservation-context';
+import { thresholdEvents } from '../reservation-signals';
 
 export interface BatchInput {
   orgId: string;
@@ -38,7 +39,7 @@ export class ReserveBatchUseCase {
 
   async execute(ctx: CallContext, idempotencyKey: string, input: BatchInput, canonicalBody: string): Promise<Record<string, unknown>> {
     const now = this.clock.now();
-    const { scope, expiries } = await this.context.admissible(
+    const { scope, expiries, thresholds } = await this.context.admissible(
       ctx,
       input.orgId,
       input.projectId,
@@ -56,7 +57,7 @@ export class ReserveBatchUseCase {
       amount: priced[i].amount,
       expiresAtMs: expiries[i].getTime(),
     }));
-    const outcome = await this.loader.run(scope, () => this.store.reserveBatch(scope, holds, input.policy, now));
+    const outcome = await this.loader.run(scope, () => this.store.reserveBatch(scope, holds, input.policy, now, thresholds));
     if (outcome.kind === 'refused') {
       throw new ReservationError(
         'insufficient_budget',
@@ -123,16 +124,16 @@ export class ReserveBatchUseCase {
         first.error,
       );
     }
-    await this.record(scope, held);
+    await this.record(scope, held, thresholdEvents(scope, outcome.crossings, now));
     const heldCount = items.filter((i) => i.decision === 'admitted').length;
     return { batch_id: batchId, policy: input.policy, held: heldCount, refused: items.length - heldCount, items };
   }
 
   /** All held items in one transaction; if that fails, every hold is undone. */
-  private async record(scope: QuotaScope, held: Reservation[]): Promise<void> {
+  private async record(scope: QuotaScope, held: Reservation[], signals: WebhookEvent[]): Promise<void> {
     let results;
     try {
-      results = await this.reservations.insertHeldMany(held);
+      results = await this.reservations.insertHeldMany(held, signals);
     } catch {
       // Undo in the store: unload makes it rebuild from Postgres, where none of these exist.
       await this.store.unload(scope).catch(() => undefined);

@@ -9,6 +9,7 @@ import { presentHeld, presentOption } from '../reservation-answers';
 import { ReservationError } from '../../domain/reservation.error';
 import { ReservationRepository } from '../../adapters/mikro-orm/reservation.repository';
 import { ReservationContext, storeUnavailable } from '../reservation-context';
+import { thresholdEvents } from '../reservation-signals';
 
 export interface ReserveInput {
   orgId: string;
@@ -55,7 +56,7 @@ export class ReserveUseCase {
 
   async execute(ctx: CallContext, idempotencyKey: string, input: ReserveInput, canonicalBody: string): Promise<ReserveResult> {
     const now = this.clock.now();
-    const { scope, expiries } = await this.context.admissible(
+    const { scope, expiries, thresholds } = await this.context.admissible(
       ctx,
       input.orgId,
       input.projectId,
@@ -79,7 +80,7 @@ export class ReserveUseCase {
       expiresAtMs: expiresAt.getTime(),
       ...(priced.hasLadder ? { alternatives: alternatives.map((a) => a.amount) } : {}),
     };
-    const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now));
+    const outcome = await this.loader.run(scope, () => this.store.reserve(scope, hold, now, thresholds));
 
     if (outcome.kind === 'refused') {
       // A retry of a reservation that already ended is decided anew by the store, which may
@@ -135,7 +136,7 @@ export class ReserveUseCase {
     };
     let written;
     try {
-      written = await this.reservations.insertHeld(reservation);
+      written = await this.reservations.insertHeld(reservation, thresholdEvents(scope, outcome.crossings, now));
     } catch {
       await this.store.release(scope, id).catch(() => this.store.unload(scope).catch(() => undefined));
       this.outcomes.inc({ outcome: 'unrecorded' });

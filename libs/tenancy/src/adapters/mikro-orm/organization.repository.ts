@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { EntityManager, LockMode, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { recordWebhookEvents, WebhookEvent } from '@tollgate/platform';
 import { AuditRecord } from '../../domain/audit-entry';
 import { Environment } from '../../domain/access';
 import { Organization, OrgStatus, OveragePolicy } from '../../domain/organization';
@@ -61,29 +62,55 @@ export class OrganizationRepository {
     }
   }
 
-  /** An organization change and a settings change, each optional, in one transaction. */
-  /** Returns the settings as written, when they changed. */
+  /**
+   * An organization change and a settings change, each optional, in one transaction. Returns
+   * the settings as written, when they changed. A status change is decided against the row as
+   * locked here (not the caller's earlier read), and records `org.status_changed` for both
+   * environments in the same transaction (`statusReason`: why, when a signal caused it).
+   */
   async update(
-    orgChange: { org: Organization; audit: AuditRecord } | null,
+    orgChange: { org: Organization; audit: AuditRecord; statusReason?: string } | null,
     settingsChange: SettingsChange | null,
     now: Date,
   ): Promise<OrgSettings | null> {
     return this.em.fork().transactional(async (tx) => {
       if (orgChange) {
         const { org, audit } = orgChange;
-        const row = await tx.findOneOrFail(OrganizationSchema, { id: org.id });
+        // Locked: two concurrent changes of the status are one after the other, each from what the other left.
+        const row = await tx.findOneOrFail(OrganizationSchema, { id: org.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        const from = row.status as OrgStatus;
+        const statusChanged = from !== org.status;
+        // The caller's instant, unless its read of the organization was older than the row's last change.
+        const changedAt = !statusChanged ? row.statusChangedAt : org.statusChangedAt > row.statusChangedAt ? org.statusChangedAt : now;
         tx.assign(row, {
           name: org.name,
           status: org.status,
-          statusChangedAt: org.statusChangedAt,
+          statusChangedAt: changedAt,
           rateCardId: org.rateCardId,
           overagePolicy: org.overagePolicy,
           overagePercent: org.overagePercent,
           updatedAt: org.updatedAt,
         });
         persistAudit(tx, audit, now);
+        if (statusChanged) await recordWebhookEvents(tx, statusChangedEvents(org, from, changedAt, orgChange.statusReason));
       }
       return settingsChange ? mergeSettingsRow(tx, settingsChange, now) : null;
     });
   }
+}
+
+/**
+ * `org.status_changed`, once per environment: an organization is not per environment, but
+ * webhook endpoints are. The id names the change (its instant), so recording it twice is one row.
+ */
+function statusChangedEvents(org: Organization, from: OrgStatus, at: Date, reason: string | undefined): WebhookEvent[] {
+  const changedAt = at.toISOString();
+  return (['live', 'test'] as const).map((environment) => ({
+    id: `org.status_changed:${org.id}:${changedAt}:${environment}`,
+    orgId: org.id,
+    environment,
+    type: 'org.status_changed',
+    data: { from, to: org.status, changed_at: changedAt, ...(reason !== undefined ? { reason } : {}) },
+    occurredAt: at,
+  }));
 }

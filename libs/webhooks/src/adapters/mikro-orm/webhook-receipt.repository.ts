@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { NewReceipt, ReceiptOutcome, WebhookReceipt } from '../../domain/webhook-receipt';
+import { NewReceipt, RawJson, ReceiptOutcome, WebhookReceipt } from '../../domain/webhook-receipt';
 import { WebhookSource } from '../../domain/vendor-signal';
 
 interface ReceiptRow {
@@ -81,14 +81,20 @@ export class WebhookReceiptRepository {
       receipt.action,
       receipt.remoteIp,
       receipt.bodySha256,
-      receipt.payload === undefined ? null : JSON.stringify(receipt.payload),
+      receipt.payload instanceof RawJson ? receipt.payload.text : receipt.payload == null ? null : JSON.stringify(receipt.payload),
     ];
-    const insert = (outcome: ReceiptOutcome, conflict: string) =>
-      this.em.getConnection().execute<{ id: string }[]>(
-        `insert into webhook_receipts (source, delivery_id, environment, org_id, event_type, kind, reason, action, remote_ip, body_sha256, payload, outcome)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?) ${conflict} returning id`,
-        [...params, outcome],
-      );
+    const sql = (conflict: string) =>
+      `insert into webhook_receipts (source, delivery_id, environment, org_id, event_type, kind, reason, action, remote_ip, body_sha256, payload, outcome)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?) ${conflict} returning id`;
+    const insert = async (outcome: ReceiptOutcome, conflict: string) => {
+      try {
+        return await this.em.getConnection().execute<{ id: string }[]>(sql(conflict), [...params, outcome]);
+      } catch (error) {
+        // Valid JSON that jsonb refuses (a lone surrogate escape, say): the receipt is kept without its body.
+        if (!String((error as { code?: string }).code ?? '').startsWith('22') || params[10] === null) throw error;
+        return this.em.getConnection().execute<{ id: string }[]>(sql(conflict), [...params.slice(0, 10), null, outcome]);
+      }
+    };
     const claims = receipt.deliveryId !== null && !['refused', 'duplicate', 'failed'].includes(receipt.outcome);
     if (!claims) {
       const [row] = await insert(receipt.outcome, '');

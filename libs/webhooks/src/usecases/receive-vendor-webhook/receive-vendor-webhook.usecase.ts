@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Counter } from 'prom-client';
 import sjson from 'secure-json-parse';
 import { WebhooksConfig } from '@tollgate/config';
-import { Clock, MetricsService, PlatformError } from '@tollgate/platform';
+import { Clock, MetricsService, PlatformError, TtlCache } from '@tollgate/platform';
 import { GrantCreditsUseCase } from '@tollgate/quota';
 import {
   CallContext,
@@ -18,7 +18,7 @@ import {
 import { VendorSignatures } from '../../adapters/signatures/vendor-signatures';
 import { WebhookReceiptRepository } from '../../adapters/mikro-orm/webhook-receipt.repository';
 import { classifyFlexprice, classifyMetronome, VendorSignal, WebhookSource } from '../../domain/vendor-signal';
-import { NewReceipt, ReceiptAction, ReceiptOutcome } from '../../domain/webhook-receipt';
+import { NewReceipt, RawJson, ReceiptAction, ReceiptOutcome } from '../../domain/webhook-receipt';
 import { WebhooksError } from '../../domain/webhooks.error';
 
 export interface InboundDelivery {
@@ -52,6 +52,9 @@ class VendorPrincipal extends Principal {
   }
 }
 
+/** Signals that may change something (and so must never run twice). */
+const ACTING_KINDS = new Set(['payment_failed', 'payment_succeeded', 'balance_low', 'credits_granted', 'spend_threshold']);
+
 interface Effect {
   outcome: ReceiptOutcome;
   action: ReceiptAction | null;
@@ -73,6 +76,12 @@ interface Effect {
 export class ReceiveVendorWebhookUseCase {
   private readonly logger = new Logger('VendorWebhooks');
   private readonly limiter: KeyRateLimiter;
+  /**
+   * Vendor customer → organization, positive answers only, for a minute: the billing switch
+   * rarely moves a customer, and an unknown one is looked up every time (it may have just been
+   * switched), so a cache never turns a known customer into an acknowledged, ignored delivery.
+   */
+  private readonly customerOrgs = new TtlCache<string[]>(60_000, 50_000);
   private readonly received: Counter<'source' | 'outcome'>;
   private readonly alerts: Counter<'source' | 'kind'>;
 
@@ -149,8 +158,9 @@ export class ReceiveVendorWebhookUseCase {
         { outcome: 'ignored', action: null, reason: 'the body is not a JSON object' },
       );
     }
-    // Postgres jsonb cannot hold U+0000: such a payload is recorded without its body.
-    const payload = verified.text.includes('\\u0000') ? null : body;
+    // The verified text is stored as is (jsonb parses it once more, nothing re-serializes it); Postgres
+    // jsonb cannot hold U+0000, so such a payload is recorded without its body.
+    const payload = verified.text.includes('\\u0000') ? null : new RawJson(verified.text);
 
     const deliveryId =
       verified.mode === 'metronome'
@@ -164,7 +174,9 @@ export class ReceiveVendorWebhookUseCase {
     if (deliveryId === null) {
       return this.answer({ ...known, orgId: null }, { outcome: 'ignored', action: null, reason: 'the notification has no id' });
     }
-    const claim = await this.receipts.findClaim(source, deliveryId);
+    // A signal that may act is checked against its claim first (a replay must not act again); one
+    // that only records is claimed by its receipt's insert alone (a conflict there is the duplicate).
+    const claim = ACTING_KINDS.has(signal.kind) ? await this.receipts.findClaim(source, deliveryId) : null;
     if (claim) {
       return this.answer(
         { ...known, orgId: claim.orgId },
@@ -172,7 +184,7 @@ export class ReceiveVendorWebhookUseCase {
       );
     }
 
-    const orgs = await this.receipts.findCustomerOrgs(source, environment, signal.customerRefs);
+    const orgs = await this.customerOrgsOf(source, environment, signal.customerRefs);
     if (orgs.length !== 1) {
       const reason =
         signal.customerRefs.length === 0
@@ -261,7 +273,8 @@ export class ReceiveVendorWebhookUseCase {
 
   private alert(orgId: string, signal: VendorSignal, source: string): Effect {
     this.alerts.inc({ source: source.replace('webhook:', ''), kind: signal.kind });
-    this.logger.warn(`alert for organization ${orgId}: ${signal.eventType}`);
+    // Info, not warn: a vendor may send these by the hundred a second; the metric and the receipt are the alert.
+    this.logger.log(`alert for organization ${orgId}: ${signal.eventType}`);
     return { outcome: 'applied', action: 'alert', reason: signal.eventType };
   }
 
@@ -281,5 +294,14 @@ export class ReceiveVendorWebhookUseCase {
     const recorded = await this.receipts.record(receipt);
     this.received.inc({ source: receipt.source, outcome: recorded.outcome });
     return recorded;
+  }
+
+  private async customerOrgsOf(source: WebhookSource, environment: Environment, refs: string[]): Promise<string[]> {
+    const key = `${source}\u0000${environment}\u0000${refs.join('\u0000')}`;
+    const cached = this.customerOrgs.get(key);
+    if (cached) return cached;
+    const orgs = await this.receipts.findCustomerOrgs(source, environment, refs);
+    if (orgs.length === 1) this.customerOrgs.set(key, orgs);
+    return orgs;
   }
 }
