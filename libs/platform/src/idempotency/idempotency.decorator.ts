@@ -26,6 +26,12 @@ export const IdempotentByResource = (): MethodDecorator => (target, key, descrip
 };
 
 /**
+ * A signed webhook: the sender's own delivery id (`svix-id`, a notification id) is the key and the
+ * route keeps it in its own rows (the receipt), so no `Idempotency-Key` is asked for or stored.
+ */
+export const IdempotentByDeliveryId = (): MethodDecorator => SetMetadata(IDEMPOTENCY_BY_RESOURCE, true);
+
+/**
  * The route's success body carries secrets (an API key's `secret`): those fields are left out
  * of the stored response, so no secret is ever at rest in `idempotency_keys`, and a replay
  * answers the same body without them (the secret is shown once; docs/decisions/017).

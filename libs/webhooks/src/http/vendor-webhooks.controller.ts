@@ -1,7 +1,16 @@
 import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { decodeCursor, DEFAULT_PAGE_SIZE, PlatformError, Public, RawBody, RawBodyRoute, toPage } from '@tollgate/platform';
+import {
+  decodeCursor,
+  DEFAULT_PAGE_SIZE,
+  IdempotentByDeliveryId,
+  PlatformError,
+  Public,
+  RawBody,
+  RawBodyRoute,
+  toPage,
+} from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { WebhookSource } from '../domain/vendor-signal';
 import { WebhookReceipt } from '../domain/webhook-receipt';
@@ -39,6 +48,7 @@ export class VendorWebhooksController {
   @Post('flexprice')
   @Public()
   @RawBodyRoute()
+  @IdempotentByDeliveryId()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Flexprice webhook deliveries (Svix-signed, or native with the shared-secret header)',
@@ -53,6 +63,7 @@ export class VendorWebhooksController {
   @Post('metronome')
   @Public()
   @RawBodyRoute()
+  @IdempotentByDeliveryId()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Metronome webhook notifications (Metronome-Webhook-Signature over X-Metronome-Date or Date, newline, body)',
