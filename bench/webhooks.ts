@@ -64,8 +64,13 @@ const WEBHOOK_ORGS = int('BENCH_WEBHOOK_ORGS', 20, 1);
 const WEBHOOK_TIMEOUT_MS = int('BENCH_WEBHOOK_TIMEOUT_MS', 3_000, 100);
 /** Which parts to run (comma-separated): closed, open. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'closed,open').split(','));
-/** Which slices the saturation rotation runs (comma-separated): alone, low, high, webhooks. */
-const MODES = (process.env.BENCH_MODES ?? 'alone,low,high,webhooks').split(',') as Mode[];
+/**
+ * Which slices the saturation rotation runs (comma-separated): alone, low, high, own (the 1,000/s sent
+ * to a second instance started with TOLLGATE_ROUTES=webhooks, on the same machine, database and Redis), webhooks.
+ */
+const MODES = (process.env.BENCH_MODES ?? 'alone,low,high,own,webhooks').split(',') as Mode[];
+/** The open-loop rotation: the slices above that admit. */
+const OPEN_MODES = MODES.filter((m) => m !== 'webhooks');
 /** BENCH_CPU_PROFILE=dir: the service writes a V8 CPU profile there when it stops. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const DATABASE = 'tollgate_bench_webhooks';
@@ -203,7 +208,7 @@ async function generator(): Promise<void> {
   const forger = new Webhook(`whsec_${randomBytes(24).toString('base64')}`);
   const mnSecret = process.env.METRONOME_WEBHOOK_SECRET!;
   let customers = { flexprice: [] as string[], metronome: [] as string[] };
-  let prepared: { requests: BenchRequest[]; kinds: WeakMap<BenchRequest, Kind>; rate: number; seconds: number } | undefined;
+  let prepared: { requests: BenchRequest[]; kinds: WeakMap<BenchRequest, Kind>; rate: number; seconds: number; port: number } | undefined;
   const totals = { sent: 0, unanswered: 0, status: {} as Record<string, number>, outcomes: {} as Record<string, number>, socketErrors: {} };
 
   const svix = (key: Webhook, id: string, at: Date, body: string): BenchRequest => ({
@@ -214,7 +219,7 @@ async function generator(): Promise<void> {
   });
 
   /** Signs every delivery of the next run now, so the run itself spends nothing on signing. */
-  const prepare = (rate: number, seconds: number, tag: string) => {
+  const prepare = (rate: number, seconds: number, tag: string, port: number) => {
     const n = Math.round(rate * seconds);
     const at = new Date();
     const requests: BenchRequest[] = [];
@@ -252,20 +257,20 @@ async function generator(): Promise<void> {
       requests.push(req);
       kinds.set(req, kind);
     }
-    prepared = { requests, kinds, rate, seconds };
+    prepared = { requests, kinds, rate, seconds, port };
     return { prepared: n, bytes: requests.reduce((s, r) => s + String(r.body).length, 0) / Math.max(1, n) };
   };
 
   const run = async (): Promise<GeneratorReport> => {
     if (!prepared) throw new Error('run before prepare');
-    const { requests, kinds, rate, seconds } = prepared;
+    const { requests, kinds, rate, seconds, port: to } = prepared;
     prepared = undefined;
     const outcomes: Record<string, number> = {};
     const unexpected: Record<string, number> = {};
     const sentByKind: Record<string, number> = {};
     for (const r of requests) sentByKind[kinds.get(r)!] = (sentByKind[kinds.get(r)!] ?? 0) + 1;
     const result: LoadResult = await openLoop({
-      port: target,
+      port: to,
       rate,
       seconds,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
@@ -321,7 +326,7 @@ async function generator(): Promise<void> {
             customers = input as typeof customers;
             return { ok: true };
           case '/prepare':
-            return prepare(Number(input.rate), Number(input.seconds), String(input.tag));
+            return prepare(Number(input.rate), Number(input.seconds), String(input.tag), Number(input.port) || target);
           case '/run':
             return run();
           case '/totals':
@@ -386,10 +391,10 @@ function startFakes(fpPort: number, mnPort: number): Promise<ChildProcess> {
 const FP_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const MN_SECRET = `mn-bench-${randomBytes(16).toString('hex')}`;
 
-async function startService(fpPort: number, mnPort: number): Promise<Child> {
+async function startService(fpPort: number, mnPort: number, routes: 'all' | 'webhooks' = 'all'): Promise<Child> {
   const port = await freePort();
   return Child.start({
-    name: 'webhooks-service',
+    name: routes === 'all' ? 'webhooks-service' : 'webhooks-ingest',
     args: [
       ...(PROFILE_DIR
         ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, '-r', path.join(__dirname, 'lib', 'exit-on-sigterm.js')]
@@ -416,6 +421,8 @@ async function startService(fpPort: number, mnPort: number): Promise<Child> {
       FLEXPRICE_WEBHOOK_SECRET: FP_SECRET,
       METRONOME_WEBHOOK_SECRET: MN_SECRET,
       WEBHOOK_INBOUND_RATE: '100000',
+      TOLLGATE_ROUTES: routes,
+      ...(process.env.WEBHOOK_RECEIPT_BATCH_MS ? { WEBHOOK_RECEIPT_BATCH_MS: process.env.WEBHOOK_RECEIPT_BATCH_MS } : {}),
     },
     port,
     readyPath: '/health/ready',
@@ -455,6 +462,8 @@ function pidSystemSeconds(pid: number): number {
 
 interface CpuReading {
   client: number;
+  /** The TOLLGATE_ROUTES=webhooks instance (0 when not started). */
+  ingest: number;
   serviceSystem: number;
   generator: number;
   service: number;
@@ -465,12 +474,13 @@ interface CpuReading {
   steal: number;
 }
 
-type Mode = 'alone' | 'low' | 'high' | 'webhooks';
-const RATE_OF: Record<Mode, number> = { alone: 0, low: LOW_RATE, high: HIGH_RATE, webhooks: HIGH_RATE };
+type Mode = 'alone' | 'low' | 'high' | 'own' | 'webhooks';
+const RATE_OF: Record<Mode, number> = { alone: 0, low: LOW_RATE, high: HIGH_RATE, own: HIGH_RATE, webhooks: HIGH_RATE };
 const LABEL: Record<Mode, string> = {
   alone: 'admission alone',
   low: `admission + ${LOW_RATE.toLocaleString('en')} webhooks/s`,
   high: `admission + ${HIGH_RATE.toLocaleString('en')} webhooks/s`,
+  own: `admission + ${HIGH_RATE.toLocaleString('en')} webhooks/s to a webhooks instance`,
   webhooks: `webhooks alone at ${HIGH_RATE.toLocaleString('en')}/s`,
 };
 
@@ -494,6 +504,7 @@ async function main(): Promise<void> {
   const [fpPort, mnPort] = [await freePort(), await freePort()];
   const fakes = await startFakes(fpPort, mnPort);
   let service: Child | undefined;
+  let ingest: Child | undefined;
   let gen: Child | undefined;
   const pg = new Client({ connectionString: DATABASE_URL });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -501,9 +512,11 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     service = await startService(fpPort, mnPort);
+    if (MODES.includes('own')) ingest = await startService(fpPort, mnPort, 'webhooks');
     gen = await startGenerator(service.port);
     await pg.connect();
     const svc = service;
+    const ingestChild = ingest;
     const generatorChild = gen;
     const api = async (method: BenchRequest['method'], p: string, body?: unknown) => {
       const res = await call(
@@ -555,6 +568,7 @@ async function main(): Promise<void> {
         client: (self.user + self.system) / 1e6,
         generator: generatorChild.cpuSeconds(),
         service: svc.cpuSeconds(),
+        ingest: ingestChild?.cpuSeconds() ?? 0,
         serviceSystem: pidSystemSeconds(svc.pid),
         redis: await redisCpuSeconds(redis),
         fakes: pidCpuSeconds(fakes.pid ?? 0),
@@ -568,7 +582,8 @@ async function main(): Promise<void> {
     let bodyBytes = 0;
     const slice = async (mode: Mode, admission: 'closed' | 'open' | 'none', openRate: number, tag: string, seconds = SLICE_SECONDS) => {
       const rate = RATE_OF[mode];
-      if (rate > 0) bodyBytes = (await genCall<{ bytes: number }>('/prepare', { rate, seconds, tag })).bytes;
+      const port = mode === 'own' ? ingestChild!.port : svc.port;
+      if (rate > 0) bodyBytes = (await genCall<{ bytes: number }>('/prepare', { rate, seconds, tag, port })).bytes;
       const pgBefore = await pgBackends();
       const before = await cpu();
       const t0 = Date.now();
@@ -624,7 +639,7 @@ async function main(): Promise<void> {
     const admissionOf = (slices: Slice[], mode: Mode) => mergeResults(of(slices, mode).map((s) => s.admission!));
     const saturation = of(closed, 'alone').length ? admissionOf(closed, 'alone').rps : 800;
     const openRate = OPEN_RATE_SETTING || Math.max(50, Math.round(saturation / 2 / 50) * 50);
-    const open = PARTS.has('open') ? await rotation(['alone', 'low', 'high'], 'open', openRate) : [];
+    const open = PARTS.has('open') ? await rotation(OPEN_MODES, 'open', openRate) : [];
 
     // Verification: the receipts against what the generator was answered (warm-up included).
     const totals = await genCall<{
@@ -731,6 +746,7 @@ async function main(): Promise<void> {
       slices.reduce(
         (acc, s) => ({
           service: acc.service + s.cpu.service,
+          ingest: acc.ingest + s.cpu.ingest,
           serviceSystem: acc.serviceSystem + s.cpu.serviceSystem,
           postgres: acc.postgres + s.postgres,
           redis: acc.redis + s.cpu.redis,
@@ -744,6 +760,7 @@ async function main(): Promise<void> {
         }),
         {
           service: 0,
+          ingest: 0,
           serviceSystem: 0,
           postgres: 0,
           redis: 0,
@@ -766,14 +783,14 @@ async function main(): Promise<void> {
       return modes.map((m) => {
         const c = sumCpu(of(slices, m));
         // What the webhooks added: the slice's CPU less its admissions at the baseline's cost per admission.
-        const svcWebhooks = c.service - c.admitted * svcPerAdmit;
+        const svcWebhooks = c.service - c.admitted * svcPerAdmit + c.ingest;
         const pgWebhooks = c.postgres - c.admitted * pgPerAdmit;
-        return `| ${LABEL[m]} | ${pct(c.service, c.seconds)} (kernel ${pct(c.serviceSystem, c.seconds)}) | ${pct(c.postgres, c.seconds)} | ${pct(c.redis, c.seconds)} | ${pct(c.client, c.seconds)} | ${pct(c.generator, c.seconds)} | ${pct(c.busy, c.seconds)} of ${os.cpus().length * 100} % (steal ${pct(c.steal, c.seconds)}) | ${us(c.service, c.admitted)} | ${m === 'alone' ? '—' : `${us(svcWebhooks, c.deliveries)} service, ${us(pgWebhooks, c.deliveries)} Postgres, ${us(c.generator, c.deliveries)} generator`} |`;
+        return `| ${LABEL[m]} | ${pct(c.service, c.seconds)} (kernel ${pct(c.serviceSystem, c.seconds)}) | ${c.ingest > 0 ? pct(c.ingest, c.seconds) : '—'} | ${pct(c.postgres, c.seconds)} | ${pct(c.redis, c.seconds)} | ${pct(c.client, c.seconds)} | ${pct(c.generator, c.seconds)} | ${pct(c.busy, c.seconds)} of ${os.cpus().length * 100} % (steal ${pct(c.steal, c.seconds)}) | ${us(c.service, c.admitted)} | ${m === 'alone' ? '—' : `${us(svcWebhooks, c.deliveries)} service, ${us(pgWebhooks, c.deliveries)} Postgres, ${us(c.generator, c.deliveries)} generator`} |`;
       });
     };
     const cpuHeader = [
-      '| slice | service | Postgres (this database) | Redis (shared) | admission client | webhook generator | machine busy | service µs / admission request | CPU per delivery (beyond the admissions at the baseline cost) |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| slice | service | webhooks instance | Postgres (this database) | Redis (shared) | admission client | webhook generator | machine busy | service µs / admission request | CPU per delivery (service: both instances, beyond the admissions at the baseline cost) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     ];
 
     if (of(closed, 'alone').length) {
@@ -804,7 +821,7 @@ async function main(): Promise<void> {
         '',
         '| slice | admission answered/s | p50 | p99 | **p99 vs alone** | per-round p99 ratios | p99.9 | webhooks answered (offered) | webhook p50 / p99 |',
         '|---|---|---|---|---|---|---|---|---|',
-        ...(['alone', 'low', 'high'] as Mode[]).map((m) => {
+        ...OPEN_MODES.map((m) => {
           const r = admissionOf(open, m);
           const w = webhookSummary(open, m);
           const errors = Object.entries({ ...r.httpErrors, ...r.socketErrors }).map(([k, n]) => `${k}: ${n}`);
@@ -812,7 +829,7 @@ async function main(): Promise<void> {
         }),
         '',
         ...cpuHeader,
-        ...cpuRows(open, ['alone', 'low', 'high']),
+        ...cpuRows(open, OPEN_MODES),
         '',
       );
     }
@@ -821,7 +838,6 @@ async function main(): Promise<void> {
     const verdicts: string[] = [];
     if ((['alone', 'low', 'high', 'webhooks'] as Mode[]).every((m) => of(closed, m).length)) {
       const base = sat('alone').rps;
-      const hi = sat('high').rps / base;
       const lo = sat('low').rps / base;
       const alone = sumCpu(of(closed, 'webhooks'));
       const svcUs = (alone.service * 1e6) / Math.max(1, alone.deliveries);
@@ -829,11 +845,19 @@ async function main(): Promise<void> {
       const w = webhookSummary(closed, 'webhooks');
       verdicts.push(
         `- Issue 16 item 5 (admission saturation with ${LOW_RATE} deliveries/s ≥ 90 % of admission alone): **${lo >= 0.9 ? 'met' : 'NOT met'}**, ${(lo * 100).toFixed(1)} % (per round ${range(perRound(closed, 'low', (s) => s.admission!.rps))}).`,
-        `- Issue 13 item 5 (${HIGH_RATE.toLocaleString('en')} deliveries/s verified and recorded, admission slowed ≤ 5 %): the deliveries themselves ${w.rps >= HIGH_RATE * 0.98 && !w.behind ? 'were' : '**were NOT**'} answered at rate (${Math.round(w.rps)}/s alone, p99 ${ms(w.p99)} ms; ${Math.round(webhookSummary(closed, 'high').rps)}/s next to saturated admission); admission saturation with them is ${(hi * 100).toFixed(1)} % of alone: **${hi >= 0.95 ? 'met' : 'NOT met'}** at saturation${
-          open.length
-            ? `; at a fixed ${openRate} req/s the admission p99 is ${(admissionOf(open, 'high').latencyUs.p99 / admissionOf(open, 'alone').latencyUs.p99).toFixed(2)}× alone's (${ms(admissionOf(open, 'alone').latencyUs.p99)} → ${ms(admissionOf(open, 'high').latencyUs.p99)} ms), ${admissionOf(open, 'high').latencyUs.p99 <= admissionOf(open, 'alone').latencyUs.p99 * 1.05 ? '**within**' : '**outside**'} 5 %`
-            : ''
-        }.`,
+        ...(['high', 'own'] as Mode[])
+          .filter((m) => of(closed, m).length)
+          .map((m) => {
+            const ratio = sat(m).rps / base;
+            const openRatio =
+              open.length && of(open, m).length ? admissionOf(open, m).latencyUs.p99 / admissionOf(open, 'alone').latencyUs.p99 : null;
+            const rpsRatio = open.length && of(open, m).length ? admissionOf(open, m).rps / admissionOf(open, 'alone').rps : null;
+            return `- Issue 13 item 5 (${HIGH_RATE.toLocaleString('en')} deliveries/s verified and recorded, admission slowed ≤ 5 %), webhooks ${m === 'own' ? 'on their own instance (TOLLGATE_ROUTES=webhooks, same machine)' : 'on the admission instance'}: the deliveries ${w.rps >= HIGH_RATE * 0.98 && !w.behind ? 'were' : '**were NOT**'} answered at rate (${Math.round(w.rps)}/s alone, p99 ${ms(w.p99)} ms; ${Math.round(webhookSummary(closed, m).rps)}/s next to saturated admission); admission saturation with them is ${(ratio * 100).toFixed(1)} % of alone: **${ratio >= 0.95 ? 'met' : 'NOT met'}** at saturation${
+              openRatio !== null && rpsRatio !== null
+                ? `; at a fixed ${openRate} req/s admission answered ${(rpsRatio * 100).toFixed(1)} % of alone's rate with a p99 ${openRatio.toFixed(2)}× alone's (${ms(admissionOf(open, 'alone').latencyUs.p99)} → ${ms(admissionOf(open, m).latencyUs.p99)} ms): ${openRatio <= 1.05 ? '**within**' : '**outside**'} 5 %`
+                : ''
+            }.`;
+          }),
         `- One delivery costs ${Math.round(svcUs)} µs of service CPU and ${Math.round(pgUs)} µs of Postgres backend CPU (webhooks alone at ${HIGH_RATE}/s): ${HIGH_RATE.toLocaleString('en')}/s is ${((HIGH_RATE * (svcUs + pgUs)) / 1e4).toFixed(0)} % of a core taken from ${os.cpus().length} cores that admission at saturation already fills, against ${us(sumCpu(of(closed, 'alone')).service, sumCpu(of(closed, 'alone')).admitted)} of service CPU per admission request. At saturation a ratio can only stay ≥ 0.95 if the deliveries cost under ~5 % of what admission uses; see the notes for where a delivery's CPU goes.`,
       );
     }
@@ -844,7 +868,7 @@ async function main(): Promise<void> {
       '',
       `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB · ${machine.kernel} · Node ${machine.node} · Redis ${machine.redis} · commit ${machine.commit} · load average before ${machine.loadBefore.join(' ')} · ${minutes} min`,
       '',
-      `One service instance from dist/ (Postgres + Redis, BILLING_DISPATCH_ENABLED=false, WEBHOOK_DISPATCH_ENABLED=false, FLEXPRICE_WEBHOOK_SECRET (Svix) and METRONOME_WEBHOOK_SECRET set, WEBHOOK_INBOUND_RATE=100000), fresh database ${DATABASE}, the fakes, the webhook generator in its own process (every delivery signed before its slice; open loop; unique ids; Svix timestamps of the slice's start), and the admission client (this process). Delivery mix per 100: 40 Flexprice invoice.update.finalized (recorded), 44 wallet.credit_balance.dropped (applied: alert), 10 Metronome payment_gate.payment_status paid for an active org (recorded), 3 forged (401 refused), 3 replays of an earlier svix-id (duplicate), across ${WEBHOOK_ORGS} organizations routed flexprice + shadow metronome; mean body ${Math.round(bodyBytes)} bytes. Admission: reserve + commit on an organization with no billing route (2 dimensions, flat rate card). The machine is shared with other work: read the ratios, not the absolute figures.`,
+      `One service instance from dist/${MODES.includes('own') ? ' and, for the slices that say so, a second with TOLLGATE_ROUTES=webhooks (same settings, database and Redis)' : ''} (Postgres + Redis, BILLING_DISPATCH_ENABLED=false, WEBHOOK_DISPATCH_ENABLED=false, FLEXPRICE_WEBHOOK_SECRET (Svix) and METRONOME_WEBHOOK_SECRET set, WEBHOOK_INBOUND_RATE=100000), fresh database ${DATABASE}, the fakes, the webhook generator in its own process (every delivery signed before its slice; open loop; unique ids; Svix timestamps of the slice's start), and the admission client (this process). Delivery mix per 100: 40 Flexprice invoice.update.finalized (recorded), 44 wallet.credit_balance.dropped (applied: alert), 10 Metronome payment_gate.payment_status paid for an active org (recorded), 3 forged (401 refused), 3 replays of an earlier svix-id (duplicate), across ${WEBHOOK_ORGS} organizations routed flexprice + shadow metronome; mean body ${Math.round(bodyBytes)} bytes. Admission: reserve + commit on an organization with no billing route (2 dimensions, flat rate card). The machine is shared with other work: read the ratios, not the absolute figures.`,
       '',
       ...out,
       '## Verdict',
@@ -863,7 +887,7 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await pg.end().catch(() => undefined);
-    await Promise.all([service?.stop(), gen?.stop()]);
+    await Promise.all([service?.stop(), ingest?.stop(), gen?.stop()]);
     fakes.kill('SIGTERM');
     await deleteOwnKeys(redis);
     redis.disconnect();

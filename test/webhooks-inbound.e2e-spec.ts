@@ -185,6 +185,19 @@ describe('inbound vendor webhooks (Postgres + Redis)', () => {
     expect(replay.body).toMatchObject({ outcome: 'duplicate', action: null });
     expect(await status(org)).toBe('active');
     expect((await receipts('delivery_id = ?', [headers['svix-id']])).map((r) => r.outcome)).toEqual(['applied', 'duplicate']);
+
+    // A payment of an active organization changes nothing (recorded, claimed by its receipt); its
+    // replay is a duplicate, and a replay of the failure after it still does not act.
+    const paid = JSON.stringify({ event_type: 'payment.success', payment: { id: uniqueId('pay'), customer_id: flexpriceCustomer } });
+    const paidHeaders = svixHeaders(FP_NEW, paid);
+    expect((await deliver('flexprice', paid, paidHeaders)).body).toMatchObject({
+      outcome: 'recorded',
+      action: 'none',
+      reason: 'organization is active: left as is',
+    });
+    expect((await deliver('flexprice', paid, paidHeaders)).body.outcome).toBe('duplicate');
+    expect((await deliver('flexprice', body, svixHeaders(FP_NEW, body, { id: headers['svix-id'] }))).body.outcome).toBe('duplicate');
+    expect(await status(org)).toBe('active');
   });
 
   it('grants a Flexprice top-up once, however many deliveries carry its transaction', async () => {
@@ -326,6 +339,63 @@ describe('inbound vendor webhooks (Postgres + Redis)', () => {
     expect(metrics).toMatch(/tollgate_vendor_alerts_total\{source="flexprice",kind="balance_low"\} [1-9]/);
   });
 
+  it('writes a burst of deliveries together: copies racing each other claim once, an alert is raised once per delivery, a body jsonb refuses fails no other', async () => {
+    const { flexpriceCustomer } = await routedOrg();
+    const low = (n: number) =>
+      JSON.stringify({
+        event_type: 'wallet.credit_balance.dropped',
+        wallet: { id: `w${n}`, customer_id: flexpriceCustomer },
+        alert: { n },
+      });
+    const alertsRaised = async () =>
+      Number(
+        /tollgate_vendor_alerts_total\{source="flexprice",kind="balance_low"\} (\d+)/.exec(
+          (await api.get('/metrics', { key: null })).text,
+        )?.[1] ?? 0,
+      );
+    // Warm: the customer and the settings are cached, so the burst below reaches the receipt write together.
+    expect((await deliver('flexprice', low(0), svixHeaders(FP_NEW, low(0)))).body.outcome).toBe('applied');
+    const before = await alertsRaised();
+
+    const ids = Array.from({ length: 10 }, () => `msg_${uniqueId()}`);
+    const sends = ids.flatMap((id, n) => {
+      const body = low(n + 1);
+      const headers = svixHeaders(FP_NEW, body, { id });
+      return [deliver('flexprice', body, headers), deliver('flexprice', body, headers), deliver('flexprice', body, headers)];
+    });
+    const answers = await Promise.all(sends);
+
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    for (const [n, id] of ids.entries()) {
+      const copies = answers.slice(n * 3, n * 3 + 3).map((a) => a.body.outcome);
+      expect(copies.sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+      const rows = await receipts('delivery_id = ?', [id]);
+      expect(rows.map((r) => r.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    }
+    expect(await alertsRaised()).toBe(before + ids.length);
+    // One statement wrote many of them: they share its transaction's instant.
+    const [{ receipts: written, instants }] = await sql(
+      `select count(*)::int as receipts, count(distinct received_at)::int as instants from webhook_receipts where delivery_id in (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    expect(written).toBe(30);
+    expect(instants).toBeLessThan(written);
+
+    // A body jsonb refuses is kept without its payload and fails no other receipt written with it.
+    const refused = '{"event_type":"customer.updated","note":"\\ud800"}';
+    const mixed = await Promise.all([
+      deliver('flexprice', refused, svixHeaders(FP_NEW, refused)),
+      ...[11, 12, 13].map((n) => deliver('flexprice', low(n), svixHeaders(FP_NEW, low(n)))),
+    ]);
+    expect(mixed.map((a) => [a.status, a.body.outcome])).toEqual([
+      [200, 'recorded'],
+      [200, 'applied'],
+      [200, 'applied'],
+      [200, 'applied'],
+    ]);
+    expect(await alertsRaised()).toBe(before + ids.length + 3);
+  });
+
   it('follows the organization policy: on_payment_failed none records the delivery and leaves the status', async () => {
     const { org, flexpriceCustomer } = await routedOrg({ settings: { on_payment_failed: 'none' } });
     const body = paymentFailed(flexpriceCustomer);
@@ -415,6 +485,33 @@ describe('inbound vendor webhooks (Postgres + Redis)', () => {
       );
     } finally {
       await limited.close();
+    }
+  });
+
+  it('serves only vendor deliveries, health and metrics on an instance started with TOLLGATE_ROUTES=webhooks', async () => {
+    const ingest = await createTestApp({ env: { ...env, TOLLGATE_ROUTES: 'webhooks' } });
+    try {
+      const { org, flexpriceCustomer } = await routedOrg();
+      const body = paymentFailed(flexpriceCustomer);
+      expect((await deliver('flexprice', body, svixHeaders(FP_NEW, body), { app: ingest })).body).toMatchObject({
+        outcome: 'applied',
+        action: 'past_due',
+      });
+      // The change is the same one the API instances see (same database, same bus).
+      expect(await status(org)).toBe('past_due');
+      expect((await ingest.client.get('/health/ready', { key: null })).status).toBe(200);
+      expect((await ingest.client.get('/metrics', { key: null })).text).toMatch(/tollgate_webhooks_inbound_total/);
+      for (const [method, path] of [
+        ['get', `/v1/orgs/${org}`],
+        ['post', '/v1/reservations'],
+        ['get', '/v1/webhooks/receipts'],
+      ] as const) {
+        const res = await ingest.client[method](path, method === 'post' ? {} : undefined);
+        expect(res.status).toBe(404);
+        expect(res.body.code).toBe('route_not_found');
+      }
+    } finally {
+      await ingest.close();
     }
   });
 

@@ -48,6 +48,15 @@ export class HttpConfig {
   @Min(0)
   @Max(600_000)
   shutdownGraceMs = 25_000;
+
+  /**
+   * What this instance serves: `all`, or `webhooks` (the vendors' deliveries, health and metrics
+   * only; everything else 404), for instances that take inbound vendor webhooks apart from the
+   * ones on the admission path (decision 030).
+   */
+  @Env('TOLLGATE_ROUTES')
+  @IsIn(['all', 'webhooks'])
+  routes: 'all' | 'webhooks' = 'all';
 }
 
 export class DatabaseConfig {
@@ -378,6 +387,17 @@ export class WebhooksConfig {
   @Min(1)
   @Max(100_000)
   inboundRate = 2_000;
+
+  /**
+   * How long an inbound delivery's receipt waits for others to be written with it (one statement,
+   * one commit). Vendors wait seconds for an answer; a few milliseconds here divide Postgres' cost
+   * per delivery by the number of deliveries that arrive in them. 0: to the end of the event loop's turn.
+   */
+  @Env('WEBHOOK_RECEIPT_BATCH_MS')
+  @IsInt()
+  @Min(0)
+  @Max(1_000)
+  receiptBatchMs = 10;
 
   /** Outbound endpoints may point at loopback, link-local or private addresses (local development, tests). */
   @Env('WEBHOOK_ALLOW_PRIVATE_URLS')

@@ -32,4 +32,5 @@ export { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 export * from './idempotency/canonical-json';
 export * from './clock/clock.port';
 export * from './database/group-commit.writer';
+export * from './database/micro-batcher';
 export * from './events/webhook-events';

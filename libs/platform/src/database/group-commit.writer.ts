@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { MicroBatcher } from './micro-batcher';
 
 /** One row for one table. `conflictKey` names a unique column: a row already there is a conflict, not an error. */
 export interface RowInsert {
@@ -10,80 +11,37 @@ export interface RowInsert {
 
 export type InsertResult = 'inserted' | 'conflict';
 
-interface Pending {
-  rows: RowInsert[];
-  resolve: (results: InsertResult[]) => void;
-  reject: (error: unknown) => void;
-}
-
 const MAX_UNITS_PER_FLUSH = 500;
 
 /**
  * Group commit for the admission path: rows written by concurrent requests while a flush is
- * running go out together in the next one, one multi-row INSERT per table in one statement,
- * so a burst of N admissions costs about one round trip instead of N. A caller's promise
- * resolves only once its rows are committed (durable before answered).
- * Written here rather than taken from a library: it is the hot path, and conflicts must be
- * reported per row (ON CONFLICT DO NOTHING … RETURNING) so one duplicate never fails a batch.
+ * running go out together in the next one (MicroBatcher), one multi-row INSERT per table in one
+ * statement, so a burst of N admissions costs about one round trip instead of N. A caller's
+ * promise resolves only once its rows are committed (durable before answered).
+ * Conflicts are reported per row (ON CONFLICT DO NOTHING … RETURNING) so one duplicate never fails a batch.
  */
 @Injectable()
 export class GroupCommitWriter {
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly batcher = new MicroBatcher<RowInsert[], InsertResult[]>((units) => this.flush(units), MAX_UNITS_PER_FLUSH);
 
   constructor(private readonly em: EntityManager) {}
 
   /** Inserts the rows, all in the same transaction; one result per row, in order. */
   write(rows: RowInsert[]): Promise<InsertResult[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
-      if (!this.flushing) void this.drain();
-    });
+    return this.batcher.submit(rows);
   }
 
-  private async drain(): Promise<void> {
-    this.flushing = true;
-    try {
-      // Flush at the end of this turn of the event loop, once every callback already due
-      // (the replies of one pipelined Redis read, say) has queued its rows: bigger groups
-      // (measured: +9% reserve+commit throughput at 64 connections).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_UNITS_PER_FLUSH);
-        try {
-          const results = await this.flush(batch);
-          batch.forEach((unit, i) => unit.resolve(results[i]));
-        } catch (error) {
-          if (batch.length === 1) {
-            batch[0].reject(error);
-            continue;
-          }
-          // One bad unit must not fail the others: retry each alone.
-          for (const unit of batch) {
-            try {
-              unit.resolve((await this.flush([unit]))[0]);
-            } catch (unitError) {
-              unit.reject(unitError);
-            }
-          }
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  private async flush(batch: Pending[]): Promise<InsertResult[][]> {
+  private async flush(batch: RowInsert[][]): Promise<InsertResult[][]> {
     // Rows grouped by table, in the order tables first appear (parents before children).
     const tables = new Map<string, { conflictKey?: string; entries: { unit: number; index: number; row: Record<string, unknown> }[] }>();
     batch.forEach((unit, u) =>
-      unit.rows.forEach((insert, index) => {
+      unit.forEach((insert, index) => {
         const group = tables.get(insert.table) ?? { conflictKey: insert.conflictKey, entries: [] };
         group.entries.push({ unit: u, index, row: insert.row });
         tables.set(insert.table, group);
       }),
     );
-    const results = batch.map((unit) => unit.rows.map((): InsertResult => 'inserted'));
+    const results = batch.map((unit) => unit.map((): InsertResult => 'inserted'));
     // One statement for the whole batch: each table's multi-row INSERT is a data-modifying CTE,
     // so the batch is atomic without BEGIN/COMMIT, and costs one round trip.
     const params: unknown[] = [];

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { WebhooksConfig } from '@tollgate/config';
+import { MicroBatcher } from '@tollgate/platform';
 import { NewReceipt, RawJson, ReceiptOutcome, WebhookReceipt } from '../../domain/webhook-receipt';
 import { WebhookSource } from '../../domain/vendor-signal';
 
@@ -38,7 +40,8 @@ const toReceipt = (r: ReceiptRow): WebhookReceipt => ({
 });
 
 /** Outcomes that claim a delivery id (the partial unique index): a redelivery of one of these is a duplicate. */
-const CLAIMING = `outcome not in ('refused', 'duplicate', 'failed')`;
+const NOT_CLAIMING = new Set<ReceiptOutcome>(['refused', 'duplicate', 'failed']);
+const CLAIMING = `outcome not in (${[...NOT_CLAIMING].map((o) => `'${o}'`).join(', ')})`;
 
 export interface ReceiptFilter {
   source?: WebhookSource;
@@ -49,10 +52,51 @@ export interface ReceiptFilter {
   limit: number;
 }
 
+/** The receipt's columns, in the order a batch binds them (each cast, so a VALUES list is typed). */
+const COLUMNS: [string, string][] = [
+  ['source', 'text'],
+  ['delivery_id', 'text'],
+  ['environment', 'text'],
+  ['org_id', 'text'],
+  ['event_type', 'text'],
+  ['kind', 'text'],
+  ['reason', 'text'],
+  ['action', 'text'],
+  ['remote_ip', 'text'],
+  ['body_sha256', 'text'],
+  ['payload', 'jsonb'],
+  ['outcome', 'text'],
+];
+const COLUMN_LIST = COLUMNS.map(([name]) => name).join(', ');
+const TUPLE = `(${['?::int', ...COLUMNS.map(([, type]) => `?::${type}`), '?::boolean'].join(', ')})`;
+
+/** Receipts per statement: 14 parameters each, far under Postgres' 65,535. */
+const MAX_RECEIPTS_PER_FLUSH = 500;
+
+interface PendingReceipt {
+  receipt: NewReceipt;
+  /** Its payload as JSON text (null: none). */
+  payload: string | null;
+  /** Whether its insert claims the delivery id (a conflict then makes it a duplicate). */
+  claims: boolean;
+}
+
 /** The inbound log and replay guard, in Postgres. */
 @Injectable()
 export class WebhookReceiptRepository {
-  constructor(private readonly em: EntityManager) {}
+  /**
+   * Receipts are group-committed like holds (decision 030): the deliveries that arrive within
+   * WEBHOOK_RECEIPT_BATCH_MS (10 ms) are written by one statement, so 1,000 deliveries/s cost a few
+   * hundred commits, not a thousand, and each is still answered only once its receipt is committed.
+   */
+  private readonly batcher: MicroBatcher<PendingReceipt, { id: string; outcome: ReceiptOutcome }>;
+
+  constructor(
+    private readonly em: EntityManager,
+    config: WebhooksConfig,
+  ) {
+    this.batcher = new MicroBatcher((batch) => this.flush(batch), MAX_RECEIPTS_PER_FLUSH, config.receiptBatchMs);
+  }
 
   /** The receipt that claimed this delivery id, if any. */
   async findClaim(source: WebhookSource, deliveryId: string): Promise<WebhookReceipt | null> {
@@ -66,47 +110,82 @@ export class WebhookReceiptRepository {
   }
 
   /**
-   * Records a receipt. A claiming receipt whose id another already claimed (two copies processed
-   * at once) is stored as `duplicate` instead; the answer says which it became.
+   * Records a receipt. A claiming receipt whose id another already claimed (a redelivery, or two
+   * copies processed at once) is stored as `duplicate` instead; the answer says which it became.
    */
   async record(receipt: NewReceipt): Promise<{ id: string; outcome: ReceiptOutcome }> {
-    const params = [
-      receipt.source,
-      receipt.deliveryId,
-      receipt.environment,
-      receipt.orgId,
-      receipt.eventType,
-      receipt.kind,
-      receipt.reason,
-      receipt.action,
-      receipt.remoteIp,
-      receipt.bodySha256,
-      receipt.payload instanceof RawJson ? receipt.payload.text : receipt.payload == null ? null : JSON.stringify(receipt.payload),
-    ];
-    const sql = (conflict: string) =>
-      `insert into webhook_receipts (source, delivery_id, environment, org_id, event_type, kind, reason, action, remote_ip, body_sha256, payload, outcome)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?) ${conflict} returning id`;
-    const insert = async (outcome: ReceiptOutcome, conflict: string) => {
-      try {
-        return await this.em.getConnection().execute<{ id: string }[]>(sql(conflict), [...params, outcome]);
-      } catch (error) {
-        // Valid JSON that jsonb refuses (a lone surrogate escape, say): the receipt is kept without its body.
-        if (!String((error as { code?: string }).code ?? '').startsWith('22') || params[10] === null) throw error;
-        return this.em.getConnection().execute<{ id: string }[]>(sql(conflict), [...params.slice(0, 10), null, outcome]);
-      }
-    };
-    const claims = receipt.deliveryId !== null && !['refused', 'duplicate', 'failed'].includes(receipt.outcome);
-    if (!claims) {
-      const [row] = await insert(receipt.outcome, '');
-      return { id: String(row.id), outcome: receipt.outcome };
+    const payload =
+      receipt.payload instanceof RawJson ? receipt.payload.text : receipt.payload == null ? null : JSON.stringify(receipt.payload);
+    const claims = receipt.deliveryId !== null && !NOT_CLAIMING.has(receipt.outcome);
+    try {
+      return await this.batcher.submit({ receipt, payload, claims });
+    } catch (error) {
+      // Valid JSON that jsonb refuses (a lone surrogate escape, say): the receipt is kept without
+      // its body. (A batch that failed was retried receipt by receipt, so the error is this one's.)
+      if (!String((error as { code?: string }).code ?? '').startsWith('22') || payload === null) throw error;
+      return this.batcher.submit({ receipt, payload: null, claims });
     }
-    const [claimed] = await insert(
-      receipt.outcome,
-      `on conflict (source, delivery_id) where delivery_id is not null and ${CLAIMING} do nothing`,
+  }
+
+  /**
+   * One statement for the batch. Ids are drawn from the sequence up front, so each receipt's id is
+   * known whichever insert stores it; claiming receipts are inserted with ON CONFLICT on the replay
+   * guard, and those that conflicted are inserted again, in the same statement, as `duplicate`.
+   * Two copies of one delivery in the same batch: the first claims, the others are duplicates.
+   */
+  private async flush(batch: PendingReceipt[]): Promise<{ id: string; outcome: ReceiptOutcome }[]> {
+    const params: unknown[] = [];
+    const firstOfKey = new Set<string>();
+    const tuples = batch.map(({ receipt, payload, claims }, ord) => {
+      let claiming = claims;
+      let outcome = receipt.outcome;
+      if (claiming) {
+        const key = `${receipt.source}\u0000${receipt.deliveryId}`;
+        if (firstOfKey.has(key)) [claiming, outcome] = [false, 'duplicate'];
+        firstOfKey.add(key);
+      }
+      params.push(
+        ord,
+        receipt.source,
+        receipt.deliveryId,
+        receipt.environment,
+        receipt.orgId,
+        receipt.eventType,
+        receipt.kind,
+        receipt.reason,
+        receipt.action,
+        receipt.remoteIp,
+        receipt.bodySha256,
+        payload,
+        outcome,
+        claiming,
+      );
+      return TUPLE;
+    });
+    const rows = await this.em.getConnection().execute<{ ord: number; id: string; outcome: ReceiptOutcome }[]>(
+      `with input as materialized (
+         select v.*, nextval(pg_get_serial_sequence('webhook_receipts', 'id')) as id
+         from (values ${tuples.join(', ')}) as v(ord, ${COLUMN_LIST}, claims)
+       ),
+       claimed as (
+         insert into webhook_receipts (id, ${COLUMN_LIST})
+         select id, ${COLUMN_LIST} from input where claims
+         on conflict (source, delivery_id) where delivery_id is not null and ${CLAIMING} do nothing
+         returning id
+       ),
+       unclaimed as (
+         insert into webhook_receipts (id, ${COLUMN_LIST})
+         select id, ${COLUMNS.slice(0, -1)
+           .map(([name]) => name)
+           .join(', ')}, case when claims then 'duplicate' else outcome end
+         from input where not claims or id not in (select id from claimed)
+       )
+       select i.ord, i.id::text as id, case when i.claims and c.id is null then 'duplicate' else i.outcome end as outcome
+       from input i left join claimed c on c.id = i.id`,
+      params,
     );
-    if (claimed) return { id: String(claimed.id), outcome: receipt.outcome };
-    const [row] = await insert('duplicate', '');
-    return { id: String(row.id), outcome: 'duplicate' };
+    const byOrd = new Map(rows.map((r) => [Number(r.ord), { id: String(r.id), outcome: r.outcome }]));
+    return batch.map((_, ord) => byOrd.get(ord)!);
   }
 
   /** The organizations (with environment) that have this vendor customer, by its vendor id or its alias. */

@@ -52,13 +52,38 @@ class VendorPrincipal extends Principal {
   }
 }
 
-/** Signals that may change something (and so must never run twice). */
-const ACTING_KINDS = new Set(['payment_failed', 'payment_succeeded', 'balance_low', 'credits_granted', 'spend_threshold']);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether Postgres' jsonb would refuse this JSON: an escaped U+0000, or a lone surrogate (only looked for when escaped). */
+function jsonbRefuses(text: string, parsed: unknown): boolean {
+  if (text.includes('\\u0000')) return true;
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return false;
+  const stack: unknown[] = [parsed];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (LONE_SURROGATE.test(node)) return true;
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push(value);
+      }
+    }
+  }
+  return false;
+}
 
 interface Effect {
   outcome: ReceiptOutcome;
   action: ReceiptAction | null;
   reason: string | null;
+}
+
+/** A change the signal asks for (a status, a grant), run only when its delivery was not claimed before. */
+interface Change {
+  run: (ctx: CallContext, orgId: string) => Promise<Effect>;
+  /** Answers the effect when there is nothing to change after all (so no claim check is needed). */
+  unchanged?: (ctx: CallContext, orgId: string) => Promise<Effect | null>;
 }
 
 /**
@@ -158,9 +183,10 @@ export class ReceiveVendorWebhookUseCase {
         { outcome: 'ignored', action: null, reason: 'the body is not a JSON object' },
       );
     }
-    // The verified text is stored as is (jsonb parses it once more, nothing re-serializes it); Postgres
-    // jsonb cannot hold U+0000, so such a payload is recorded without its body.
-    const payload = verified.text.includes('\\u0000') ? null : new RawJson(verified.text);
+    // The verified text is stored as is (jsonb parses it once more, nothing re-serializes it). Postgres
+    // jsonb cannot hold U+0000 or a lone surrogate, so such a payload is recorded without its body
+    // (found here, so it never fails the batch of receipts it would have been written with).
+    const payload = jsonbRefuses(verified.text, body) ? null : new RawJson(verified.text);
 
     const deliveryId =
       verified.mode === 'metronome'
@@ -174,16 +200,6 @@ export class ReceiveVendorWebhookUseCase {
     if (deliveryId === null) {
       return this.answer({ ...known, orgId: null }, { outcome: 'ignored', action: null, reason: 'the notification has no id' });
     }
-    // A signal that may act is checked against its claim first (a replay must not act again); one
-    // that only records is claimed by its receipt's insert alone (a conflict there is the duplicate).
-    const claim = ACTING_KINDS.has(signal.kind) ? await this.receipts.findClaim(source, deliveryId) : null;
-    if (claim) {
-      return this.answer(
-        { ...known, orgId: claim.orgId },
-        { outcome: 'duplicate', action: null, reason: `already received at ${claim.receivedAt.toISOString()} (receipt ${claim.id})` },
-      );
-    }
-
     const orgs = await this.customerOrgsOf(source, environment, signal.customerRefs);
     if (orgs.length !== 1) {
       const reason =
@@ -197,9 +213,29 @@ export class ReceiveVendorWebhookUseCase {
     }
     const [orgId] = orgs;
     const ctx: CallContext = { principal: new VendorPrincipal(source, environment), requestId: delivery.requestId };
+    const decided = this.decide(signal, await this.settings.execute(orgId, environment));
+    // A status already where the signal would take it (every payment of an active organization)
+    // changes nothing: recorded like any other signal that changes nothing.
+    const settled = 'run' in decided ? ((await decided.unchanged?.(ctx, orgId)) ?? decided) : decided;
+    if (!('run' in settled)) {
+      // Nothing to change in the database (a record, an alert): the receipt's insert is the claim,
+      // and the alert is raised only when it claimed, so a redelivery raises none.
+      const answer = await this.answer({ ...known, orgId }, settled);
+      if (answer.outcome !== 'duplicate' && settled.action === 'alert') this.alert(orgId, signal, source);
+      return answer;
+    }
+    // A change (a status, a grant) is checked against the claim first, so a replay does not act
+    // again; it is idempotent besides, so two copies racing past the check change it once.
+    const claim = await this.receipts.findClaim(source, deliveryId);
+    if (claim) {
+      return this.answer(
+        { ...known, orgId: claim.orgId },
+        { outcome: 'duplicate', action: null, reason: `already received at ${claim.receivedAt.toISOString()} (receipt ${claim.id})` },
+      );
+    }
     let effect: Effect;
     try {
-      effect = await this.act(ctx, orgId, signal, await this.settings.execute(orgId, environment));
+      effect = await settled.run(ctx, orgId);
     } catch (error) {
       // Recorded, then answered 5xx: the vendor delivers it again and the (idempotent) action is retried.
       await this.record({
@@ -214,25 +250,28 @@ export class ReceiveVendorWebhookUseCase {
     return this.answer({ ...known, orgId }, effect);
   }
 
-  private async act(ctx: CallContext, orgId: string, signal: VendorSignal, settings: Readonly<OrgSettings>): Promise<Effect> {
-    const source = ctx.principal.actor;
+  /** What the organization's settings make of the signal: an effect known now, or a change to run. */
+  private decide(signal: VendorSignal, settings: Readonly<OrgSettings>): Effect | Change {
+    const status = (to: 'past_due' | 'active'): Change => ({
+      unchanged: (ctx, orgId) => this.statusUnchanged(ctx, orgId, to),
+      run: (ctx, orgId) => this.setStatus(ctx, orgId, to, signal),
+    });
+    const alert: Effect = { outcome: 'applied', action: 'alert', reason: signal.eventType };
     switch (signal.kind) {
       case 'payment_failed':
         return settings.on_payment_failed === 'past_due'
-          ? this.setStatus(ctx, orgId, 'past_due', signal)
+          ? status('past_due')
           : { outcome: 'recorded', action: 'none', reason: 'on_payment_failed is none' };
       case 'payment_succeeded':
         return settings.on_payment_succeeded === 'active'
-          ? this.setStatus(ctx, orgId, 'active', signal)
+          ? status('active')
           : { outcome: 'recorded', action: 'none', reason: 'on_payment_succeeded is none' };
       case 'spend_threshold':
-        if (settings.on_spend_threshold === 'past_due') return this.setStatus(ctx, orgId, 'past_due', signal);
-        if (settings.on_spend_threshold === 'alert') return this.alert(orgId, signal, source);
+        if (settings.on_spend_threshold === 'past_due') return status('past_due');
+        if (settings.on_spend_threshold === 'alert') return alert;
         return { outcome: 'recorded', action: 'none', reason: 'on_spend_threshold is none' };
       case 'balance_low':
-        return settings.on_balance_low === 'alert'
-          ? this.alert(orgId, signal, source)
-          : { outcome: 'recorded', action: 'none', reason: 'on_balance_low is none' };
+        return settings.on_balance_low === 'alert' ? alert : { outcome: 'recorded', action: 'none', reason: 'on_balance_low is none' };
       case 'credits_granted': {
         if (settings.on_credits_granted !== 'grant') return { outcome: 'recorded', action: 'none', reason: 'on_credits_granted is none' };
         if (!signal.grant) return { outcome: 'recorded', action: 'none', reason: signal.note };
@@ -240,15 +279,19 @@ export class ReceiveVendorWebhookUseCase {
         if (grant.expiresAt && grant.expiresAt.getTime() <= this.clock.now().getTime()) {
           return { outcome: 'recorded', action: 'none', reason: `the vendor's credit expired at ${grant.expiresAt.toISOString()}` };
         }
-        const result = await this.grants.grantOnce(ctx, orgId, grant.grantId, {
-          amount: grant.amount,
-          reason: grant.reason,
-          source: grant.grantId,
-          expiresAt: grant.expiresAt ?? undefined,
-        });
-        return result.created
-          ? { outcome: 'applied', action: 'credit_grant', reason: `granted ${grant.amount} micro-credits (${result.grant?.id})` }
-          : { outcome: 'recorded', action: 'none', reason: `${grant.grantId} was granted before` };
+        return {
+          run: async (ctx: CallContext, orgId: string) => {
+            const result = await this.grants.grantOnce(ctx, orgId, grant.grantId, {
+              amount: grant.amount,
+              reason: grant.reason,
+              source: grant.grantId,
+              expiresAt: grant.expiresAt ?? undefined,
+            });
+            return result.created
+              ? { outcome: 'applied', action: 'credit_grant', reason: `granted ${grant.amount} micro-credits (${result.grant?.id})` }
+              : { outcome: 'recorded', action: 'none', reason: `${grant.grantId} was granted before` };
+          },
+        };
       }
       case 'invoice_finalized':
         return { outcome: 'recorded', action: 'none', reason: null };
@@ -263,19 +306,25 @@ export class ReceiveVendorWebhookUseCase {
    * instance's cache hears of it.
    */
   private async setStatus(ctx: CallContext, orgId: string, to: 'past_due' | 'active', signal: VendorSignal): Promise<Effect> {
-    const org = await this.organizations.execute(ctx, orgId);
+    const unchanged = await this.statusUnchanged(ctx, orgId, to);
+    if (unchanged) return unchanged;
     const from = to === 'past_due' ? 'active' : 'past_due';
-    if (org.status !== from) return { outcome: 'recorded', action: 'none', reason: `organization is ${org.status}: left as is` };
     await this.updateOrganization.execute(ctx, orgId, { status: to });
     this.logger.warn(`organization ${orgId}: ${from} -> ${to} (${signal.eventType})`);
     return { outcome: 'applied', action: to, reason: `${from} -> ${to} on ${signal.eventType}` };
   }
 
-  private alert(orgId: string, signal: VendorSignal, source: string): Effect {
-    this.alerts.inc({ source: source.replace('webhook:', ''), kind: signal.kind });
+  /** The effect of a status signal that finds the organization where it cannot move it from (null: it can). */
+  private async statusUnchanged(ctx: CallContext, orgId: string, to: 'past_due' | 'active'): Promise<Effect | null> {
+    const org = await this.organizations.execute(ctx, orgId);
+    const from = to === 'past_due' ? 'active' : 'past_due';
+    return org.status === from ? null : { outcome: 'recorded', action: 'none', reason: `organization is ${org.status}: left as is` };
+  }
+
+  private alert(orgId: string, signal: VendorSignal, source: WebhookSource): void {
+    this.alerts.inc({ source, kind: signal.kind });
     // Info, not warn: a vendor may send these by the hundred a second; the metric and the receipt are the alert.
     this.logger.log(`alert for organization ${orgId}: ${signal.eventType}`);
-    return { outcome: 'applied', action: 'alert', reason: signal.eventType };
   }
 
   private async answer(receipt: Omit<NewReceipt, 'outcome' | 'action' | 'reason'>, effect: Effect): Promise<ReceiveAnswer> {
