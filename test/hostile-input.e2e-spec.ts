@@ -424,7 +424,7 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
         idempotencyKey: uniqueId('k'),
       });
       expectProblem(meta, 422, 'validation_failed');
-      expect(meta.body.errors).toEqual([expect.objectContaining({ field: 'metadata.note.1' })]);
+      expect(meta.body.errors).toEqual([expect.objectContaining({ field: 'metadata.note[1]' })]);
       // An escaped backslash before "u0000" is not a NUL.
       expect((await api.request('PATCH', `/v1/orgs/${org}`, { raw: '{"name":"a\\\\u0000b"}' })).body.name).toBe('a\\u0000b');
     });
@@ -444,7 +444,7 @@ describe('hostile input: ids, secrets, bodies, nulls and framework errors', () =
         ['POST', '/v1/reservations', { ...holder, amount: 5, ttl_seconds: null }, 'ttl_seconds'],
         ['POST', '/v1/reservations', { ...holder, product: null, usage: { s: 1 } }, 'product'],
         ['POST', '/v1/reservations', { ...holder, amount: 5, metadata: null }, 'metadata'],
-        ['POST', '/v1/reservations/batch', { ...holder, policy: 'all_or_nothing', items: [{ amount: null }] }, 'items.0.amount'],
+        ['POST', '/v1/reservations/batch', { ...holder, policy: 'all_or_nothing', items: [{ amount: null }] }, 'items[0].amount'],
         ['POST', `/v1/reservations/${held.id}/commit`, { amount: null }, 'amount'],
         ['POST', `/v1/reservations/${held.id}/release`, { reason: null }, 'reason'],
         ['POST', `/v1/reservations/${held.id}/extend`, { ttl_seconds: null }, 'ttl_seconds'],

@@ -363,7 +363,7 @@ describe('reservations: reserve, commit, release, extend, expire (Postgres + Red
       ).toBe(422);
       const bad = await batch(key, org, 'all_or_nothing', [1, 1.5]);
       expect(bad.status).toBe(422);
-      expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'items.1.amount' })]);
+      expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'items[1].amount' })]);
     });
 
     it('replays a retried batch without holding again', async () => {

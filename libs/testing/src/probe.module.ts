@@ -1,15 +1,17 @@
 import { Body, Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { IsInt, IsString, Max, Min } from 'class-validator';
-import { IdempotencyRequired, Idempotent } from '@tollgate/platform';
+import { IdempotencyRequired, Idempotent, microCredits } from '@tollgate/platform';
 import { RequireScopes } from '@tollgate/tenancy';
+
+const AMOUNT = microCredits(1);
 
 class ProbeBody {
   @IsString()
   value: string;
 
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @IsInt(AMOUNT)
+  @Min(1, AMOUNT)
+  @Max(Number.MAX_SAFE_INTEGER, AMOUNT)
   amount: number;
 }
 

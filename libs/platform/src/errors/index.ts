@@ -1,2 +1,3 @@
 export * from './tollgate-error';
 export * from './problem';
+export * from './field-path';

@@ -5,11 +5,11 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { AppConfig } from '@tollgate/config';
+import { AppConfig, HttpConfig } from '@tollgate/config';
 import { ErrorStatusMap, toProblem } from '../errors/problem';
 import { PlatformError } from '../errors/tollgate-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { ProblemFilter, sendProblem } from './problem.filter';
+import { answeredCode, ProblemFilter, sendProblem } from './problem.filter';
 import { createValidationPipe } from './validation';
 import { setupDocs } from './docs';
 import { registerJsonParser } from './json-body';
@@ -24,6 +24,24 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * (docs/decisions/017). Anything longer is no id of this API: 422, like any malformed id.
  */
 export const MAX_PATH_PARAM_LENGTH = 512;
+
+/** What an organization id looks like; anything else a request names is not logged as one. */
+const ORG_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function member(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * The organization a request acts for, for its log line: the organization key's own, else the
+ * one the path, the JSON body or the query names (as a platform key names it). Read only from
+ * what was already parsed (a raw route's body is not), never validated against the database.
+ */
+function orgOfRequest(request: FastifyRequest): string | undefined {
+  const named = [request.principal?.orgId, member(request.params, 'org'), member(request.body, 'org_id'), member(request.query, 'org_id')];
+  const org = named.find((value) => value !== undefined && value !== null);
+  return typeof org === 'string' && ORG_ID.test(org) ? org : undefined;
+}
 
 /** A route the application registered, as Fastify knows it (`/v1/orgs/:org`). */
 export interface RegisteredRoute {
@@ -82,6 +100,9 @@ function clientError(statusMap: ErrorStatusMap) {
 }
 
 /** Fastify with our body limit, request ids (honouring a caller's X-Request-Id) and logger. */
+/** What an instance with TOLLGATE_ROUTES=webhooks serves. */
+const WEBHOOK_INSTANCE_PATHS = /^\/(v1\/webhooks\/(flexprice|metronome)|health(\/[a-z]+)?|metrics)\/?$/;
+
 export function createHttpAdapter(config: AppConfig, logger: Logger, statusMap: ErrorStatusMap): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
@@ -125,6 +146,17 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  if (app.get(HttpConfig).routes === 'webhooks') {
+    fastify.addHook('onRequest', async (request) => {
+      const path = request.url.split('?', 1)[0];
+      if (!WEBHOOK_INSTANCE_PATHS.test(path)) {
+        throw new PlatformError(
+          'route_not_found',
+          `This instance serves vendor webhooks only (TOLLGATE_ROUTES=webhooks); ${request.method} ${path} is served by the API instances.`,
+        );
+      }
+    });
+  }
   // Graceful shutdown: requests in flight when closing starts still finish, but their
   // connections must not stay open on keep-alive, or the close waits for the client.
   let closing = false;
@@ -140,7 +172,17 @@ export function configureApp(app: NestFastifyApplication, statusMap: ErrorStatus
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     request.log[level](
-      { method: request.method, route, url: request.url, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 100) / 100 },
+      {
+        method: request.method,
+        route,
+        url: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        // Who asked, for whom, and what went wrong (undefined members are left out of the line).
+        org_id: orgOfRequest(request),
+        key_id: request.principal?.keyId,
+        code: answeredCode(reply),
+      },
       'request completed',
     );
   });

@@ -49,7 +49,7 @@ describe('findNulStrings', () => {
   it('names every place a NUL is, keys included', () => {
     expect(findNulStrings({ a: 'ok', b: ['x', 'y\u0000'], c: { 'k\u0000': 1 } })).toEqual(
       expect.arrayContaining([
-        { field: 'b.1', message: expect.any(String) },
+        { field: 'b[1]', message: expect.any(String) },
         { field: 'c', message: expect.stringContaining('keys') },
       ]),
     );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
+import { fieldPath } from '../errors/field-path';
 import { FieldError, PlatformError } from '../errors/tollgate-error';
 import { bulkBoundsOf } from './bulk-body';
 
@@ -93,15 +94,14 @@ export function findNulStrings(value: unknown): FieldError[] {
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0 && errors.length < 20) {
     const [node, path] = stack.pop()!;
-    const at = (key: string | number) => (path ? `${path}.${key}` : String(key));
     if (typeof node === 'string') {
       if (node.includes('\u0000')) errors.push({ field: path || 'body', message: 'must not contain the NUL character (U+0000)' });
     } else if (Array.isArray(node)) {
-      node.forEach((item, i) => stack.push([item, at(i)]));
+      node.forEach((item, i) => stack.push([item, fieldPath(path, i)]));
     } else if (node !== null && typeof node === 'object') {
       for (const [key, item] of Object.entries(node)) {
         if (key.includes('\u0000')) errors.push({ field: path || 'body', message: 'keys must not contain the NUL character (U+0000)' });
-        else stack.push([item, at(key)]);
+        else stack.push([item, fieldPath(path, key)]);
       }
     }
   }

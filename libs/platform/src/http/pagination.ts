@@ -1,4 +1,4 @@
-import { OptionalField } from './validation';
+import { OptionalField, wholeNumber } from './validation';
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
@@ -8,6 +8,8 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
+
+const PAGE_SIZE = wholeNumber(1, 200);
 
 /** Query parameters every list endpoint accepts. */
 export class PageQueryDto {
@@ -19,9 +21,9 @@ export class PageQueryDto {
 
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IsInt(PAGE_SIZE)
+  @Min(1, PAGE_SIZE)
+  @Max(200, PAGE_SIZE)
   limit?: number;
 }
 

@@ -24,6 +24,18 @@ const HTTP_STATUS_DETAILS: Partial<Record<PlatformErrorCode, string>> = {
   unsupported_media_type: 'Send the request body as application/json.',
 };
 
+/**
+ * The 415 detail, naming what was sent (when it reads as a media type) and the usual cause:
+ * `curl -d` sends a form unless told the body is JSON.
+ */
+export function unsupportedMediaTypeDetail(contentType: string | undefined): string {
+  const sent = contentType?.split(';')[0].trim().toLowerCase();
+  if (sent === undefined || sent === '') return 'Send the request body as application/json; this one had no Content-Type.';
+  if (!/^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(sent)) return HTTP_STATUS_DETAILS.unsupported_media_type!;
+  const hint = sent === 'application/x-www-form-urlencoded' ? " (curl -d sends that unless given -H 'Content-Type: application/json')" : '';
+  return `Send the request body as application/json, not ${sent}${hint}.`;
+}
+
 /** Turns any thrown value into the problem document and status a client sees. */
 export function resolveProblem(
   error: unknown,
@@ -61,7 +73,16 @@ export function resolveProblem(
   };
 }
 
+/** The error code each reply answered with, for its request log line (a reply lives as long as its request). */
+const ANSWERED_CODES = new WeakMap<FastifyReply, string>();
+
+/** The problem's `code` when this reply answered with one (including a replayed one). */
+export function answeredCode(reply: FastifyReply): string | undefined {
+  return ANSWERED_CODES.get(reply);
+}
+
 export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  ANSWERED_CODES.set(reply, problem.code);
   const retryAfter = problem['retry_after_seconds'];
   if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
   reply.status(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(problem);
@@ -77,6 +98,8 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     if (error instanceof ReplayResponse) {
       const { status, body, contentType } = error.response;
+      const code = (body as { code?: unknown } | null)?.code;
+      if (status >= 400 && typeof code === 'string') ANSWERED_CODES.set(reply, code);
       reply.status(status).header('Content-Type', contentType).header('Idempotent-Replayed', 'true').send(body);
       return;
     }
@@ -86,6 +109,10 @@ export class ProblemFilter implements ExceptionFilter {
       (err, errorId) => request.log.error({ err, error_id: errorId }, 'unhandled error'),
       request.url.split('?')[0],
     );
+    // Fastify's own 415 (no parser for the type) says nothing of what was sent.
+    if (problem.code === 'unsupported_media_type' && !(error instanceof TollgateError)) {
+      problem.detail = unsupportedMediaTypeDetail(request.headers['content-type']);
+    }
     if (problem.status >= 500 && problem.code !== 'internal_error') {
       // The cause of a dependency failure is what an operator needs (which store, which error).
       request.log.warn(

@@ -1,4 +1,4 @@
-import { OptionalField, NullableField } from '@tollgate/platform';
+import { microCredits, NullableField, OptionalField, wholeNumber } from '@tollgate/platform';
 import { CLIENT_ID_PATTERN } from '@tollgate/tenancy';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
@@ -7,6 +7,10 @@ import { PERIODS, type Period } from '../domain/period';
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 const ID = CLIENT_ID_PATTERN;
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
+/** One message per integer field, whatever is wrong with it (see wholeNumber). */
+const AMOUNT = microCredits(1);
+const LIMIT = microCredits(0);
+const USERS_PER_PAGE = wholeNumber(1, 10_000);
 
 export class ProjectPathDto {
   @Matches(ID, { message: `org ${ID_MESSAGE}` })
@@ -30,9 +34,9 @@ export class PutProjectDto {
 
   /** Micro-credits per period; null: no envelope. */
   @NullableField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(LIMIT)
+  @Min(0, LIMIT)
+  @Max(MAX_AMOUNT, LIMIT)
   limit?: number | null;
 
   @OptionalField()
@@ -41,9 +45,9 @@ export class PutProjectDto {
 
   /** The cap of every user of the project without their own; null: none. */
   @NullableField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(LIMIT)
+  @Min(0, LIMIT)
+  @Max(MAX_AMOUNT, LIMIT)
   default_user_limit?: number | null;
 
   @OptionalField()
@@ -54,9 +58,9 @@ export class PutProjectDto {
 export class PutUserDto {
   /** null: back to the project's default cap. */
   @NullableField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(LIMIT)
+  @Min(0, LIMIT)
+  @Max(MAX_AMOUNT, LIMIT)
   limit?: number | null;
 
   @OptionalField()
@@ -66,9 +70,9 @@ export class PutUserDto {
 
 export class GrantCreditsDto {
   /** Micro-credits. */
-  @IsInt()
-  @Min(1)
-  @Max(MAX_AMOUNT)
+  @IsInt(AMOUNT)
+  @Min(1, AMOUNT)
+  @Max(MAX_AMOUNT, AMOUNT)
   amount: number;
 
   @IsString()
@@ -104,8 +108,8 @@ export class UsageQueryDto {
   /** Users per page, default and at most 10,000. */
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
+  @IsInt(USERS_PER_PAGE)
+  @Min(1, USERS_PER_PAGE)
+  @Max(10_000, USERS_PER_PAGE)
   limit?: number;
 }

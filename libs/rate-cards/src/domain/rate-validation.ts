@@ -168,7 +168,7 @@ function checkPriceSpec(problems: Problems, path: string, spec: PriceSpec): void
   if (model === 'package') {
     const size = spec.package_size;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
-      problems.push({ field: `${path}.package_size`, message: 'must be an integer of at least 1' });
+      problems.push({ field: `${path}.package_size`, message: 'must be a whole number of at least 1' });
   } else if (spec.package_size !== undefined) {
     problems.push({ field: `${path}.package_size`, message: `must not be set for model ${model}` });
   }

@@ -1,6 +1,17 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { BulkBody, CsvBody, decodeCursor, DEFAULT_PAGE_SIZE, Idempotent, PageQueryDto, PlatformError, toPage } from '@tollgate/platform';
+import {
+  BulkBody,
+  CsvBody,
+  decodeCursor,
+  DEFAULT_PAGE_SIZE,
+  fieldPath,
+  Idempotent,
+  PageQueryDto,
+  PlatformError,
+  toPage,
+  unknownFieldMessage,
+} from '@tollgate/platform';
 import { CallContext, Caller, RequireScopes } from '@tollgate/tenancy';
 import { DEFAULT_UNMATCHED_COMMIT_AGE_SECONDS, MAX_IMPORT_RECORDS, RawRecord, ReconciliationRun, RunItem } from '../domain/provider-usage';
 import { ReconciliationError } from '../domain/reconciliation.error';
@@ -65,8 +76,7 @@ function jsonRecords(body: unknown): RawRecord[] {
     throw PlatformError.validation([{ field: 'body', message: 'must be {"records": [...]} (application/json) or CSV (text/csv)' }]);
   }
   const extra = Object.keys(body).filter((k) => k !== 'records');
-  if (extra.length > 0)
-    throw PlatformError.validation(extra.slice(0, 20).map((k) => ({ field: k, message: `property ${k} should not exist` })));
+  if (extra.length > 0) throw PlatformError.validation(extra.slice(0, 20).map((k) => ({ field: k, message: unknownFieldMessage(k) })));
   const records = (body as { records?: unknown }).records;
   if (!Array.isArray(records))
     throw PlatformError.validation([{ field: 'records', message: 'records must be an array of provider records' }]);
@@ -74,7 +84,7 @@ function jsonRecords(body: unknown): RawRecord[] {
   return records.map((value, index) => ({
     position: index,
     value,
-    field: (member: string) => (member === '' ? `records[${index}]` : `records[${index}].${member}`),
+    field: (member: string) => fieldPath('records', index, member),
   }));
 }
 

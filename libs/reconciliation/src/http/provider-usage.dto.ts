@@ -1,23 +1,26 @@
 import { Type } from 'class-transformer';
 import { IsInt, Matches, Max, Min } from 'class-validator';
-import { OptionalField } from '@tollgate/platform';
+import { OptionalField, wholeNumber } from '@tollgate/platform';
 import { MAX_UNMATCHED_COMMIT_AGE_SECONDS } from '../domain/provider-usage';
+
+const AGE = wholeNumber(0, MAX_UNMATCHED_COMMIT_AGE_SECONDS);
+const WINDOW = wholeNumber(1, MAX_UNMATCHED_COMMIT_AGE_SECONDS);
 
 export class ImportQueryDto {
   /** Seconds: a commit with a provider request id and no provider record is unmatched once this old (default 86,400). */
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_UNMATCHED_COMMIT_AGE_SECONDS)
+  @IsInt(AGE)
+  @Min(0, AGE)
+  @Max(MAX_UNMATCHED_COMMIT_AGE_SECONDS, AGE)
   unmatched_commit_age?: number;
 
   /** Seconds before that age that are looked at (default 30 days): the listing is bounded in time and in rows. */
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_UNMATCHED_COMMIT_AGE_SECONDS)
+  @IsInt(WINDOW)
+  @Min(1, WINDOW)
+  @Max(MAX_UNMATCHED_COMMIT_AGE_SECONDS, WINDOW)
   unmatched_commit_window?: number;
 }
 

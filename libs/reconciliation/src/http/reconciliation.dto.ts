@@ -1,12 +1,13 @@
 import { IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
-import { OptionalField, PageQueryDto } from '@tollgate/platform';
+import { OptionalField, PageQueryDto, wholeNumber } from '@tollgate/platform';
 import { MAX_SPEND_TOP, SPEND_GROUPS, SPEND_INTERVALS, SpendGroupBy, SpendInterval } from '../domain/spend';
 import { VARIANCE_GROUPS, VarianceGroupBy } from '../domain/variance';
 
 /** Product names as rate cards allow them. */
 const PRODUCT = /^[A-Za-z0-9._:-]{1,128}$/;
+const TOP = wholeNumber(1, MAX_SPEND_TOP);
 
 export class WindowQueryDto {
   /** Inclusive. */
@@ -59,8 +60,8 @@ export class SpendQueryDto extends RequiredWindowQueryDto {
   /** Groups listed per bucket, largest first; the rest are summed into the bucket's `others`. */
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_SPEND_TOP)
+  @IsInt(TOP)
+  @Min(1, TOP)
+  @Max(MAX_SPEND_TOP, TOP)
   top?: number;
 }

@@ -5,6 +5,7 @@ import {
   canonicalJson,
   Clock,
   decodeCursor,
+  fieldPath,
   PlatformError,
   DEFAULT_PAGE_SIZE,
   Idempotent,
@@ -40,7 +41,7 @@ function checkedDimensions(dimensions: Record<string, unknown> | undefined): Rec
   const bad = Object.entries(dimensions).filter(([, value]) => typeof value !== 'string' || value.length === 0 || value.length > 128);
   if (bad.length > 0)
     throw PlatformError.validation(
-      bad.map(([name]) => ({ field: `dimensions.${name}`, message: 'must be a string of 1 to 128 characters' })),
+      bad.map(([name]) => ({ field: fieldPath('dimensions', name), message: `${name} must be a string of 1 to 128 characters` })),
     );
   return dimensions as Record<string, string>;
 }
@@ -109,7 +110,7 @@ export class ReservationsController {
         userId: body.user_id,
         policy: body.policy,
         items: body.items.map((item, i) => ({
-          request: toAdmissionRequest(item, `items.${i}.`),
+          request: toAdmissionRequest(item, fieldPath('items', i)),
           ttlSeconds: item.ttl_seconds,
           metadata: item.metadata,
         })),

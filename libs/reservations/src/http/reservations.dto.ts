@@ -17,10 +17,15 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IntersectionType } from '@nestjs/swagger';
-import { FieldError, PlatformError, OptionalField } from '@tollgate/platform';
+import { FieldError, fieldPath, microCredits, OptionalField, PlatformError, wholeNumber } from '@tollgate/platform';
 import { AdmissionRequest } from '../usecases/admission-pricing';
 
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+/** One message per integer field, whatever is wrong with it (see wholeNumber). */
+const AMOUNT = microCredits(1);
+const ACTUAL_AMOUNT = microCredits(0);
+const TTL = wholeNumber(1, 86_400);
+const PAGE_SIZE = wholeNumber(1, 200);
 const ID = CLIENT_ID_PATTERN;
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
 const NAME = /^[a-zA-Z0-9._:-]{1,64}$/;
@@ -42,9 +47,9 @@ export class HolderFields {
 export class OperationFields {
   /** Micro-credits to hold (a raw amount), instead of product and usage. */
   @OptionalField()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_AMOUNT)
+  @IsInt(AMOUNT)
+  @Min(1, AMOUNT)
+  @Max(MAX_AMOUNT, AMOUNT)
   amount?: number;
 
   /** A product of the organization's rate card (`video.generate`). */
@@ -64,9 +69,9 @@ export class OperationFields {
 
   /** Within the organization's max_ttl_seconds; default its default_ttl_seconds. */
   @OptionalField()
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IsInt(TTL)
+  @Min(1, TTL)
+  @Max(86_400, TTL)
   ttl_seconds?: number;
 
   @OptionalField()
@@ -83,25 +88,26 @@ export class ReserveDto extends IntersectionType(HolderFields, OperationFields) 
 
 /**
  * The cross-field rules of OperationFields: exactly one of `amount` and `product` + `usage`;
- * dimension values are strings. Fields are named under `prefix` (`items.3.`).
+ * dimension values are strings. Fields are named under `prefix` (a batch item: `items[3]`).
  */
 export function toAdmissionRequest(body: OperationFields & { allow_downgrade?: boolean }, prefix = ''): AdmissionRequest {
   const errors: FieldError[] = [];
+  const at = (...path: string[]) => fieldPath(prefix, ...path);
   const priced = body.product !== undefined || body.usage !== undefined || body.dimensions !== undefined;
   if (body.amount !== undefined && priced)
-    errors.push({ field: `${prefix}amount`, message: 'give either amount, or product with usage, not both' });
-  if (body.amount === undefined && !priced) errors.push({ field: `${prefix}amount`, message: 'give amount, or product with usage' });
-  if (priced && body.product === undefined) errors.push({ field: `${prefix}product`, message: 'product is required with usage' });
-  if (priced && body.usage === undefined) errors.push({ field: `${prefix}usage`, message: 'usage is required with product' });
+    errors.push({ field: at('amount'), message: 'give either amount, or product with usage, not both' });
+  if (body.amount === undefined && !priced) errors.push({ field: at('amount'), message: 'give amount, or product with usage' });
+  if (priced && body.product === undefined) errors.push({ field: at('product'), message: 'product is required with usage' });
+  if (priced && body.usage === undefined) errors.push({ field: at('usage'), message: 'usage is required with product' });
   for (const [name, value] of Object.entries(body.usage ?? {})) {
-    if (!NAME.test(name)) errors.push({ field: `${prefix}usage`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
+    if (!NAME.test(name)) errors.push({ field: at('usage'), message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
     else if (typeof value !== 'number' && typeof value !== 'string')
-      errors.push({ field: `${prefix}usage.${name}`, message: 'must be a number or a decimal string' });
+      errors.push({ field: at('usage', name), message: `${name} must be a number or a decimal string` });
   }
   for (const [name, value] of Object.entries(body.dimensions ?? {})) {
-    if (!NAME.test(name)) errors.push({ field: `${prefix}dimensions`, message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
+    if (!NAME.test(name)) errors.push({ field: at('dimensions'), message: `dimension '${name.slice(0, 64)}' ${NAME_MESSAGE}` });
     else if (typeof value !== 'string' || value.length === 0 || value.length > 128)
-      errors.push({ field: `${prefix}dimensions.${name}`, message: 'must be a string of 1 to 128 characters' });
+      errors.push({ field: at('dimensions', name), message: `${name} must be a string of 1 to 128 characters` });
   }
   if (errors.length > 0) throw PlatformError.validation(errors);
   if (body.amount !== undefined) return { kind: 'amount', amount: body.amount };
@@ -130,9 +136,9 @@ export class ProviderDto {
 export class CommitDto {
   /** The actual cost in micro-credits (0 when nothing was produced), instead of usage. */
   @OptionalField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(ACTUAL_AMOUNT)
+  @Min(0, ACTUAL_AMOUNT)
+  @Max(MAX_AMOUNT, ACTUAL_AMOUNT)
   amount?: number;
 
   /** The actual usage, priced at the rates the hold recorded (a priced reservation). */
@@ -161,9 +167,9 @@ export class ReleaseDto {
 }
 
 export class ExtendDto {
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IsInt(TTL)
+  @Min(1, TTL)
+  @Max(86_400, TTL)
   ttl_seconds: number;
 }
 
@@ -196,9 +202,9 @@ export class ListReservationsQueryDto {
 
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IsInt(PAGE_SIZE)
+  @Min(1, PAGE_SIZE)
+  @Max(200, PAGE_SIZE)
   limit?: number;
 }
 

@@ -43,7 +43,7 @@ describe('checkSettings', () => {
     const errors = checkSettings(settings({ default_ttl_seconds: 1000, max_ttl_seconds: 1000 }), 900);
 
     expect(fieldsOf(errors)).toEqual(['settings.max_ttl_seconds', 'settings.default_ttl_seconds']);
-    expect(errors[0].message).toBe('max_ttl_seconds must be an integer from 1 to 900');
+    expect(errors[0].message).toBe('max_ttl_seconds must be a whole number from 1 to 900');
   });
 
   it('reports only the range error, not default>max, when a TTL is itself out of range', () => {
@@ -61,7 +61,7 @@ describe('checkSettings', () => {
     const errors = checkSettings(settings({ overdraft_limit: amount, past_due_grace_amount: amount }), CEILING);
 
     expect(fieldsOf(errors)).toEqual(['settings.past_due_grace_amount', 'settings.overdraft_limit']);
-    expect(errors[1].message).toBe(`overdraft_limit must be an integer from 0 to ${MAX_AMOUNT}`);
+    expect(errors[1].message).toBe(`overdraft_limit must be a whole number of micro-credits from 0 to ${MAX_AMOUNT}`);
   });
 
   it('refuses a fractional TTL', () => {
@@ -87,7 +87,10 @@ describe('checkSettings', () => {
     const errors = checkSettings(settings({ budget_alert_thresholds: thresholds }), CEILING);
 
     expect(errors).toEqual([
-      { field: 'settings.budget_alert_thresholds', message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100' },
+      {
+        field: 'settings.budget_alert_thresholds',
+        message: 'budget_alert_thresholds must be at most 10 ascending whole numbers from 1 to 100',
+      },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { FieldError } from '@tollgate/platform/errors';
+import { FieldError, fieldPath } from '@tollgate/platform/errors';
 
 export const PAST_DUE_POLICIES = ['refuse', 'grace'] as const;
 export type PastDuePolicy = (typeof PAST_DUE_POLICIES)[number];
@@ -73,37 +73,41 @@ export const COMMERCIAL_SETTINGS: readonly (keyof OrgSettings)[] = [
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 
-/** Validates a full settings document; `maxTtlCeiling` is the deployment's MAX_TTL_SECONDS. */
-export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, fieldPrefix = 'settings.'): FieldError[] {
+/**
+ * Validates a full settings document; `maxTtlCeiling` is the deployment's MAX_TTL_SECONDS.
+ * Fields are named under `prefix` (`settings.overdraft_limit`; `''` for the settings route).
+ */
+export function checkSettings(settings: OrgSettings, maxTtlCeiling: number, prefix = 'settings'): FieldError[] {
   const errors: FieldError[] = [];
-  const int = (field: keyof OrgSettings, min: number, max: number) => {
+  const at = (field: string) => fieldPath(prefix, field);
+  // The same words as the DTOs' (wholeNumber, microCredits in the platform's validation).
+  const int = (field: keyof OrgSettings, min: number, max: number, of?: string) => {
     const v = settings[field];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-      errors.push({ field: `${fieldPrefix}${field}`, message: `${field} must be an integer from ${min} to ${max}` });
+      errors.push({ field: at(field), message: `${field} must be a whole number${of ? ` of ${of}` : ''} from ${min} to ${max}` });
     }
   };
-  if (typeof settings.auto_create !== 'boolean')
-    errors.push({ field: `${fieldPrefix}auto_create`, message: 'auto_create must be a boolean' });
+  if (typeof settings.auto_create !== 'boolean') errors.push({ field: at('auto_create'), message: 'auto_create must be true or false' });
   int('max_ttl_seconds', 1, maxTtlCeiling);
   int('default_ttl_seconds', 1, maxTtlCeiling);
   if (errors.length === 0 && settings.default_ttl_seconds > settings.max_ttl_seconds) {
-    errors.push({ field: `${fieldPrefix}default_ttl_seconds`, message: 'default_ttl_seconds must not exceed max_ttl_seconds' });
+    errors.push({ field: at('default_ttl_seconds'), message: 'default_ttl_seconds must not exceed max_ttl_seconds' });
   }
   if (!PAST_DUE_POLICIES.includes(settings.past_due_policy)) {
-    errors.push({ field: `${fieldPrefix}past_due_policy`, message: `past_due_policy must be one of ${PAST_DUE_POLICIES.join(', ')}` });
+    errors.push({ field: at('past_due_policy'), message: `past_due_policy must be one of ${PAST_DUE_POLICIES.join(', ')}` });
   }
-  int('past_due_grace_amount', 0, MAX_AMOUNT);
-  int('overdraft_limit', 0, MAX_AMOUNT);
+  int('past_due_grace_amount', 0, MAX_AMOUNT, 'micro-credits');
+  int('overdraft_limit', 0, MAX_AMOUNT, 'micro-credits');
   for (const [field, actions] of Object.entries(VENDOR_SIGNAL_ACTIONS) as [VendorSignalSetting, readonly string[]][]) {
     if (!actions.includes(settings[field])) {
-      errors.push({ field: `${fieldPrefix}${field}`, message: `${field} must be one of ${actions.join(', ')}` });
+      errors.push({ field: at(field), message: `${field} must be one of ${actions.join(', ')}` });
     }
   }
   const t = settings.budget_alert_thresholds;
   if (!Array.isArray(t) || t.length > 10 || !t.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > t[i - 1]))) {
     errors.push({
-      field: `${fieldPrefix}budget_alert_thresholds`,
-      message: 'budget_alert_thresholds must be at most 10 ascending integers from 1 to 100',
+      field: at('budget_alert_thresholds'),
+      message: 'budget_alert_thresholds must be at most 10 ascending whole numbers from 1 to 100',
     });
   }
   return errors;

@@ -1,4 +1,4 @@
-import { OptionalField, NullableField } from '@tollgate/platform';
+import { microCredits, NullableField, OptionalField, wholeNumber } from '@tollgate/platform';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -22,6 +22,12 @@ import { ORG_STATUSES, OVERAGE_POLICIES, type OrgStatus, type OveragePolicy } fr
 import { MAX_AMOUNT, PAST_DUE_POLICIES, VENDOR_SIGNAL_ACTIONS, type OrgSettings, type PastDuePolicy } from '../domain/org-settings';
 
 const ID_MESSAGE = 'must be 1-128 letters, digits, ".", "_", "-" or ":"';
+/** One message per integer field, whatever is wrong with it (see wholeNumber). */
+const TTL = wholeNumber(1, 86_400);
+const AMOUNT = microCredits(0);
+const PERCENT = wholeNumber(0, 1000);
+const PAGE_SIZE = wholeNumber(1, 200);
+const THRESHOLD = wholeNumber(1, 100, { each: true });
 
 export class SettingsDto {
   @OptionalField()
@@ -29,15 +35,15 @@ export class SettingsDto {
   auto_create?: boolean;
 
   @OptionalField()
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IsInt(TTL)
+  @Min(1, TTL)
+  @Max(86_400, TTL)
   default_ttl_seconds?: number;
 
   @OptionalField()
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IsInt(TTL)
+  @Min(1, TTL)
+  @Max(86_400, TTL)
   max_ttl_seconds?: number;
 
   @OptionalField()
@@ -46,24 +52,24 @@ export class SettingsDto {
 
   /** Micro-credits. */
   @OptionalField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(AMOUNT)
+  @Min(0, AMOUNT)
+  @Max(MAX_AMOUNT, AMOUNT)
   past_due_grace_amount?: number;
 
   /** Micro-credits. */
   @OptionalField()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_AMOUNT)
+  @IsInt(AMOUNT)
+  @Min(0, AMOUNT)
+  @Max(MAX_AMOUNT, AMOUNT)
   overdraft_limit?: number;
 
   @OptionalField()
   @IsArray()
   @ArrayMaxSize(10)
-  @IsInt({ each: true })
-  @Min(1, { each: true })
-  @Max(100, { each: true })
+  @IsInt(THRESHOLD)
+  @Min(1, THRESHOLD)
+  @Max(100, THRESHOLD)
   budget_alert_thresholds?: number[];
 
   /** What a vendor's payment-failed / invoice-overdue webhook does. */
@@ -110,9 +116,9 @@ export class CreateOrganizationDto {
 
   /** With `allow_up_to_percent`: how far past its hold a commit may charge, in percent. */
   @OptionalField()
-  @IsInt()
-  @Min(0)
-  @Max(1000)
+  @IsInt(PERCENT)
+  @Min(0, PERCENT)
+  @Max(1000, PERCENT)
   overage_percent?: number;
 
   @OptionalField()
@@ -144,9 +150,9 @@ export class UpdateOrganizationDto {
   overage_policy?: OveragePolicy;
 
   @NullableField()
-  @IsInt()
-  @Min(0)
-  @Max(1000)
+  @IsInt(PERCENT)
+  @Min(0, PERCENT)
+  @Max(1000, PERCENT)
   overage_percent?: number | null;
 
   @OptionalField()
@@ -201,9 +207,9 @@ export class AuditLogQueryDto {
 
   @OptionalField()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IsInt(PAGE_SIZE)
+  @Min(1, PAGE_SIZE)
+  @Max(200, PAGE_SIZE)
   limit?: number;
 }
 

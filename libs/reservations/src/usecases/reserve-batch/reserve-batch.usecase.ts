@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, WebhookEvent } from '@tollgate/platform';
+import { Clock, FieldError, fieldPath, PlatformError, underField, WebhookEvent } from '@tollgate/platform';
 import { BatchPolicy, EnsureScopeLoadedUseCase, HoldSpec, QuotaScope, QuotaStore } from '@tollgate/quota';
 import { CallContext } from '@tollgate/tenancy';
 import { Reservation, requestHash, reservationIdFor } from '../../domain/reservation';
@@ -44,12 +44,12 @@ export class ReserveBatchUseCase {
       input.orgId,
       input.projectId,
       input.userId,
-      input.items.map((item, i) => ({ field: `items.${i}.ttl_seconds`, seconds: item.ttlSeconds })),
+      input.items.map((item, i) => ({ field: fieldPath('items', i, 'ttl_seconds'), seconds: item.ttlSeconds })),
       now,
     );
     const batchId = reservationIdFor(scope.orgId, scope.environment, idempotencyKey).replace(/^res_/, 'bat_');
     const priced: PricedOption[] = [];
-    for (const item of input.items) priced.push((await this.pricing.price(scope, item.request, now)).requested);
+    for (const [i, item] of input.items.entries()) priced.push((await this.priceItem(scope, item.request, now, i)).requested);
     const holds: HoldSpec[] = input.items.map((_, i) => ({
       holdId: reservationIdFor(scope.orgId, scope.environment, `${idempotencyKey}#${i}`),
       projectId: input.projectId,
@@ -127,6 +127,18 @@ export class ReserveBatchUseCase {
     await this.record(scope, held, thresholdEvents(scope, outcome.crossings, now));
     const heldCount = items.filter((i) => i.decision === 'admitted').length;
     return { batch_id: batchId, policy: input.policy, held: heldCount, refused: items.length - heldCount, items };
+  }
+
+  /** An item's bad usage is named where the client wrote it: `items[2].usage.video_seconds`, not `usage.video_seconds`. */
+  private async priceItem(scope: QuotaScope, request: AdmissionRequest, now: Date, index: number) {
+    try {
+      return await this.pricing.price(scope, request, now);
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === 'validation_failed') {
+        throw PlatformError.validation(underField(fieldPath('items', index), (error.extensions.errors as FieldError[] | undefined) ?? []));
+      }
+      throw error;
+    }
   }
 
   /** All held items in one transaction; if that fails, every hold is undone. */

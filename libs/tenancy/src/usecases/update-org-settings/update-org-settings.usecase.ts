@@ -36,7 +36,7 @@ export class UpdateOrgSettingsUseCase {
   }
 
   /** Checks the change and describes it, writing nothing (UpdateOrganization writes it with its own). */
-  async plan(ctx: CallContext, orgId: string, partial: Partial<OrgSettings>, fieldPrefix = 'settings.'): Promise<SettingsPlan> {
+  async plan(ctx: CallContext, orgId: string, partial: Partial<OrgSettings>, fieldPrefix = 'settings'): Promise<SettingsPlan> {
     const { principal } = ctx;
     const patch = definedSettings(partial);
     const commercial = COMMERCIAL_SETTINGS.filter((k) => patch[k] !== undefined);
